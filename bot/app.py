@@ -1,0 +1,156 @@
+"""The aiohttp application factory: routes, the HTTP middleware that guards every
+request, and startup/cleanup hooks for the database and background work."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from tortoise import Tortoise
+
+from bot import db
+from bot.channels.official_account import INCOMING, OfficialAccountChannel, render_reply
+from bot.channels.security import DoorError
+from bot.config import Config
+from bot.dispatcher import Dispatcher
+from bot.incoming import Reply
+from bot.logs import new_request_id, request_id_var
+from bot.metrics import Metrics
+from bot.middlewares import (
+    ErrorMiddleware,
+    MetricsMiddleware,
+    audit,
+    identify_sender,
+    load_conversation,
+)
+from bot.pipeline import Pipeline
+from handlers import routers
+from models.enums import OutboxStatus
+from models.outbox import Outbox
+
+log = logging.getLogger("wecrm.http")
+
+CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
+
+# What WeChat shows the user when we cannot even reach our database: better than
+# its own "该公众号暂时无法提供服务", and WeChat will not retry a 200.
+BUSY = "系统繁忙，请稍后再发一次。"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_dispatcher(metrics: Metrics) -> Dispatcher:
+    dp = Dispatcher(
+        [
+            ErrorMiddleware(metrics),
+            MetricsMiddleware(metrics),
+            identify_sender,
+            load_conversation,
+            audit,
+        ]
+    )
+    for router in routers():
+        dp.include_router(router)
+    return dp
+
+
+def _channel_of(request: web.Request) -> str:
+    path = request.path
+    for prefix, name in (("/wechat", "oa"), ("/wecom", "wecom"), ("/simulator", "simulator")):
+        if path.startswith(prefix):
+            return name
+    return "other"
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, metrics, and the rule that nothing escapes as a 500 or a traceback."""
+    metrics = request.app[METRICS]
+    channel = _channel_of(request)
+    rid = request.headers.get("X-Request-Id", "")[:32] or new_request_id()
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        try:
+            response = await handler(request)
+        except DoorError as exc:
+            log.info("refused at the door", extra={"status": exc.status, "reason": exc.reason})
+            response = web.Response(status=exc.status, text=exc.reason)
+        except web.HTTPException as exc:
+            response = exc
+        except Exception:
+            log.exception("request failed", extra={"path": request.path})
+            response = _failure_response(request, channel)
+        status = response.status
+        response.headers["X-Request-Id"] = rid
+        return response
+    finally:
+        metrics.requests.labels(channel=channel, status=str(status)).inc()
+        metrics.latency.labels(channel=channel).observe(time.perf_counter() - started)
+        request_id_var.reset(token)
+
+
+def _failure_response(request: web.Request, channel: str) -> web.Response:
+    if channel == "oa":
+        incoming = request.get(INCOMING)
+        if incoming is not None and request.query.get("encrypt_type") != "aes":
+            xml = render_reply(Reply(text=BUSY), incoming.sender, incoming.recipient)
+            return web.Response(text=xml, content_type="application/xml")
+        return web.Response(text="success")
+    return web.json_response(
+        {"error": "internal error", "request_id": request_id_var.get()}, status=503
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await Tortoise.get_connection("default").execute_query("SELECT 1")
+    except Exception as exc:
+        return web.json_response({"status": "down", "database": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    try:
+        backlog = await Outbox.filter(
+            status__in=[OutboxStatus.PENDING, OutboxStatus.WAITING_FOR_USER]
+        ).count()
+        metrics.outbox_backlog.set(backlog)
+    except Exception:
+        log.warning("outbox backlog unavailable", exc_info=True)
+    return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
+
+
+def create_app(config: Config, *, connect_db: bool = True) -> web.Application:
+    app = web.Application(middlewares=[guard], client_max_size=config.security.max_body_bytes)
+    metrics = Metrics()
+    pipeline = Pipeline(config, build_dispatcher(metrics), metrics)
+    app[CONFIG] = config
+    app[METRICS] = metrics
+    app[PIPELINE] = pipeline
+
+    OfficialAccountChannel(config, pipeline.process).add_routes(app)
+    if config.simulator.enabled:
+        from bot.channels.simulator import SimulatorChannel
+
+        SimulatorChannel(pipeline).add_routes(app)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+
+    async def database(app: web.Application):  # type: ignore[no-untyped-def]
+        ctx = await db.connect(config.database.url) if connect_db else None
+        yield
+        # In-flight requests are done (aiohttp waited for them); late replies may
+        # still be computing: give them the shutdown budget, then close.
+        await pipeline.drain(wait=config.server.shutdown_timeout)
+        if connect_db:
+            await db.close(ctx)
+
+    app.cleanup_ctx.append(database)
+    return app

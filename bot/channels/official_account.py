@@ -1,0 +1,210 @@
+"""The Official Account (公众号) callback at ``/wechat``: plain, compatible and safe mode.
+
+Turns WeChat's XML into one :class:`Incoming`, hands it to the pipeline and renders
+the :class:`Reply` as a passive reply — encrypted and signed when the request was.
+Accepts the same Token, AppID and EncodingAESKey an admin would give WeRoBot or wechatpy.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from wechatpy.crypto import PrpCrypto
+
+from bot.channels.security import (
+    DoorError,
+    cdata,
+    check_signature,
+    check_timestamp,
+    parse_xml,
+    read_capped,
+    signature,
+)
+from bot.config import Config
+from bot.incoming import Incoming, Kind, Reply
+
+CHANNEL = "oa"
+# The parsed message, kept on the request so a failure can still answer its sender.
+INCOMING: web.RequestKey[Incoming] = web.RequestKey("incoming", Incoming)
+
+Process = Callable[[Incoming], Awaitable[Reply]]
+
+# The fields each message type carries besides the common header, kept in ``extra``.
+_EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
+    "image": ("PicUrl",),
+    "voice": ("Format", "MediaId16K"),
+    "video": ("ThumbMediaId",),
+    "shortvideo": ("ThumbMediaId",),
+    "location": ("Location_X", "Location_Y", "Scale", "Label"),
+    "link": ("Title", "Description", "Url"),
+    "file": ("Title", "Description", "FileKey", "FileMd5", "FileTotalLen"),
+    "event": (
+        "Ticket",
+        "Latitude",
+        "Longitude",
+        "Precision",
+        "Status",
+        "MsgID",
+        "MenuId",
+        "ScanCodeInfo.ScanType",
+        "ScanCodeInfo.ScanResult",
+    ),
+}
+
+
+def to_incoming(fields: dict[str, str]) -> Incoming:
+    """Normalize one decoded WeChat message or event."""
+    msg_type = fields.get("MsgType", "").lower()
+    try:
+        kind = Kind(msg_type)
+    except ValueError:
+        kind = Kind.UNKNOWN
+    create_time = fields.get("CreateTime", "0")
+    incoming = Incoming(
+        channel=CHANNEL,
+        sender=fields.get("FromUserName", ""),
+        recipient=fields.get("ToUserName", ""),
+        kind=kind,
+        msg_id=fields.get("MsgId", "") if kind is not Kind.EVENT else "",
+        create_time=int(create_time) if create_time.isdigit() else 0,
+        media_id=fields.get("MediaId", ""),
+        raw=fields,
+    )
+    if kind is Kind.TEXT:
+        incoming.text = fields.get("Content", "")
+    elif kind is Kind.VOICE:
+        # Present only when speech recognition is switched on for the account.
+        incoming.text = fields.get("Recognition", "")
+    elif kind is Kind.EVENT:
+        incoming.event = fields.get("Event", "").lower()
+        key = fields.get("EventKey", "")
+        if incoming.event == "subscribe" and key.startswith("qrscene_"):
+            # Subscribed by scanning a parametric QR code: keep the scene value.
+            incoming.extra["scene"] = key[len("qrscene_") :]
+        elif incoming.event == "scan":
+            incoming.extra["scene"] = key
+        incoming.event_key = key
+    elif kind is Kind.UNKNOWN:
+        incoming.extra["MsgType"] = msg_type
+    for name in _EXTRA_FIELDS.get(kind.value, ()):
+        if fields.get(name):
+            incoming.extra[name] = fields[name]
+    return incoming
+
+
+def render_reply(reply: Reply, to_user: str, from_user: str, now: int | None = None) -> str:
+    """The passive-reply XML for ``reply``; ``success`` when there is nothing to say."""
+    if reply.is_empty:
+        return "success"
+    now = int(time.time()) if now is None else now
+    head = (
+        f"<ToUserName>{cdata(to_user)}</ToUserName>"
+        f"<FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{now}</CreateTime>"
+    )
+    if reply.kind == "image":
+        body = (
+            f"<MsgType>{cdata('image')}</MsgType>"
+            f"<Image><MediaId>{cdata(reply.media_id)}</MediaId></Image>"
+        )
+    elif reply.kind == "news":
+        # WeChat shows at most 8 articles in a passive news reply.
+        items = "".join(
+            "<item>"
+            f"<Title>{cdata(a.title)}</Title><Description>{cdata(a.description)}</Description>"
+            f"<PicUrl>{cdata(a.picurl)}</PicUrl><Url>{cdata(a.url)}</Url>"
+            "</item>"
+            for a in reply.articles[:8]
+        )
+        body = (
+            f"<MsgType>{cdata('news')}</MsgType>"
+            f"<ArticleCount>{min(len(reply.articles), 8)}</ArticleCount>"
+            f"<Articles>{items}</Articles>"
+        )
+    else:
+        body = f"<MsgType>{cdata('text')}</MsgType><Content>{cdata(reply.text)}</Content>"
+    return f"<xml>{head}{body}</xml>"
+
+
+class OfficialAccountChannel:
+    """GET: URL verification. POST: one message in, one passive reply out."""
+
+    def __init__(self, config: Config, process: Process) -> None:
+        self.wechat = config.wechat
+        self.security = config.security
+        self.process = process
+        self._crypto: PrpCrypto | None = None
+        if self.wechat.encoding_aes_key:
+            self._crypto = PrpCrypto(base64.b64decode(self.wechat.encoding_aes_key + "="))
+
+    def _check_request(self, request: web.Request) -> tuple[str, str]:
+        q = request.query
+        timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        check_signature((self.wechat.token, timestamp, nonce), q.get("signature"))
+        check_timestamp(timestamp, self.security.timestamp_window)
+        return timestamp, nonce
+
+    async def verify(self, request: web.Request) -> web.Response:
+        self._check_request(request)
+        echostr = request.query.get("echostr")
+        if echostr is None:
+            raise DoorError(400, "missing echostr")
+        return web.Response(text=echostr)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        timestamp, nonce = self._check_request(request)
+        body = await read_capped(request, self.security.max_body_bytes)
+        encrypted = request.query.get("encrypt_type", "raw").lower() == "aes"
+        fields = parse_xml(body)
+        if encrypted:
+            fields = self._decrypt(fields, timestamp, nonce, request.query.get("msg_signature"))
+        elif self.wechat.mode == "safe":
+            raise DoorError(403, "safe mode accepts encrypted messages only")
+        incoming = to_incoming(fields)
+        if not incoming.sender:
+            raise DoorError(400, "missing FromUserName")
+        request[INCOMING] = incoming
+        reply = await self.process(incoming)
+        xml = render_reply(reply, to_user=incoming.sender, from_user=incoming.recipient)
+        if encrypted and xml != "success":
+            xml = self._encrypt(xml)
+        return web.Response(
+            text=xml, content_type="application/xml" if xml != "success" else "text/plain"
+        )
+
+    def _decrypt(
+        self, fields: dict[str, str], timestamp: str, nonce: str, msg_signature: str | None
+    ) -> dict[str, str]:
+        if self._crypto is None:
+            raise DoorError(400, "encrypted message but no EncodingAESKey configured")
+        encrypt = fields.get("Encrypt", "")
+        if not encrypt:
+            raise DoorError(400, "missing Encrypt")
+        check_signature((self.wechat.token, timestamp, nonce, encrypt), msg_signature)
+        try:
+            plain = self._crypto.decrypt(encrypt, self.wechat.app_id)
+        except Exception:  # bad padding, wrong AppID, not base64: all the sender's fault
+            raise DoorError(400, "cannot decrypt message") from None
+        inner = plain.encode("utf-8") if isinstance(plain, str) else plain
+        return parse_xml(inner)
+
+    def _encrypt(self, xml: str) -> str:
+        assert self._crypto is not None
+        timestamp = str(int(time.time()))
+        nonce = secrets.token_hex(8)
+        encrypt = self._crypto.encrypt(xml, self.wechat.app_id)
+        encrypt = encrypt.decode() if isinstance(encrypt, bytes) else encrypt
+        sig = signature(self.wechat.token, timestamp, nonce, encrypt)
+        return (
+            f"<xml><Encrypt>{cdata(encrypt)}</Encrypt>"
+            f"<MsgSignature>{cdata(sig)}</MsgSignature>"
+            f"<TimeStamp>{timestamp}</TimeStamp><Nonce>{cdata(nonce)}</Nonce></xml>"
+        )
+
+    def add_routes(self, app: web.Application, path: str = "/wechat") -> None:
+        app.router.add_get(path, self.verify)
+        app.router.add_post(path, self.receive)

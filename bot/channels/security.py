@@ -1,0 +1,96 @@
+"""Security at the door, shared by every WeChat-style callback.
+
+Signature in constant time, timestamp freshness, a body-size cap enforced before
+anything is parsed, XML parsed with DTDs and entities refused, and text made safe
+for the CDATA sections of a passive reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from xml.etree.ElementTree import Element
+
+from aiohttp import web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+
+class DoorError(Exception):
+    """A request turned away at the door: an HTTP status and a short reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def signature(*parts: str) -> str:
+    """WeChat's signature: SHA-1 of the parts sorted and concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def check_signature(expected_parts: tuple[str, ...], given: str | None) -> None:
+    if not given:
+        raise DoorError(403, "missing signature")
+    if not hmac.compare_digest(
+        signature(*expected_parts).encode(), given.encode("utf-8", "replace")
+    ):
+        raise DoorError(403, "bad signature")
+
+
+def check_timestamp(timestamp: str | None, window: int, now: float | None = None) -> None:
+    """Refuse replays: the timestamp must be within ``window`` seconds of now."""
+    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+        raise DoorError(403, "missing or malformed timestamp")
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > window:
+        raise DoorError(403, "stale timestamp")
+
+
+async def read_capped(request: web.Request, cap: int) -> bytes:
+    """Read at most ``cap`` bytes; a longer body is refused before it is parsed."""
+    if request.content_length is not None and request.content_length > cap:
+        raise DoorError(413, "body too large")
+    body = await request.content.read(cap + 1)
+    if len(body) > cap:
+        raise DoorError(413, "body too large")
+    return body
+
+
+def parse_xml(body: bytes) -> dict[str, str]:
+    """Parse a flat WeChat XML document into a dict of its child elements."""
+    if not body.strip():
+        raise DoorError(400, "empty body")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DoorError(400, "body is not UTF-8") from None
+    try:
+        root: Element = fromstring(body, forbid_dtd=True)
+    except DefusedXmlException:
+        raise DoorError(400, "DTDs and entities are not accepted") from None
+    except Exception:  # ParseError and friends: the sender's fault, never ours
+        raise DoorError(400, "malformed XML") from None
+    if root.tag != "xml":
+        raise DoorError(400, "unexpected root element")
+    out: dict[str, str] = {}
+    for child in root:
+        if len(child):
+            # Nested elements (e.g. ScanCodeInfo, SendPicsInfo) are flattened one level.
+            for sub in child:
+                out[f"{child.tag}.{sub.tag}"] = (sub.text or "").strip()
+        out[child.tag] = (child.text or "").strip()
+    return out
+
+
+# Characters XML 1.0 cannot carry at all, even inside CDATA.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def cdata(text: str) -> str:
+    """Wrap text in CDATA so that nothing in it, ``]]>`` included, can break out."""
+    text = _XML_INVALID.sub("", text)
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"

@@ -1,0 +1,141 @@
+"""The ``wecrm`` command: migrate, serve, seed, staff invite."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.config import Config, ConfigError, load_config
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m`` / ``72h`` / ``7d`` → timedelta."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration like 30m, 72h or 7d, got {text!r}")
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wecrm", description="WeChat CRM bot")
+    p.add_argument("--config", help="TOML config file (default: $WECRM_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="create or update the database schema (safe to repeat)")
+
+    serve = sub.add_parser("serve", help="serve the webhooks (and the simulator if enabled)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    seed = sub.add_parser("seed", help="load the demo data set")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if staff exist")
+
+    staff = sub.add_parser("staff", help="staff administration")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    invite = staff_sub.add_parser("invite", help="print a one-time invite code")
+    invite.add_argument("--role", required=True, choices=["rep", "manager", "admin"])
+    invite.add_argument("--name", required=True)
+    invite.add_argument("--expires", type=parse_duration, help="e.g. 72h (default from config)")
+    return p
+
+
+async def _with_db(cfg: Config, work):  # type: ignore[no-untyped-def]
+    from bot import db
+
+    ctx = await db.connect(cfg.database.url)
+    try:
+        return await work()
+    finally:
+        await db.close(ctx)
+
+
+def cmd_migrate(cfg: Config) -> int:
+    from bot import db
+
+    asyncio.run(db.migrate(cfg.database.url))
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.logs import setup_logging
+
+    setup_logging(cfg.log.level, cfg.log.format)
+    host = args.host or cfg.server.host
+    port = args.port or cfg.server.port
+    app = create_app(cfg)
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    print(f"wecrm listening on http://{shown}:{port}  (WeChat callback: /wechat)", flush=True)
+    if cfg.simulator.enabled:
+        print(f"simulator: open http://{shown}:{port}/simulator", flush=True)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        shutdown_timeout=cfg.server.shutdown_timeout,
+        print=None,
+        access_log=None,
+    )
+    return 0
+
+
+def cmd_seed(cfg: Config, args: argparse.Namespace) -> int:
+    from bot.seed import seed_demo
+
+    async def work() -> str:
+        return await seed_demo(cfg, if_empty=args.if_empty)
+
+    print(asyncio.run(_with_db(cfg, work)))
+    return 0
+
+
+def cmd_invite(cfg: Config, args: argparse.Namespace) -> int:
+    from models.enums import Role
+    from models.staff import create_invite
+
+    ttl = args.expires or timedelta(hours=cfg.staff.invite_ttl_hours)
+
+    async def work():  # type: ignore[no-untyped-def]
+        return await create_invite(args.role, args.name, created_by="cli", ttl=ttl)
+
+    invite = asyncio.run(_with_db(cfg, work))
+    expires = invite.expires_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M")
+    print(invite.code)
+    print(
+        f"{args.name}（{Role(args.role).label}）的邀请码，{expires} 前有效，只能使用一次。"
+        f"请让对方给机器人发送：绑定 {invite.code}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"wecrm: config error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        return cmd_migrate(cfg)
+    if args.command == "serve":
+        return cmd_serve(cfg, args)
+    if args.command == "seed":
+        return cmd_seed(cfg, args)
+    if args.command == "staff" and args.staff_command == "invite":
+        return cmd_invite(cfg, args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Configuration: a TOML file, overridden key by key by ``WECRM_<SECTION>_<KEY>``.
+
+Every key is declared once here with its type and default; ``config.example.toml``
+documents the same keys for people. A wrong or missing key stops start-up with a
+single :class:`ConfigError` line naming the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(Exception):
+    """One line that names the offending key and what it should be."""
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Seconds a graceful shutdown waits for in-flight requests and late replies.
+    shutdown_timeout: float = 10.0
+
+
+@dataclass
+class DatabaseConfig:
+    url: str = "sqlite://wecrm.sqlite3"
+
+
+@dataclass
+class WechatConfig:
+    """Official Account (公众号) settings — the same values WeRoBot/wechatpy take."""
+
+    token: str = ""
+    app_id: str = ""
+    app_secret: str = ""
+    encoding_aes_key: str = ""
+    # plain | compatible | safe — as chosen in the Official Account console.
+    mode: str = "plain"
+    api_base: str = "https://api.weixin.qq.com"
+
+
+@dataclass
+class SecurityConfig:
+    timestamp_window: int = 300
+    max_body_bytes: int = 65536
+    # Base64 of 32 random bytes; encrypts phone/address at rest. Required.
+    data_key: str = ""
+
+
+@dataclass
+class BotConfig:
+    reply_deadline: float = 4.5
+    timezone: str = "Asia/Shanghai"
+    # How long a multi-step dialog waits for the user's next message.
+    conversation_ttl_minutes: int = 10
+
+
+@dataclass
+class StaffConfig:
+    invite_ttl_hours: int = 72
+    bind_max_failures: int = 5
+    bind_window_minutes: int = 15
+
+
+@dataclass
+class SimulatorConfig:
+    enabled: bool = False
+
+
+@dataclass
+class LogConfig:
+    level: str = "INFO"
+    # json | text
+    format: str = "json"
+
+
+@dataclass
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    wechat: WechatConfig = field(default_factory=WechatConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    staff: StaffConfig = field(default_factory=StaffConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+    @property
+    def data_key_bytes(self) -> bytes:
+        return base64.b64decode(self.security.data_key)
+
+
+_ENV_PREFIX = "WECRM_"
+
+
+def _coerce(key: str, value: Any, kind: type) -> Any:
+    """Turn a TOML or environment value into the declared type, or say why not."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if isinstance(value, str) and value.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
+    if kind is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _field_types(section_cls: type) -> dict[str, type]:
+    hints = {"str": str, "int": int, "float": float, "bool": bool}
+    return {f.name: hints[str(f.type)] for f in dataclasses.fields(section_cls)}
+
+
+def _apply(cfg: Config, data: dict[str, Any], source: str) -> None:
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    for section_name, values in data.items():
+        if section_name not in sections:
+            raise ConfigError(f"{section_name}: unknown section in {source}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{section_name}: expected a table in {source}")
+        section = getattr(cfg, section_name)
+        types = _field_types(type(section))
+        for key, value in values.items():
+            if key not in types:
+                raise ConfigError(f"{section_name}.{key}: unknown key in {source}")
+            setattr(section, key, _coerce(f"{section_name}.{key}", value, types[key]))
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for f in dataclasses.fields(Config):
+        section_cls = f.default_factory  # type: ignore[misc]
+        for key in _field_types(section_cls):  # type: ignore[arg-type]
+            env_name = f"{_ENV_PREFIX}{f.name}_{key}".upper()
+            if env_name in environ:
+                out.setdefault(f.name, {})[key] = environ[env_name]
+    return out
+
+
+def _validate(cfg: Config) -> None:
+    if cfg.wechat.mode not in {"plain", "compatible", "safe"}:
+        raise ConfigError(
+            f"wechat.mode: expected plain, compatible or safe, got {cfg.wechat.mode!r}"
+        )
+    if not cfg.wechat.token:
+        raise ConfigError("wechat.token: required (the Token set in the Official Account console)")
+    if cfg.wechat.mode != "plain":
+        key = cfg.wechat.encoding_aes_key
+        if len(key) != 43:
+            raise ConfigError(
+                "wechat.encoding_aes_key: expected the 43-character EncodingAESKey "
+                f"for mode {cfg.wechat.mode!r}"
+            )
+        if not cfg.wechat.app_id:
+            raise ConfigError(f"wechat.app_id: required for mode {cfg.wechat.mode!r}")
+    try:
+        if len(cfg.data_key_bytes) != 32:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            "security.data_key: expected base64 of 32 random bytes "
+            '(python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())")'
+        ) from None
+    for key, value in (
+        ("security.timestamp_window", cfg.security.timestamp_window),
+        ("security.max_body_bytes", cfg.security.max_body_bytes),
+        ("bot.reply_deadline", cfg.bot.reply_deadline),
+        ("server.port", cfg.server.port),
+    ):
+        if value <= 0:
+            raise ConfigError(f"{key}: expected a positive number, got {value!r}")
+    try:
+        ZoneInfo(cfg.bot.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"bot.timezone: expected an IANA time zone such as Asia/Shanghai, "
+            f"got {cfg.bot.timezone!r}"
+        ) from None
+    if cfg.log.format not in {"json", "text"}:
+        raise ConfigError(f"log.format: expected json or text, got {cfg.log.format!r}")
+    if not cfg.database.url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+        raise ConfigError(
+            "database.url: expected sqlite://PATH or postgres://USER@HOST:PORT/DB, "
+            f"got {cfg.database.url.split('://')[0]}://…"
+        )
+
+
+def load_config(
+    path: str | Path | None = None,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> Config:
+    """Build the configuration: defaults < TOML file < environment < explicit overrides."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get("WECRM_CONFIG")
+    cfg = Config()
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        _apply(cfg, data, str(p))
+    _apply(cfg, _env_overrides(environ), "the environment")
+    if overrides:
+        _apply(cfg, overrides, "overrides")
+    _validate(cfg)
+    return cfg

@@ -1,0 +1,43 @@
+"""Per-user dialog state with an expiry, stored in the database so any worker
+process can pick up the next message of a multi-step dialog."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from models.messages import ConversationState
+
+
+class Conversation:
+    def __init__(self, user_key: str, ttl: timedelta) -> None:
+        self.key = user_key[:191]
+        self.ttl = ttl
+        self.state: str | None = None
+        self.data: dict[str, Any] = {}
+
+    async def load(self, now: datetime | None = None) -> None:
+        now = now or datetime.now(UTC)
+        row = await ConversationState.get_or_none(key=self.key)
+        if row is None:
+            return
+        if row.expires_at <= now:
+            # An abandoned dialog must not capture the user's next, unrelated message.
+            await row.delete()
+            return
+        self.state, self.data = row.state, dict(row.data or {})
+
+    async def set(self, state: str, data: dict[str, Any] | None = None) -> None:
+        self.state, self.data = state, dict(data or {})
+        await ConversationState.update_or_create(
+            key=self.key,
+            defaults={
+                "state": state,
+                "data": self.data,
+                "expires_at": datetime.now(UTC) + self.ttl,
+            },
+        )
+
+    async def clear(self) -> None:
+        self.state, self.data = None, {}
+        await ConversationState.filter(key=self.key).delete()

@@ -1,0 +1,70 @@
+"""Database lifecycle: the Tortoise config, connecting, closing and migrating.
+
+Migrations are Tortoise's own (``models/migrations``): dialect-neutral operations
+that run on SQLite and PostgreSQL and are recorded, so ``migrate`` is idempotent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+APP = "models"
+
+
+def normalize_url(url: str) -> str:
+    # Tortoise names the asyncpg backend "postgres://" / "asyncpg://"; accept the
+    # common "postgresql://" spelling too.
+    if url.startswith("postgresql://"):
+        return "postgres://" + url[len("postgresql://") :]
+    return url
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": normalize_url(url)},
+        "apps": {
+            APP: {
+                "models": ["models"],
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def is_postgres(url: str) -> bool:
+    return normalize_url(url).startswith(("postgres://", "asyncpg://"))
+
+
+async def connect(url: str) -> TortoiseContext:
+    """Connect and return the context; close through :func:`close`."""
+    # Tortoise caches compiled INSERT/DELETE statements per connection *name*,
+    # process-wide; after switching backends (tests run SQLite then PostgreSQL)
+    # the cache would hand PostgreSQL SQLite's "?" placeholders.
+    EXECUTOR_CACHE.clear()
+    return await Tortoise.init(config=tortoise_config(url))
+
+
+async def close(ctx: TortoiseContext | None = None) -> None:
+    # Closing through the context Tortoise.init returned is what actually
+    # releases the pool (Tortoise 1.x); otherwise asyncpg keeps pytest alive.
+    if ctx is not None:
+        await ctx.close_connections()
+    elif Tortoise.is_inited():
+        await Tortoise.close_connections()
+
+
+async def migrate(url: str, progress: Any = None) -> None:
+    """Bring the schema up to date; running it again changes nothing."""
+    try:
+        await tortoise_migrate(config=tortoise_config(url), progress=progress)
+    finally:
+        # Close even when a migration fails, or aiosqlite's thread keeps the process alive.
+        await close()

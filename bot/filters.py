@@ -1,0 +1,159 @@
+"""Declarative filters for router handlers, composable with ``&``, ``|`` and ``~``.
+
+A filter answers whether a handler applies to a message; it may also extract data
+(the command's arguments, a regex match) into ``ctx.data`` for the handler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.context import Context
+from bot.incoming import Incoming, Kind
+
+
+class Filter:
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        raise NotImplementedError
+
+    def __and__(self, other: Filter) -> Filter:
+        return _All((self, other))
+
+    def __or__(self, other: Filter) -> Filter:
+        return _Any((self, other))
+
+    def __invert__(self) -> Filter:
+        return _Not(self)
+
+
+class _All(Filter):
+    def __init__(self, filters: Iterable[Filter]) -> None:
+        self.filters = tuple(filters)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        for f in self.filters:
+            if not await f.check(msg, ctx):
+                return False
+        return True
+
+
+class _Any(Filter):
+    def __init__(self, filters: Iterable[Filter]) -> None:
+        self.filters = tuple(filters)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        for f in self.filters:
+            if await f.check(msg, ctx):
+                return True
+        return False
+
+
+class _Not(Filter):
+    def __init__(self, inner: Filter) -> None:
+        self.inner = inner
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return not await self.inner.check(msg, ctx)
+
+
+class RoleIs(Filter):
+    """Sender's role: ``rep``, ``manager``, ``admin``, ``customer``, ``stranger``;
+    ``staff`` stands for any of the first three."""
+
+    def __init__(self, *roles: str) -> None:
+        expanded = set(roles)
+        if "staff" in expanded:
+            expanded |= {"rep", "manager", "admin"}
+        self.roles = frozenset(expanded)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return ctx.sender.role in self.roles
+
+
+class KindIs(Filter):
+    def __init__(self, *kinds: Kind | str) -> None:
+        self.kinds = frozenset(Kind(k) for k in kinds)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return msg.kind in self.kinds
+
+
+class EventIs(Filter):
+    def __init__(self, *events: str) -> None:
+        self.events = frozenset(e.lower() for e in events)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return msg.kind is Kind.EVENT and msg.event in self.events
+
+
+class EventKeyIs(Filter):
+    def __init__(self, *keys: str) -> None:
+        self.keys = frozenset(keys)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return msg.kind is Kind.EVENT and msg.event_key in self.keys
+
+
+# Users type full-width spaces and punctuation on phones; treat them as separators.
+_SEPARATORS = re.compile(r"[\s\u3000,，:：]+")
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """``"绑定  AB12"`` → ``("绑定", "AB12")``; a leading ``/`` is ignored."""
+    text = text.strip().lstrip("/")
+    parts = _SEPARATORS.split(text, maxsplit=1)
+    word = parts[0] if parts else ""
+    rest = parts[1].strip() if len(parts) > 1 else ""
+    return word.lower(), rest
+
+
+class Command(Filter):
+    """The first word of a text (or recognised voice) message is one of ``words``.
+    Puts the rest of the text in ``ctx.data["args"]``."""
+
+    def __init__(self, *words: str) -> None:
+        self.words = frozenset(w.lower() for w in words)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        if not msg.text:
+            return False
+        word, rest = split_command(msg.text)
+        if word in self.words:
+            ctx.data["command"] = word
+            ctx.data["args"] = rest
+            return True
+        # "绑定AB12" typed without a space still means 绑定.
+        for w in self.words:
+            if word.startswith(w) and len(word) > len(w) and not w.isascii():
+                ctx.data["command"] = w
+                ctx.data["args"] = msg.text.strip().lstrip("/")[len(w) :].strip()
+                return True
+        return False
+
+
+class Regex(Filter):
+    def __init__(self, pattern: str | re.Pattern[str]) -> None:
+        self.pattern = re.compile(pattern) if isinstance(pattern, str) else pattern
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        match = self.pattern.search(msg.text or "")
+        if match:
+            ctx.data["match"] = match
+        return match is not None
+
+
+class StateIs(Filter):
+    """The sender's conversation is in one of ``states``; ``StateIs(None)`` = no dialog."""
+
+    def __init__(self, *states: str | None) -> None:
+        self.states = frozenset(states)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        state = ctx.conversation.state if ctx.conversation is not None else None
+        return state in self.states
+
+
+class AnyMessage(Filter):
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return True

@@ -1,0 +1,67 @@
+"""The last router: greetings on subscribe, a polite word for anything the bot has
+no handler for, and silence for events that need no answer."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.filters import AnyMessage, EventIs, KindIs, Regex
+from bot.incoming import Incoming, Kind, Reply
+from bot.router import Router
+
+router = Router("fallback")
+
+
+def _empty_text() -> Regex:
+    return Regex(r"^\s*$")
+
+
+WELCOME = "您好，欢迎关注！发送「帮助」查看我能为您做什么。"
+WELCOME_BACK = "欢迎回来！发送「帮助」查看我能为您做什么。"
+NOT_UNDERSTOOD_STAFF = "没有看懂「{text}」。发送「帮助」查看可用的命令。"
+NOT_UNDERSTOOD = "您好！发送「帮助」查看我能为您做什么。"
+UNSUPPORTED = "暂时还不能处理{what}，请用文字告诉我，或发送「帮助」查看可用的命令。"
+VOICE_UNRECOGNISED = "没能听清这条语音，请再说一遍或改用文字。"
+
+KIND_LABEL = {
+    Kind.IMAGE: "图片",
+    Kind.VOICE: "语音",
+    Kind.VIDEO: "视频",
+    Kind.SHORTVIDEO: "小视频",
+    Kind.LOCATION: "位置消息",
+    Kind.LINK: "链接",
+    Kind.FILE: "文件",
+}
+
+
+@router.message(EventIs("subscribe"))
+async def subscribed(msg: Incoming, ctx: Context) -> str:
+    return WELCOME
+
+
+@router.message(EventIs("scan"))
+async def scanned(msg: Incoming, ctx: Context) -> str:
+    return WELCOME_BACK
+
+
+@router.message(KindIs(Kind.EVENT))
+async def other_event(msg: Incoming, ctx: Context) -> Reply:
+    # unsubscribe, LOCATION reports, VIEW, template-send receipts, unknown events:
+    # WeChat expects an acknowledgement, the user expects no message.
+    return Reply.none()
+
+
+@router.message(KindIs(Kind.TEXT, Kind.VOICE) & ~_empty_text())
+async def not_understood(msg: Incoming, ctx: Context) -> str:
+    if ctx.sender.staff is not None:
+        return NOT_UNDERSTOOD_STAFF.format(text=msg.text.strip()[:30])
+    return NOT_UNDERSTOOD
+
+
+@router.message(KindIs(Kind.VOICE))
+async def voice_unrecognised(msg: Incoming, ctx: Context) -> str:
+    return VOICE_UNRECOGNISED
+
+
+@router.message(AnyMessage())
+async def unsupported(msg: Incoming, ctx: Context) -> str:
+    return UNSUPPORTED.format(what=KIND_LABEL.get(msg.kind, "这类消息"))

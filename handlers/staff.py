@@ -1,0 +1,89 @@
+"""Staff onboarding: ``绑定 <邀请码>`` makes the sender the staff member the code names.
+
+``绑定`` without a code starts a two-step dialog that asks for it. Wrong codes are
+counted per sender; too many in the window and the sender must wait.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.context import Context
+from bot.filters import Command, KindIs, StateIs
+from bot.incoming import Incoming
+from bot.router import Router
+from handlers.help import STAFF_ROLES, register_help
+from models.enums import Role
+from models.staff import BindError, bind_blocked_until, record_bind_failure, redeem_invite
+
+router = Router("staff")
+
+ASK_CODE = "请发送管理员给你的邀请码（8 位字母和数字）。发送「取消」可退出。"
+CANCELLED = "已取消绑定。"
+BOUND = "绑定成功！欢迎你，{name}（{role}）。发送「帮助」查看你可以使用的命令。"
+FAILED = {
+    "unknown": "邀请码「{code}」不正确，请核对后重新发送（注意区分字母和数字）。",
+    "used": "这个邀请码已经被使用过了，每个邀请码只能用一次。请联系管理员重新生成。",
+    "expired": "这个邀请码已过期，请联系管理员重新生成。",
+    "already_staff": "你已经绑定为 {name}（{role}），无需重复绑定。",
+}
+THROTTLED = "邀请码错误次数过多，请在 {until} 之后再试，或联系管理员确认邀请码。"
+
+AWAIT_CODE = "staff.bind:await_code"
+
+register_help("绑定 邀请码", "用管理员给的邀请码绑定员工身份", "stranger", "customer")
+register_help("绑定 邀请码", "已绑定员工无需再次绑定", *STAFF_ROLES)
+
+
+@router.message(Command("绑定", "bind"))
+async def bind(msg: Incoming, ctx: Context) -> str:
+    code = ctx.data.get("args", "")
+    if not code:
+        if ctx.sender.staff is not None:
+            return _already(ctx)
+        assert ctx.conversation is not None
+        await ctx.conversation.set(AWAIT_CODE)
+        return ASK_CODE
+    return await _redeem(code, msg, ctx)
+
+
+@router.message(StateIs(AWAIT_CODE), Command("取消", "cancel"))
+async def cancel_bind(msg: Incoming, ctx: Context) -> str:
+    assert ctx.conversation is not None
+    await ctx.conversation.clear()
+    return CANCELLED
+
+
+@router.message(StateIs(AWAIT_CODE), KindIs("text"))
+async def bind_code_reply(msg: Incoming, ctx: Context) -> str:
+    return await _redeem(msg.text, msg, ctx)
+
+
+def _already(ctx: Context) -> str:
+    staff = ctx.sender.staff
+    assert staff is not None
+    return FAILED["already_staff"].format(name=staff.name, role=Role(staff.role).label)
+
+
+async def _redeem(code: str, msg: Incoming, ctx: Context) -> str:
+    if ctx.sender.staff is not None:
+        return _already(ctx)
+    cfg = ctx.config.staff
+    window = timedelta(minutes=cfg.bind_window_minutes)
+    until = await bind_blocked_until(msg.user_key, cfg.bind_max_failures, window)
+    if until is not None:
+        return THROTTLED.format(until=until.astimezone(ctx.config.tz).strftime("%H:%M"))
+    try:
+        staff = await redeem_invite(code, msg.channel, msg.sender)
+    except BindError as exc:
+        if exc.reason == "already_staff" and exc.staff is not None:
+            ctx.sender.staff = exc.staff
+            return _already(ctx)
+        await record_bind_failure(msg.user_key, exc.reason, ctx.request_id)
+        return FAILED[exc.reason].format(code=code.strip()[:20])
+    finally:
+        if ctx.conversation is not None and ctx.conversation.state == AWAIT_CODE:
+            await ctx.conversation.clear()
+    ctx.sender.staff = staff
+    ctx.data["audit_target"] = f"staff:{staff.id}"
+    return BOUND.format(name=staff.name, role=Role(staff.role).label)

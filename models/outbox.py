@@ -1,0 +1,55 @@
+"""Outbox rows: every message we push rather than answer passively."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+
+from models.enums import OutboxStatus
+
+
+class Outbox(Model):
+    id = fields.IntField(primary_key=True)
+    # Deterministic, e.g. "birthday:<customer>:<date>" or "late:<message key>":
+    # enqueueing the same key twice is a no-op.
+    dedup_key = fields.CharField(max_length=191, unique=True)
+    channel = fields.CharField(max_length=16)
+    recipient = fields.CharField(max_length=64)
+    payload = fields.JSONField()
+    status = fields.CharEnumField(OutboxStatus, max_length=24, default=OutboxStatus.PENDING)
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    last_error = fields.TextField(default="")
+    platform_msg_id = fields.CharField(max_length=64, null=True)
+    claimed_by = fields.CharField(max_length=64, null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "outbox"
+        indexes = (("status", "next_attempt_at"), ("channel", "recipient", "status"))
+
+
+async def enqueue(
+    dedup_key: str,
+    channel: str,
+    recipient: str,
+    payload: dict,
+    when: datetime | None = None,
+) -> bool:
+    """Queue a message once: False if a row with this key already exists."""
+    try:
+        await Outbox.create(
+            dedup_key=dedup_key[:191],
+            channel=channel,
+            recipient=recipient,
+            payload=payload,
+            next_attempt_at=when or datetime.now(UTC),
+        )
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,159 @@
+"""Staff members and the one-time invite codes that make a chat user staff."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.enums import Role
+
+
+class Staff(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    role = fields.CharEnumField(Role, max_length=16)
+    # One id per channel the person talks to us through.
+    oa_openid = fields.CharField(max_length=64, null=True, unique=True)
+    wecom_userid = fields.CharField(max_length=64, null=True, unique=True)
+    simulator_id = fields.CharField(max_length=64, null=True, unique=True)
+    active = fields.BooleanField(default=True)
+    # The manager who receives complaints of customers without an owner.
+    on_duty = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "staff"
+
+    def __str__(self) -> str:
+        return f"{self.name}（{Role(self.role).label}）"
+
+
+class InviteCode(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    role = fields.CharEnumField(Role, max_length=16)
+    name = fields.CharField(max_length=64)
+    created_by = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    used_by: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "models.Staff", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "invite_code"
+
+
+# Channel name -> the Staff column holding that channel's user id.
+CHANNEL_ID_FIELD = {"oa": "oa_openid", "wecom": "wecom_userid", "simulator": "simulator_id"}
+
+# No 0/O, 1/I/L: codes are read off a screen and typed on a phone.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+class BindError(Exception):
+    """Why an invite code could not be redeemed; ``reason`` is one of
+    ``unknown``, ``used``, ``expired``, ``already_staff``."""
+
+    def __init__(self, reason: str, staff: Staff | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.staff = staff
+
+
+async def find_staff(channel: str, sender_id: str) -> Staff | None:
+    column = CHANNEL_ID_FIELD.get(channel)
+    if column is None or not sender_id:
+        return None
+    return await Staff.get_or_none(**{column: sender_id}, active=True)
+
+
+def normalize_code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+async def create_invite(
+    role: Role | str,
+    name: str,
+    created_by: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+) -> InviteCode:
+    now = now or datetime.now(UTC)
+    while True:
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        try:
+            return await InviteCode.create(
+                code=code, role=Role(role), name=name, created_by=created_by, expires_at=now + ttl
+            )
+        except IntegrityError:  # astronomically rare collision: draw again
+            continue
+
+
+async def redeem_invite(
+    code: str, channel: str, sender_id: str, now: datetime | None = None
+) -> Staff:
+    """Make the sender the staff member the code was issued for; single use."""
+    now = now or datetime.now(UTC)
+    existing = await find_staff(channel, sender_id)
+    if existing is not None:
+        raise BindError("already_staff", existing)
+    invite = await InviteCode.get_or_none(code=normalize_code(code))
+    if invite is None:
+        raise BindError("unknown")
+    if invite.used_at is not None:
+        raise BindError("used")
+    if invite.expires_at <= now:
+        raise BindError("expired")
+    async with in_transaction():
+        # The conditional update is the single-use guarantee: of two people racing
+        # with the same code exactly one changes the row.
+        claimed = await InviteCode.filter(id=invite.id, used_at__isnull=True).update(used_at=now)
+        if claimed != 1:
+            raise BindError("used")
+        staff = await Staff.create(
+            name=invite.name, role=invite.role, **{CHANNEL_ID_FIELD[channel]: sender_id}
+        )
+        await InviteCode.filter(id=invite.id).update(used_by_id=staff.id)
+    return staff
+
+
+BIND_FAILED = "staff.bind_failed"
+
+
+async def record_bind_failure(actor: str, reason: str, request_id: str = "") -> None:
+    from models.audit import AuditLog
+
+    await AuditLog.create(
+        actor=actor[:96],
+        actor_role="stranger",
+        action=BIND_FAILED,
+        detail={"reason": reason},
+        request_id=request_id,
+    )
+
+
+async def bind_blocked_until(
+    actor: str, max_failures: int, window: timedelta, now: datetime | None = None
+) -> datetime | None:
+    """When ``actor`` may try again, if too many wrong codes came from them lately."""
+    from models.audit import AuditLog
+
+    now = now or datetime.now(UTC)
+    failures = (
+        await AuditLog.filter(actor=actor[:96], action=BIND_FAILED, created_at__gte=now - window)
+        .order_by("-created_at")
+        .limit(max_failures)
+        .values_list("created_at", flat=True)
+    )
+    if len(failures) < max_failures:
+        return None
+    # Blocked until the oldest of the last ``max_failures`` failures leaves the window.
+    return min(failures) + window
