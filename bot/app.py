@@ -82,7 +82,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             log.info("refused at the door", extra={"status": exc.status, "reason": exc.reason})
             response = web.Response(status=exc.status, text=exc.reason)
         except web.HTTPException as exc:
-            response = exc
+            # 404/405 from routing: aiohttp wants these raised, not returned.
+            status = exc.status
+            exc.headers["X-Request-Id"] = rid
+            raise
         except Exception:
             log.exception("request failed", extra={"path": request.path})
             response = _failure_response(request, channel)

@@ -31,17 +31,19 @@ class ServerConfig:
 
 @dataclass
 class DatabaseConfig:
-    url: str = "sqlite://wecrm.sqlite3"
+    # May carry a password: kept out of repr().
+    url: str = field(default="sqlite://wecrm.sqlite3", repr=False)
 
 
 @dataclass
 class WechatConfig:
     """Official Account (公众号) settings — the same values WeRoBot/wechatpy take."""
 
-    token: str = ""
+    # Secrets stay out of repr() so a logged config never leaks them.
+    token: str = field(default="", repr=False)
     app_id: str = ""
-    app_secret: str = ""
-    encoding_aes_key: str = ""
+    app_secret: str = field(default="", repr=False)
+    encoding_aes_key: str = field(default="", repr=False)
     # plain | compatible | safe — as chosen in the Official Account console.
     mode: str = "plain"
     api_base: str = "https://api.weixin.qq.com"
@@ -52,7 +54,7 @@ class SecurityConfig:
     timestamp_window: int = 300
     max_body_bytes: int = 65536
     # Base64 of 32 random bytes; encrypts phone/address at rest. Required.
-    data_key: str = ""
+    data_key: str = field(default="", repr=False)
 
 
 @dataclass

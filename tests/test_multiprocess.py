@@ -1,0 +1,152 @@
+"""Two real ``wecrm serve`` processes sharing PostgreSQL, and graceful shutdown.
+
+Dedup across workers is what the unique key in the database is for: WeChat's retry
+may land on a different worker than the first attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import create_app
+from models import Staff
+from models.staff import create_invite
+from tests.conftest import AES_KEY, APP_ID, DATA_KEY, TOKEN, make_config
+from tests.test_dedup_and_deadline import Gate
+from tests.wechat_client import OPENID, parse_xml, sign, text_xml
+
+ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(path: Path, db_url: str) -> Path:
+    path.write_text(
+        f"""
+[database]
+url = "{db_url}"
+[wechat]
+token = "{TOKEN}"
+app_id = "{APP_ID}"
+encoding_aes_key = "{AES_KEY}"
+mode = "compatible"
+[security]
+data_key = "{DATA_KEY}"
+[log]
+format = "json"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def wait_healthy(url: str, proc: asyncio.subprocess.Process, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert proc.returncode is None, "server exited during start-up"
+            try:
+                async with session.get(f"{url}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} did not become healthy")
+
+
+@pytest.fixture
+async def two_servers(db: str, tmp_path: Path) -> AsyncIterator[list[str]]:
+    if not db.startswith("postgres"):
+        pytest.skip("several worker processes need PostgreSQL")
+    config = write_config(tmp_path / "config.toml", db)
+    procs, urls = [], []
+    for _ in range(2):
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            str(port),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": ROOT},
+        )
+        procs.append(proc)
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url, proc in zip(urls, procs, strict=True):
+            await wait_healthy(url, proc)
+        yield urls
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.terminate()
+        for proc in procs:
+            _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+            assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-2000:]
+
+
+async def post_signed(session: aiohttp.ClientSession, url: str, xml: str) -> str:
+    ts, nonce = str(int(time.time())), "n0nce"
+    params = {"timestamp": ts, "nonce": nonce, "signature": sign(TOKEN, ts, nonce)}
+    async with session.post(f"{url}/wechat", params=params, data=xml.encode()) as resp:
+        assert resp.status == 200
+        return await resp.text()
+
+
+async def test_a_retry_on_another_worker_gets_the_first_reply(two_servers: list[str]) -> None:
+    invite = await create_invite("rep", "赵六", "test", timedelta(hours=1))
+    xml = text_xml(f"绑定 {invite.code}")
+    async with aiohttp.ClientSession() as session:
+        # First attempt and two retries, spread over both workers at once.
+        bodies = await asyncio.gather(
+            post_signed(session, two_servers[0], xml),
+            post_signed(session, two_servers[1], xml),
+            post_signed(session, two_servers[1], xml),
+        )
+    contents = {parse_xml(b.encode())["Content"] for b in bodies}
+    assert len(contents) == 1
+    assert "绑定成功" in contents.pop()
+    assert await Staff.filter(oa_openid=OPENID).count() == 1
+
+
+async def test_graceful_shutdown_finishes_in_flight_requests(db: str) -> None:
+    app = create_app(make_config(db), connect_db=False)
+    gate = Gate("处理完了")
+    runner = web.AppRunner(app, shutdown_timeout=10)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    gate.install_app(app)
+    async with aiohttp.ClientSession() as session:
+        request = asyncio.create_task(
+            post_signed(session, f"http://127.0.0.1:{port}", text_xml("慢"))
+        )
+        await gate.started.wait()
+        shutdown = asyncio.create_task(runner.cleanup())
+        await asyncio.sleep(0)  # let shutdown begin: the listener closes first
+        gate.release.set()
+        body = await request
+        await shutdown
+    assert parse_xml(body.encode())["Content"] == "处理完了"

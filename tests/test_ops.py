@@ -1,0 +1,55 @@
+"""Operational endpoints: health, Prometheus metrics, request ids."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from tortoise import Tortoise
+
+from tests.wechat_client import WeChatSender, text_xml
+
+
+async def test_healthz_checks_the_database(client: TestClient) -> None:
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    assert await resp.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_healthz_reports_a_dead_database(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    conn = Tortoise.get_connection("default")
+
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("database is down")
+
+    monkeypatch.setattr(type(conn), "execute_query", refuse)
+    resp = await client.get("/healthz")
+    assert resp.status == 503
+    assert (await resp.json())["status"] == "down"
+
+
+async def test_metrics_count_requests_latency_and_dedup(
+    client: TestClient, wechat: WeChatSender
+) -> None:
+    xml = text_xml("帮助")
+    await wechat.send(xml)
+    await wechat.send(xml)
+    bad = await client.post("/wechat", params={"signature": "x"}, data=b"<xml/>")
+    assert bad.status == 403
+    text = await (await client.get("/metrics")).text()
+    assert 'wecrm_requests_total{channel="oa",status="200"} 2.0' in text
+    assert 'wecrm_requests_total{channel="oa",status="403"} 1.0' in text
+    assert 'wecrm_request_seconds_count{channel="oa"} 3.0' in text
+    assert 'wecrm_dedup_hits_total{channel="oa"} 1.0' in text
+    assert "wecrm_handler_errors_total" in text
+    assert "wecrm_outbox_backlog 0.0" in text
+
+
+async def test_every_response_carries_a_request_id(client: TestClient) -> None:
+    resp = await client.get("/healthz")
+    assert len(resp.headers["X-Request-Id"]) >= 8
+    resp = await client.get("/healthz", headers={"X-Request-Id": "abc123"})
+    assert resp.headers["X-Request-Id"] == "abc123"
+
+
+async def test_unknown_path_is_a_plain_404(client: TestClient) -> None:
+    resp = await client.get("/nope")
+    assert resp.status == 404
