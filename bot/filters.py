@@ -103,7 +103,8 @@ def split_command(text: str) -> tuple[str, str]:
     """``"绑定  AB12"`` → ``("绑定", "AB12")``; a leading ``/`` is ignored."""
     text = text.strip().lstrip("/")
     parts = _SEPARATORS.split(text, maxsplit=1)
-    word = parts[0] if parts else ""
+    # Speech recognition ends sentences with "。": "帮助。" is still 帮助.
+    word = (parts[0] if parts else "").rstrip("。！？!?.")
     rest = parts[1].strip() if len(parts) > 1 else ""
     return word.lower(), rest
 

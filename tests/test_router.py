@@ -31,6 +31,7 @@ def install(client: TestClient, router: Router) -> None:
         ("  /HELP  ", ("help", "")),
         ("查，张三", ("查", "张三")),
         ("", ("", "")),
+        ("帮助。", ("帮助", "")),
     ],
 )
 def test_split_command(text: str, expected: tuple[str, str]) -> None:
