@@ -50,6 +50,35 @@ class WechatConfig:
 
 
 @dataclass
+class WecomConfig:
+    """WeCom (企业微信) self-built app, for pushes to staff."""
+
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = field(default="", repr=False)
+    api_base: str = "https://qyapi.weixin.qq.com"
+    # WeCom allows an app 30 messages a minute and 1000 an hour per member.
+    per_member_per_minute: int = 30
+    per_member_per_hour: int = 1000
+
+
+@dataclass
+class OutboxConfig:
+    # Run the delivery worker inside `wecrm serve`.
+    enabled: bool = True
+    max_attempts: int = 8
+    # Backoff: base * 3^(attempt-1) with ±20 % jitter: 1 min … ~12 h, ~18 h in all.
+    base_delay_seconds: float = 60.0
+    max_delay_seconds: float = 43200.0
+    batch_size: int = 50
+    poll_seconds: float = 1.0
+    # A row claimed longer ago than this is presumed lost with its worker and retaken.
+    lease_seconds: float = 120.0
+    # Seconds one Tencent API call may take.
+    request_timeout: float = 10.0
+
+
+@dataclass
 class SecurityConfig:
     timestamp_window: int = 300
     max_body_bytes: int = 65536
@@ -89,6 +118,8 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     wechat: WechatConfig = field(default_factory=WechatConfig)
+    wecom: WecomConfig = field(default_factory=WecomConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     staff: StaffConfig = field(default_factory=StaffConfig)
@@ -192,6 +223,14 @@ def _validate(cfg: Config) -> None:
             '(python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())")'
         ) from None
     for key, value in (
+        ("outbox.max_attempts", cfg.outbox.max_attempts),
+        ("outbox.base_delay_seconds", cfg.outbox.base_delay_seconds),
+        ("outbox.batch_size", cfg.outbox.batch_size),
+        ("outbox.poll_seconds", cfg.outbox.poll_seconds),
+        ("outbox.lease_seconds", cfg.outbox.lease_seconds),
+        ("outbox.request_timeout", cfg.outbox.request_timeout),
+        ("wecom.per_member_per_minute", cfg.wecom.per_member_per_minute),
+        ("wecom.per_member_per_hour", cfg.wecom.per_member_per_hour),
         ("security.timestamp_window", cfg.security.timestamp_window),
         ("security.max_body_bytes", cfg.security.max_body_bytes),
         ("bot.reply_deadline", cfg.bot.reply_deadline),

@@ -11,8 +11,10 @@ from models.followups import FollowUp
 from models.messages import ConversationState, ProcessedMessage
 from models.outbox import Outbox
 from models.staff import InviteCode, Staff
+from models.tokens import AccessToken
 
 __all__ = [
+    "AccessToken",
     "AuditLog",
     "Complaint",
     "ComplaintEvent",

@@ -35,6 +35,9 @@ class Customer(Model):
     phone_hash = fields.CharField(max_length=64, null=True, db_index=True)
     phone_last4 = fields.CharField(max_length=4, null=True, db_index=True)
     address_enc = fields.TextField(null=True)
+    # Set when WeChat reports the openid unsubscribed or invalid (40003/43004):
+    # pushes to this customer are parked instead of retried.
+    unreachable_at = fields.DatetimeField(null=True)
     notes = fields.TextField(default="")
     last_contact_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
