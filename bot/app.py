@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 from tortoise import Tortoise
@@ -14,6 +15,7 @@ from bot import db
 from bot.channels.official_account import INCOMING, OfficialAccountChannel, render_reply
 from bot.channels.security import DoorError
 from bot.config import Config
+from bot.delivery import Delivery
 from bot.dispatcher import Dispatcher
 from bot.incoming import Reply
 from bot.logs import new_request_id, request_id_var
@@ -35,6 +37,7 @@ log = logging.getLogger("wecrm.http")
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
+DELIVERY: web.AppKey[Delivery] = web.AppKey("delivery", Delivery)
 
 # What WeChat shows the user when we cannot even reach our database: better than
 # its own "该公众号暂时无法提供服务", and WeChat will not retry a 200.
@@ -125,18 +128,30 @@ async def metrics_view(request: web.Request) -> web.Response:
             status__in=[OutboxStatus.PENDING, OutboxStatus.WAITING_FOR_USER]
         ).count()
         metrics.outbox_backlog.set(backlog)
+        oldest = (
+            await Outbox.filter(status=OutboxStatus.PENDING)
+            .order_by("created_at")
+            .first()
+            .values_list("created_at", flat=True)
+        )
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        metrics.outbox_oldest_pending.set(age)
     except Exception:
         log.warning("outbox backlog unavailable", exc_info=True)
     return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
 
-def create_app(config: Config, *, connect_db: bool = True) -> web.Application:
+def create_app(
+    config: Config, *, connect_db: bool = True, run_worker: bool = True
+) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=config.security.max_body_bytes)
     metrics = Metrics()
-    pipeline = Pipeline(config, build_dispatcher(metrics), metrics)
+    delivery = Delivery(config, metrics)
+    pipeline = Pipeline(config, build_dispatcher(metrics), metrics, delivery.wake)
     app[CONFIG] = config
     app[METRICS] = metrics
     app[PIPELINE] = pipeline
+    app[DELIVERY] = delivery
 
     OfficialAccountChannel(config, pipeline.process).add_routes(app)
     if config.simulator.enabled:
@@ -148,10 +163,14 @@ def create_app(config: Config, *, connect_db: bool = True) -> web.Application:
 
     async def database(app: web.Application):  # type: ignore[no-untyped-def]
         ctx = await db.connect(config.database.url) if connect_db else None
+        delivery.build()
+        if run_worker:
+            delivery.start()
         yield
         # In-flight requests are done (aiohttp waited for them); late replies may
-        # still be computing: give them the shutdown budget, then close.
+        # still be computing: give them the shutdown budget, then stop delivery.
         await pipeline.drain(wait=config.server.shutdown_timeout)
+        await delivery.close()
         if connect_db:
             await db.close(ctx)
 

@@ -46,6 +46,23 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.outbox_sent = Counter(
+            "wecrm_outbox_sent_total",
+            "Outbox messages delivered",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.outbox_failures = Counter(
+            "wecrm_outbox_failures_total",
+            "Failed delivery attempts by Tencent error code",
+            ["channel", "code"],
+            registry=self.registry,
+        )
+        self.outbox_oldest_pending = Gauge(
+            "wecrm_outbox_oldest_pending_seconds",
+            "Age of the oldest message waiting to be sent",
+            registry=self.registry,
+        )
         self.outbox_backlog = Gauge(
             "wecrm_outbox_backlog",
             "Outbox rows not yet sent",

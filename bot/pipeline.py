@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from bot.config import Config
 from bot.context import Context
@@ -20,16 +21,24 @@ from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
-from models.outbox import enqueue
+from models.outbox import enqueue, release_waiting
 
 log = logging.getLogger("wecrm.pipeline")
 
 
 class Pipeline:
-    def __init__(self, config: Config, dispatcher: Dispatcher, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        config: Config,
+        dispatcher: Dispatcher,
+        metrics: Metrics,
+        outbox_changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self.config = config
         self.dispatcher = dispatcher
         self.metrics = metrics
+        # Tells the delivery worker there is something to send right now.
+        self.outbox_changed = outbox_changed
         self.dedup = Deduplicator()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -43,6 +52,9 @@ class Pipeline:
             self.metrics.dedup_hits.labels(channel=msg.channel).inc()
             reply = await self.dedup.reply_of_first(msg.dedup_key, self.deadline)
             return reply if reply is not None else Reply.none()
+        if msg.channel != "simulator" and await release_waiting(msg.channel, msg.sender):
+            # The user's message reopened the 48-hour window for what waited on it.
+            self.outbox_changed()
         rid = request_id_var.get() or new_request_id()
         ctx = Context(config=self.config, request_id=rid)
         task = asyncio.create_task(self.dispatcher.feed(msg, ctx))
@@ -70,6 +82,7 @@ class Pipeline:
                 recipient=msg.sender,
                 payload={"reply": reply.to_dict(), "reason": "late"},
             )
+            self.outbox_changed()
 
     def _track(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[arg-type]

@@ -53,3 +53,17 @@ async def enqueue(
     except IntegrityError:
         return False
     return True
+
+
+async def release_waiting(channel: str, recipient: str) -> int:
+    """The user wrote again: what waited for the 48-hour window can go out now."""
+    return await Outbox.filter(
+        channel=channel, recipient=recipient, status=OutboxStatus.WAITING_FOR_USER
+    ).update(status=OutboxStatus.PENDING, next_attempt_at=datetime.now(UTC))
+
+
+async def retry_failed() -> int:
+    """Operator action: give every failed row a fresh set of attempts."""
+    return await Outbox.filter(status=OutboxStatus.FAILED).update(
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=datetime.now(UTC)
+    )

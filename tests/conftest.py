@@ -93,7 +93,11 @@ def make_config(db_url: str, **sections: dict[str, Any]) -> Config:
             "encoding_aes_key": AES_KEY,
             "mode": "compatible",
             "app_secret": "secret",
+            # Nothing in the suite may reach the real Tencent; delivery tests point
+            # this at tests/fake_tencent.py.
+            "api_base": "http://127.0.0.1:9",
         },
+        "outbox": {"enabled": False},
         "security": {"data_key": DATA_KEY},
         "log": {"format": "text"},
     }

@@ -1,0 +1,76 @@
+"""Wires outbound delivery for one process: the HTTP session, one token owner per
+credential, the API wrappers, and the outbox worker running in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import aiohttp
+
+from bot.config import Config
+from bot.metrics import Metrics
+from bot.outbox_worker import OutboxWorker, Send, oa_sender, simulator_sender, wecom_sender
+from bot.tokens import TokenOwner
+from bot.wechat_api import (
+    OfficialAccountAPI,
+    TencentClient,
+    WeComAPI,
+    oa_token_fetcher,
+    wecom_token_fetcher,
+)
+
+
+class Delivery:
+    def __init__(self, config: Config, metrics: Metrics) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.session: aiohttp.ClientSession | None = None
+        self.oa: OfficialAccountAPI | None = None
+        self.wecom: WeComAPI | None = None
+        self.worker: OutboxWorker | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def build(self) -> OutboxWorker:
+        cfg = self.config
+        self.session = aiohttp.ClientSession()
+        timeout = cfg.outbox.request_timeout
+        senders: dict[str, Send] = {"simulator": simulator_sender}
+        if cfg.wechat.app_id and cfg.wechat.app_secret:
+            fetch = oa_token_fetcher(
+                self.session, cfg.wechat.api_base, cfg.wechat.app_id, cfg.wechat.app_secret, timeout
+            )
+            owner = TokenOwner(f"oa:{cfg.wechat.app_id}", fetch)
+            self.oa = OfficialAccountAPI(
+                TencentClient(self.session, cfg.wechat.api_base, owner, timeout)
+            )
+            senders["oa"] = oa_sender(self.oa)
+        if cfg.wecom.corp_id and cfg.wecom.secret:
+            fetch = wecom_token_fetcher(
+                self.session, cfg.wecom.api_base, cfg.wecom.corp_id, cfg.wecom.secret, timeout
+            )
+            owner = TokenOwner(f"wecom:{cfg.wecom.corp_id}:{cfg.wecom.agent_id}", fetch)
+            self.wecom = WeComAPI(
+                TencentClient(self.session, cfg.wecom.api_base, owner, timeout), cfg.wecom.agent_id
+            )
+            senders["wecom"] = wecom_sender(self.wecom, cfg.wecom)
+        self.worker = OutboxWorker(cfg.outbox, senders, self.metrics)
+        return self.worker
+
+    def start(self) -> None:
+        worker = self.worker or self.build()
+        if self.config.outbox.enabled:
+            self._task = asyncio.create_task(worker.run(self._stop))
+
+    def wake(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, self.config.server.shutdown_timeout)
+        if self.session is not None:
+            await self.session.close()

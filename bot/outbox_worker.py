@@ -1,0 +1,260 @@
+"""The outbox delivery worker: claims due rows, sends them, records the outcome.
+
+Claims are conditional UPDATEs (``… WHERE id = ? AND status = 'pending'``): of
+several workers over one table exactly one changes a row, on PostgreSQL and SQLite
+alike (SQLite has no ``SELECT … FOR UPDATE``). A row whose worker died between
+sending and marking stays ``sending`` until its lease runs out, then it is retaken
+— delivery is at least once, never lost.
+
+Platform rules live here as outcomes, not surprises: 45015 (outside the 48-hour
+customer-service window) parks the row as ``waiting_for_user`` until the user
+writes again; 40003/43004 (invalid or unsubscribed user) parks it as ``failed``
+and marks the customer unreachable; quota errors (45047, 45009) back off longer;
+everything else retries with exponential backoff and jitter, up to
+``outbox.max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.config import OutboxConfig, WecomConfig
+from bot.incoming import Reply
+from bot.metrics import Metrics
+from bot.wechat_api import ApiError, OfficialAccountAPI, WeComAPI
+from models.customers import Customer
+from models.enums import OutboxStatus
+from models.outbox import Outbox
+
+log = logging.getLogger("wecrm.outbox")
+
+OUT_OF_WINDOW = frozenset({45015})
+INVALID_USER = frozenset({40003, 43004})
+QUOTA = frozenset({45047, 45009})
+QUOTA_MIN_DELAY = timedelta(minutes=15)
+
+
+class Deferred(Exception):
+    """Not now, and not a failure: try again at ``until`` without counting an attempt."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
+
+
+# Sends one row's payload to its recipient; returns the platform's message id.
+Send = Callable[[str, dict[str, Any]], Awaitable[str]]
+
+
+def payload_reply(payload: dict[str, Any]) -> Reply:
+    return Reply.from_dict(payload.get("reply") or {"text": payload.get("text", "")})
+
+
+def oa_sender(api: OfficialAccountAPI) -> Send:
+    async def send(recipient: str, payload: dict[str, Any]) -> str:
+        template = payload.get("template")
+        if template:
+            return await api.send_template(
+                recipient,
+                template["template_id"],
+                template.get("data", {}),
+                template.get("url", ""),
+            )
+        return await api.send_custom(recipient, payload_reply(payload))
+
+    return send
+
+
+class MemberRateLimit:
+    """WeCom's per-member app-message limits (30/min, 1000/h), counted in this process."""
+
+    def __init__(self, per_minute: int, per_hour: int) -> None:
+        self.limits = ((timedelta(minutes=1), per_minute), (timedelta(hours=1), per_hour))
+        self._sent: dict[str, deque[datetime]] = {}
+
+    def check(self, member: str, now: datetime) -> None:
+        sent = self._sent.setdefault(member, deque())
+        while sent and sent[0] <= now - timedelta(hours=1):
+            sent.popleft()
+        for window, limit in self.limits:
+            recent = [t for t in sent if t > now - window]
+            if len(recent) >= limit:
+                raise Deferred(recent[-limit] + window, f"WeCom limit {limit} per {window}")
+        sent.append(now)
+
+
+def wecom_sender(api: WeComAPI, config: WecomConfig) -> Send:
+    limit = MemberRateLimit(config.per_member_per_minute, config.per_member_per_hour)
+
+    async def send(recipient: str, payload: dict[str, Any]) -> str:
+        limit.check(recipient, datetime.now(UTC))
+        return await api.send_app_message(recipient, payload_reply(payload))
+
+    return send
+
+
+async def simulator_sender(recipient: str, payload: dict[str, Any]) -> str:
+    # The simulator page polls the outbox itself; nothing to call.
+    return ""
+
+
+def retry_delay(attempt: int, config: OutboxConfig, rng: random.Random) -> timedelta:
+    """base * 3^(attempt-1), capped, ±20 % jitter so retries of a burst spread out."""
+    delay = min(config.base_delay_seconds * 3 ** (attempt - 1), config.max_delay_seconds)
+    return timedelta(seconds=delay * rng.uniform(0.8, 1.2))
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        config: OutboxConfig,
+        senders: dict[str, Send],
+        metrics: Metrics | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.senders = senders
+        self.metrics = metrics
+        self.rng = rng or random.Random()
+        self.worker_id = f"w-{secrets.token_hex(4)}"
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def claim(self, now: datetime) -> list[Outbox]:
+        """Rows this worker now owns: due pending rows, and rows whose claim went stale."""
+        stale = now - timedelta(seconds=self.config.lease_seconds)
+        batch = self.config.batch_size
+        due = (
+            await Outbox.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .limit(batch)
+            .values_list("id", flat=True)
+        )
+        lost = (
+            await Outbox.filter(status=OutboxStatus.SENDING, claimed_at__lt=stale)
+            .order_by("id")
+            .limit(batch)
+            .values_list("id", flat=True)
+        )
+        claimed: list[int] = []
+        for row_id in due:
+            if await Outbox.filter(id=row_id, status=OutboxStatus.PENDING).update(
+                status=OutboxStatus.SENDING, claimed_by=self.worker_id, claimed_at=now
+            ):
+                claimed.append(row_id)
+        for row_id in lost:
+            if await Outbox.filter(
+                id=row_id, status=OutboxStatus.SENDING, claimed_at__lt=stale
+            ).update(claimed_by=self.worker_id, claimed_at=now):
+                log.warning("retaking a row whose worker vanished", extra={"outbox_id": row_id})
+                claimed.append(row_id)
+        return await Outbox.filter(id__in=claimed).order_by("id") if claimed else []
+
+    async def run_once(self) -> int:
+        """One round: claim what is due and send it. Returns the number of rows handled."""
+        rows = await self.claim(datetime.now(UTC))
+        for row in rows:
+            await self._deliver(row)
+        return len(rows)
+
+    async def _deliver(self, row: Outbox) -> None:
+        mine = Outbox.filter(id=row.id, claimed_by=self.worker_id, status=OutboxStatus.SENDING)
+        send = self.senders.get(row.channel)
+        now = datetime.now(UTC)
+        if send is None:
+            await mine.update(
+                status=OutboxStatus.FAILED, last_error=f"channel {row.channel} is not configured"
+            )
+            self._count_failure(row.channel, "not_configured")
+            return
+        try:
+            msg_id = await send(row.recipient, row.payload)
+        except Deferred as exc:
+            await mine.update(
+                status=OutboxStatus.PENDING,
+                next_attempt_at=exc.until,
+                last_error=exc.reason,
+                claimed_by=None,
+            )
+            return
+        except ApiError as exc:
+            await self._failed(row, mine, exc, now)
+            return
+        except Exception as exc:  # a bug in a sender must not stop the worker
+            log.exception("sender crashed", extra={"outbox_id": row.id})
+            await self._failed(row, mine, ApiError(-3, f"{type(exc).__name__}: {exc}"), now)
+            return
+        await mine.update(
+            status=OutboxStatus.SENT,
+            sent_at=datetime.now(UTC),
+            platform_msg_id=msg_id or None,
+            attempts=row.attempts + 1,
+            last_error="",
+        )
+        if self.metrics:
+            self.metrics.outbox_sent.labels(channel=row.channel).inc()
+
+    async def _failed(self, row: Outbox, mine: Any, exc: ApiError, now: datetime) -> None:
+        attempts = row.attempts + 1
+        error = f"{exc.code} {exc.message}"[:500]
+        self._count_failure(row.channel, str(exc.code))
+        if exc.code in OUT_OF_WINDOW:
+            # Not an error of ours: the user has not written for 48 h. Their next
+            # message reopens the window (release_waiting).
+            await mine.update(
+                status=OutboxStatus.WAITING_FOR_USER,
+                last_error=error,
+                attempts=attempts,
+                claimed_by=None,
+            )
+            return
+        if exc.code in INVALID_USER:
+            await mine.update(status=OutboxStatus.FAILED, last_error=error, attempts=attempts)
+            await Customer.filter(openid=row.recipient).update(unreachable_at=now)
+            return
+        if attempts >= self.config.max_attempts:
+            log.error("giving up on a message", extra={"outbox_id": row.id, "error": error})
+            await mine.update(status=OutboxStatus.FAILED, last_error=error, attempts=attempts)
+            return
+        delay = retry_delay(attempts, self.config, self.rng)
+        if exc.code in QUOTA:
+            delay = max(delay, QUOTA_MIN_DELAY)
+        await mine.update(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=now + delay,
+            last_error=error,
+            attempts=attempts,
+            claimed_by=None,
+        )
+
+    def _count_failure(self, channel: str, code: str) -> None:
+        if self.metrics:
+            self.metrics.outbox_failures.labels(channel=channel, code=code).inc()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; wakes early when new work is announced."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:  # database hiccup: log, wait, carry on
+                log.exception("outbox round failed")
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
+            _, pending = await asyncio.wait(
+                waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
