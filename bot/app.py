@@ -109,7 +109,7 @@ def _failure_response(request: web.Request, channel: str) -> web.Response:
             return web.Response(text=xml, content_type="application/xml")
         return web.Response(text="success")
     return web.json_response(
-        {"error": "internal error", "request_id": request_id_var.get()}, status=503
+        {"error": "系统繁忙，请稍后再试", "request_id": request_id_var.get()}, status=503
     )
 
 

@@ -60,7 +60,12 @@ class MetricsMiddleware:
 async def identify_sender(call_next: Next, msg: Incoming, ctx: Context) -> Reply:
     """Staff (by channel id), else customer (by openid), else stranger."""
     ctx.sender.staff = await find_staff(msg.channel, msg.sender)
-    if ctx.sender.staff is None and msg.channel != "wecom":
+    # Simulator users may only act as the demo customers ("sim-…"), never as a
+    # real customer whose openid they typed in.
+    customer_channel = msg.channel == "oa" or (
+        msg.channel == "simulator" and msg.sender.startswith("sim-")
+    )
+    if ctx.sender.staff is None and customer_channel:
         ctx.sender.customer = await Customer.get_or_none(openid=msg.sender)
     return await call_next(msg, ctx)
 

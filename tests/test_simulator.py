@@ -1,0 +1,282 @@
+"""The simulator's HTTP side: the page and its assets, the identity list, sending
+through the real pipeline, input validation, and the pushes the page polls for."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.app import PIPELINE
+from bot.context import Context
+from bot.filters import Command
+from bot.incoming import Article, Incoming, Reply
+from bot.router import Router
+from models import Customer, Outbox, ProcessedMessage, Staff
+from models.enums import Role
+from models.outbox import enqueue
+from models.staff import create_invite
+from tests.conftest import AppFactory
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+GUEST = "sim-guest-0123456789ab"
+
+
+@pytest.fixture
+async def sim(app_client: AppFactory) -> TestClient:
+    return await app_client(simulator={"enabled": True})
+
+
+async def say(client: TestClient, identity: str, text: str, **extra: Any) -> dict[str, Any]:
+    resp = await client.post(
+        "/simulator/api/send", json={"identity": identity, "text": text, **extra}
+    )
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["reply"]
+
+
+async def push(recipient: str, text: str, channel: str = "simulator", key: str = "") -> int:
+    assert await enqueue(
+        key or f"test:{recipient}:{text}",
+        channel=channel,
+        recipient=recipient,
+        payload={"reply": Reply(text=text).to_dict()},
+    )
+    row = await Outbox.get(dedup_key=key or f"test:{recipient}:{text}")
+    return row.id
+
+
+async def test_page_and_assets_are_served(sim: TestClient) -> None:
+    resp = await sim.get("/simulator")
+    assert resp.status == 200
+    assert resp.content_type == "text/html"
+    html = await resp.text()
+    assert "客户管理助手 · 模拟器" in html
+    for marker in ('id="identity"', 'id="message"', 'id="send"', "输入消息，例如：帮助"):
+        assert marker in html
+    # No inline script may run: the page's script is a file of its own.
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert "<script>" not in html
+
+    js = await sim.get("/simulator/static/simulator.js")
+    assert js.status == 200 and js.content_type == "text/javascript"
+    assert "textContent" in await js.text()
+    css = await sim.get("/simulator/static/simulator.css")
+    assert css.status == 200 and css.content_type == "text/css"
+    assert (await sim.get("/simulator/static/nope.js")).status == 404
+    assert (await sim.get("/simulator/static/..%2Fsimulator.py")).status == 404
+
+    slash = await sim.get("/simulator/", allow_redirects=False)
+    assert slash.status == 302 and slash.headers["Location"] == "/simulator"
+
+
+async def test_simulator_is_off_by_default(client: TestClient) -> None:
+    for path in ("/simulator", "/simulator/api/identities", "/simulator/static/simulator.js"):
+        assert (await client.get(path)).status == 404, path
+    resp = await client.post("/simulator/api/send", json={"identity": GUEST, "text": "帮助"})
+    assert resp.status == 404
+    assert await ProcessedMessage.all().count() == 0
+
+
+async def test_identities_lists_simulator_staff_and_customers(sim: TestClient) -> None:
+    rep = await Staff.create(name="王五", role=Role.REP, simulator_id="sim-rep-1")
+    await Staff.create(name="李经理", role=Role.MANAGER, simulator_id="sim-mgr-1")
+    await Staff.create(name="赵六", role=Role.REP, oa_openid="oReal000001")  # no simulator id
+    await Staff.create(name="离职", role=Role.REP, simulator_id="sim-gone", active=False)
+    await Customer.create(name="张三", openid="sim-c1")
+    await Customer.create(name="真实客户", openid="oRealCustomer0001")
+    await Customer.create(name="大写", openid="SIM-upper")  # SQLite LIKE ignores case
+    await Customer.create(name="无openid")
+
+    resp = await sim.get("/simulator/api/identities")
+    assert resp.status == 200
+    assert await resp.json() == [
+        {"id": "sim-rep-1", "label": "王五（销售）", "role": "rep"},
+        {"id": "sim-mgr-1", "label": "李经理（主管）", "role": "manager"},
+        {"id": "sim-c1", "label": "张三（客户）", "role": "customer"},
+    ]
+    assert rep.simulator_id == "sim-rep-1"
+
+
+async def test_send_goes_through_the_pipeline(sim: TestClient) -> None:
+    stranger = await say(sim, GUEST, "帮助")
+    assert stranger["kind"] == "text"
+    assert "绑定" in stranger["text"]
+
+    await Staff.create(name="王五", role=Role.REP, simulator_id="sim-rep-1")
+    staff = await say(sim, "sim-rep-1", "帮助")
+    assert "你可以发送以下命令" in staff["text"]
+
+    await Customer.create(name="张三", openid="sim-c1")
+    customer = await say(sim, "sim-c1", "帮助")
+    assert "有任何问题都可以直接留言" in customer["text"]
+
+    # The channel name reaches the handlers: sender identity and audit see "simulator".
+    assert await ProcessedMessage.filter(channel="simulator").count() == 3
+
+
+async def test_bind_through_the_simulator_makes_simulator_staff(sim: TestClient) -> None:
+    invite = await create_invite("rep", "王五", created_by="test", ttl=timedelta(hours=1))
+    reply = await say(sim, GUEST, f"绑定 {invite.code}")
+    assert "绑定成功" in reply["text"] and "王五" in reply["text"]
+    staff = await Staff.get(simulator_id=GUEST)
+    assert staff.name == "王五" and staff.role == Role.REP
+    assert "你可以发送以下命令" in (await say(sim, GUEST, "帮助"))["text"]
+    identities = await (await sim.get("/simulator/api/identities")).json()
+    assert {"id": GUEST, "label": "王五（销售）", "role": "rep"} in identities
+
+
+async def test_a_repeated_msg_id_is_one_message(sim: TestClient) -> None:
+    """The page sends its own msg_id so a resent request is deduplicated like a WeChat retry."""
+    invite = await create_invite("rep", "王五", created_by="test", ttl=timedelta(hours=1))
+    first = await say(sim, GUEST, f"绑定 {invite.code}", msg_id="web-1")
+    again = await say(sim, GUEST, f"绑定 {invite.code}", msg_id="web-1")
+    assert first == again and "绑定成功" in first["text"]
+    assert await Staff.filter(simulator_id=GUEST).count() == 1
+    # Without an id from the client the server makes one: a new message every time.
+    await say(sim, GUEST, "帮助")
+    await say(sim, GUEST, "帮助")
+    assert await ProcessedMessage.filter(sender=GUEST).count() == 3
+
+
+async def test_text_of_exactly_the_limit_is_accepted(sim: TestClient) -> None:
+    reply = await say(sim, GUEST, "字" * 2000)
+    assert reply["kind"] == "text"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        pytest.param(b"not json", {}, id="not-json"),
+        pytest.param(b"\xff\xfe", {}, id="not-utf8"),
+        pytest.param(b"[1, 2]", {}, id="json-array"),
+        pytest.param(b"", {}, id="empty-body"),
+        pytest.param({"text": "帮助"}, {}, id="no-identity"),
+        pytest.param({"identity": "", "text": "帮助"}, {}, id="empty-identity"),
+        pytest.param({"identity": 42, "text": "帮助"}, {}, id="identity-not-string"),
+        pytest.param({"identity": "sim guest", "text": "帮助"}, {}, id="identity-space"),
+        pytest.param({"identity": "<script>", "text": "帮助"}, {}, id="identity-markup"),
+        pytest.param({"identity": "王五", "text": "帮助"}, {}, id="identity-non-ascii"),
+        pytest.param({"identity": "x" * 65, "text": "帮助"}, {}, id="identity-too-long"),
+        pytest.param({"identity": GUEST}, {}, id="no-text"),
+        pytest.param({"identity": GUEST, "text": ""}, {}, id="empty-text"),
+        pytest.param({"identity": GUEST, "text": " \n\t "}, {}, id="blank-text"),
+        pytest.param({"identity": GUEST, "text": ["帮助"]}, {}, id="text-not-string"),
+        pytest.param({"identity": GUEST, "text": "字" * 2001}, {}, id="text-too-long"),
+        pytest.param({"identity": GUEST, "text": "帮助", "msg_id": "a b"}, {}, id="bad-msg-id"),
+        pytest.param({"identity": GUEST, "text": "帮助", "msg_id": 7}, {}, id="msg-id-number"),
+    ],
+)
+async def test_bad_send_is_a_400_in_chinese(
+    sim: TestClient, body: bytes | dict[str, Any], headers: dict[str, str]
+) -> None:
+    if isinstance(body, dict):
+        resp = await sim.post("/simulator/api/send", json=body)
+    else:
+        resp = await sim.post(
+            "/simulator/api/send", data=body, headers={"Content-Type": "application/json"}
+        )
+    assert resp.status == 400
+    error = (await resp.json())["error"]
+    assert CHINESE.search(error), error
+    assert await ProcessedMessage.all().count() == 0
+
+
+async def test_oversized_body_is_a_413_in_chinese(sim: TestClient) -> None:
+    big = b'{"identity": "sim-x", "text": "' + b"a" * 70_000 + b'"}'
+    resp = await sim.post(
+        "/simulator/api/send", data=big, headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 413
+    assert CHINESE.search((await resp.json())["error"])
+
+
+async def test_pipeline_failure_is_a_503_in_chinese(
+    sim: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(msg: Incoming) -> Reply:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(sim.app[PIPELINE], "process", broken)
+    resp = await sim.post("/simulator/api/send", json={"identity": GUEST, "text": "帮助"})
+    assert resp.status == 503
+    body = await resp.json()
+    assert CHINESE.search(body["error"]) and "database" not in body["error"]
+    assert body["request_id"] == resp.headers["X-Request-Id"]
+
+
+async def test_pushes_filter_by_identity_channel_and_after(sim: TestClient) -> None:
+    first = await push(GUEST, "第一条")
+    await push("sim-other", "别人的")
+    await push(GUEST, "公众号的", channel="oa", key="oa-row")
+    second = await push(GUEST, "第二条")
+
+    async def pushes(query: str) -> list[dict[str, Any]]:
+        resp = await sim.get(f"/simulator/api/pushes?{query}")
+        assert resp.status == 200
+        return await resp.json()
+
+    rows = await pushes(f"identity={GUEST}")
+    assert [r["id"] for r in rows] == [first, second]
+    assert [r["reply"]["text"] for r in rows] == ["第一条", "第二条"]
+    assert rows[0]["reply"] == Reply(text="第一条").to_dict()
+    assert await pushes(f"identity={GUEST}&after=0") == rows
+    assert [r["id"] for r in await pushes(f"identity={GUEST}&after={first}")] == [second]
+    assert await pushes(f"identity={GUEST}&after={second}") == []
+    assert [r["reply"]["text"] for r in await pushes("identity=sim-other")] == ["别人的"]
+    assert await pushes("identity=sim-nobody") == []
+
+
+async def test_unreadable_push_payload_becomes_none(sim: TestClient) -> None:
+    await enqueue("odd", channel="simulator", recipient=GUEST, payload={"something": "else"})
+    news = Reply(kind="news", articles=[Article(title="新品", url="https://example.com")])
+    await enqueue("news", channel="simulator", recipient=GUEST, payload={"reply": news.to_dict()})
+    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
+    assert [r["reply"]["kind"] for r in rows] == ["none", "news"]
+    assert rows[1]["reply"]["articles"][0]["title"] == "新品"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "identity=",
+        "identity=a%20b",
+        f"identity={'x' * 65}",
+        f"identity={GUEST}&after=x",
+        f"identity={GUEST}&after=-1",
+        f"identity={GUEST}&after=1.5",
+        f"identity={GUEST}&after=99999999999999999999999",
+    ],
+)
+async def test_bad_pushes_query_is_a_400_in_chinese(sim: TestClient, query: str) -> None:
+    resp = await sim.get(f"/simulator/api/pushes?{query}")
+    assert resp.status == 400
+    assert CHINESE.search((await resp.json())["error"])
+
+
+async def test_a_late_reply_becomes_a_push(app_client: AppFactory) -> None:
+    """A handler slower than the deadline answers nothing now and a push later."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.05})
+    release = asyncio.Event()
+    router = Router("slow")
+
+    @router.message(Command("慢"))
+    async def slow(msg: Incoming, ctx: Context) -> str:
+        await release.wait()
+        return "慢回复完成"
+
+    pipeline = sim.app[PIPELINE]
+    pipeline.dispatcher.sub_routers.insert(0, router)
+
+    reply = await say(sim, GUEST, "慢")
+    assert reply["kind"] == "none"
+    release.set()
+    await pipeline.drain(wait=5)
+
+    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
+    assert [r["reply"]["text"] for r in rows] == ["慢回复完成"]
