@@ -30,7 +30,7 @@ from bot.middlewares import (
 from bot.pipeline import Pipeline
 from handlers import routers
 from models.enums import OutboxStatus
-from models.outbox import Outbox
+from models.outbox import Outbox, oldest_pending
 
 log = logging.getLogger("wecrm.http")
 
@@ -128,12 +128,7 @@ async def metrics_view(request: web.Request) -> web.Response:
             status__in=[OutboxStatus.PENDING, OutboxStatus.WAITING_FOR_USER]
         ).count()
         metrics.outbox_backlog.set(backlog)
-        oldest = (
-            await Outbox.filter(status=OutboxStatus.PENDING)
-            .order_by("created_at")
-            .first()
-            .values_list("created_at", flat=True)
-        )
+        oldest = await oldest_pending()
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         metrics.outbox_oldest_pending.set(age)
     except Exception:

@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load the demo data set")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if staff exist")
 
+    outbox = sub.add_parser("outbox", help="show the delivery queue; `retry --failed` requeues")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command")
+    retry = outbox_sub.add_parser("retry", help="requeue failed messages")
+    retry.add_argument("--failed", action="store_true", required=True)
+
     staff = sub.add_parser("staff", help="staff administration")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     invite = staff_sub.add_parser("invite", help="print a one-time invite code")
@@ -119,6 +124,29 @@ def cmd_invite(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox(cfg: Config, args: argparse.Namespace) -> int:
+    from models.outbox import outbox_report, retry_failed
+
+    if args.outbox_command == "retry":
+        count = asyncio.run(_with_db(cfg, retry_failed))
+        print(f"requeued {count} failed message(s)")
+        return 0
+    report = asyncio.run(_with_db(cfg, outbox_report))
+    print("status            count")
+    for status, count in report["counts"].items():
+        print(f"{status:<17} {count}")
+    if report["oldest_pending"]:
+        print(f"oldest pending since {report['oldest_pending'].astimezone(cfg.tz):%Y-%m-%d %H:%M}")
+    if report["errors"]:
+        print("last errors:")
+        for row in report["errors"]:
+            print(
+                f"  #{row['id']} {row['channel']}:{row['recipient']} "
+                f"{row['status']} after {row['attempts']} tries — {row['last_error']}"
+            )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -132,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_serve(cfg, args)
     if args.command == "seed":
         return cmd_seed(cfg, args)
+    if args.command == "outbox":
+        return cmd_outbox(cfg, args)
     if args.command == "staff" and args.staff_command == "invite":
         return cmd_invite(cfg, args)
     return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
@@ -66,4 +67,30 @@ async def retry_failed() -> int:
     """Operator action: give every failed row a fresh set of attempts."""
     return await Outbox.filter(status=OutboxStatus.FAILED).update(
         status=OutboxStatus.PENDING, attempts=0, next_attempt_at=datetime.now(UTC)
+    )
+
+
+async def outbox_report(error_limit: int = 10) -> dict[str, Any]:
+    """Counts by status, the oldest pending row and the latest errors, for operators."""
+    counts = {status.value: 0 for status in OutboxStatus}
+    for status in OutboxStatus:
+        counts[status.value] = await Outbox.filter(status=status).count()
+    oldest = await oldest_pending()
+    errors = (
+        await Outbox.exclude(last_error="")
+        .exclude(status=OutboxStatus.SENT)
+        .order_by("-id")
+        .limit(error_limit)
+        .values("id", "channel", "recipient", "status", "attempts", "last_error")
+    )
+    return {"counts": counts, "oldest_pending": oldest, "errors": errors}
+
+
+async def oldest_pending() -> datetime | None:
+    """When the oldest message still waiting to be sent was queued."""
+    return await (
+        Outbox.filter(status=OutboxStatus.PENDING)
+        .order_by("created_at")
+        .first()
+        .values_list("created_at", flat=True)
     )
