@@ -24,6 +24,8 @@ from bot.app import PIPELINE, create_app
 from bot.config import Config, load_config
 from tests.wechat_client import WeChatSender
 
+pytest_plugins = ["tests.fake_tencent"]
+
 PG_URL = os.environ.get("WECRM_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 

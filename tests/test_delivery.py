@@ -1,0 +1,374 @@
+"""Outbound delivery against the fake Tencent API: the token owner, the API client,
+the outbox worker and the platform's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from bot.app import DELIVERY, PIPELINE
+from bot.delivery import Delivery
+from bot.incoming import Reply
+from bot.metrics import Metrics
+from bot.outbox_worker import OutboxWorker
+from bot.wechat_api import ApiError
+from models import Customer, Outbox
+from models.enums import OutboxStatus
+from models.outbox import enqueue, retry_failed
+from tests.conftest import AppFactory, make_config
+from tests.fake_tencent import OA_CUSTOM_SEND, OA_TOKEN, WECOM_SEND, FakeTencent
+from tests.test_dedup_and_deadline import Gate
+from tests.wechat_client import OPENID, WeChatSender, text_xml
+
+
+def sections(fake: FakeTencent, **extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {
+        "wechat": {"api_base": fake.base_url},
+        "wecom": {
+            "api_base": fake.base_url,
+            "corp_id": "ww0123456789abcdef",
+            "secret": "corp-secret",
+            "agent_id": 1000002,
+        },
+        "outbox": {"request_timeout": 0.5},
+    }
+    for name, values in extra.items():
+        out.setdefault(name, {}).update(values)
+    return out
+
+
+@pytest.fixture
+async def delivery(db: str, fake_tencent: FakeTencent) -> AsyncIterator[Delivery]:
+    d = Delivery(make_config(db, **sections(fake_tencent)), Metrics())
+    d.build()
+    yield d
+    await d.close()
+
+
+async def queue(
+    n: int = 1, channel: str = "oa", recipient: str = OPENID, text: str = "提醒"
+) -> None:
+    for i in range(n):
+        await enqueue(
+            f"test:{channel}:{recipient}:{i}", channel, recipient, {"reply": {"text": f"{text}{i}"}}
+        )
+
+
+async def row() -> Outbox:
+    return await Outbox.get(dedup_key__startswith="test:")
+
+
+# --- the token owner ------------------------------------------------------------------
+
+
+async def test_concurrent_senders_fetch_one_token(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    assert delivery.oa is not None
+    await asyncio.gather(*(delivery.oa.send_custom(f"o{i}", Reply(text="你好")) for i in range(20)))
+    assert fake_tencent.token_fetches == 1
+    assert len(fake_tencent.sent_to(OA_CUSTOM_SEND)) == 20
+
+
+async def test_workers_share_one_token_through_the_database(
+    db: str, fake_tencent: FakeTencent
+) -> None:
+    # With single_token the fake kills older tokens on every fetch, as Tencent does
+    # after its grace period: per-worker tokens would break each other.
+    fake_tencent.single_token = True
+    workers = [Delivery(make_config(db, **sections(fake_tencent)), Metrics()) for _ in range(3)]
+    try:
+        for w in workers:
+            w.build()
+        for _ in range(2):
+            for w in workers:
+                assert w.oa is not None
+                await w.oa.send_custom(OPENID, Reply(text="共享令牌"))
+    finally:
+        for w in workers:
+            await w.close()
+    assert fake_tencent.token_fetches == 1
+    assert len(fake_tencent.sent_to(OA_CUSTOM_SEND)) == 6
+
+
+async def test_expired_token_is_refetched_exactly_once(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    assert delivery.oa is not None
+    await delivery.oa.send_custom(OPENID, Reply(text="第一条"))
+    fake_tencent.expire_tokens()
+    await asyncio.gather(*(delivery.oa.send_custom(OPENID, Reply(text="之后")) for _ in range(5)))
+    assert fake_tencent.token_fetches == 2
+    assert len(fake_tencent.sent_to(OA_CUSTOM_SEND)) == 6
+
+
+async def test_persistent_40001_is_bounded(delivery: Delivery, fake_tencent: FakeTencent) -> None:
+    assert delivery.oa is not None
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 40001, times=100)
+    with pytest.raises(ApiError) as err:
+        await delivery.oa.send_custom(OPENID, Reply(text="x"))
+    assert err.value.code == 40001
+    # One try, one refetch, one retry: no recursion.
+    assert len(fake_tencent.calls_to(OA_CUSTOM_SEND)) == 2
+    assert fake_tencent.token_fetches == 2
+
+
+async def test_broken_secret_fails_fast_with_a_clear_log(
+    db: str, fake_tencent: FakeTencent, caplog: pytest.LogCaptureFixture
+) -> None:
+    d = Delivery(
+        make_config(db, **sections(fake_tencent, wechat={"app_secret": "wrong"})), Metrics()
+    )
+    worker = d.build()
+    try:
+        await queue(3)
+        with caplog.at_level(logging.ERROR, logger="wecrm.tokens"):
+            assert await worker.run_once() == 3
+    finally:
+        await d.close()
+    # One fetch for three messages: the failure is remembered for a cool-down.
+    assert len(fake_tencent.calls_to(OA_TOKEN)) == 1
+    rows = await Outbox.all()
+    assert all(r.status == OutboxStatus.PENDING and r.attempts == 1 for r in rows)
+    assert all("40125" in r.last_error for r in rows)
+    assert any("check the app id and secret" in r.getMessage() for r in caplog.records)
+
+
+# --- the worker ---------------------------------------------------------------------
+
+
+async def test_worker_sends_and_records_the_message_id(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    await queue(1, text="生日提醒")
+    assert delivery.worker is not None
+    assert await delivery.worker.run_once() == 1
+    sent = await row()
+    assert sent.status == OutboxStatus.SENT and sent.platform_msg_id and sent.sent_at
+    assert fake_tencent.sent_to(OA_CUSTOM_SEND) == [
+        {"touser": OPENID, "msgtype": "text", "text": {"content": "生日提醒0"}}
+    ]
+    assert await delivery.worker.run_once() == 0
+
+
+async def test_enqueueing_the_same_key_twice_sends_once(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    assert await enqueue("birthday:1:2026-11-25", "oa", OPENID, {"reply": {"text": "生日"}})
+    assert not await enqueue("birthday:1:2026-11-25", "oa", OPENID, {"reply": {"text": "生日"}})
+    assert delivery.worker is not None
+    await delivery.worker.run_once()
+    assert len(fake_tencent.sent_to(OA_CUSTOM_SEND)) == 1
+
+
+@pytest.mark.parametrize("failure", ["http502", "timeout"])
+async def test_server_errors_and_timeouts_back_off_then_deliver_once(
+    delivery: Delivery, fake_tencent: FakeTencent, failure: str
+) -> None:
+    assert delivery.worker is not None
+    if failure == "timeout":
+        fake_tencent.delay_next(OA_CUSTOM_SEND, 30)  # the client gives up after 0.5 s
+    else:
+        fake_tencent.fail_next(OA_CUSTOM_SEND, 0, http_status=502)
+    await queue(1)
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        await delivery.worker.run_once()
+    fake_tencent.release_delays()
+    waiting = await row()
+    assert waiting.status == OutboxStatus.PENDING and waiting.attempts == 1
+    delay = (waiting.next_attempt_at - start).total_seconds()
+    assert 48 <= delay <= 72  # 60 s ± 20 % jitter
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        assert await delivery.worker.run_once() == 0  # not due yet
+    with time_machine.travel(start + timedelta(seconds=80), tick=False):
+        assert await delivery.worker.run_once() == 1
+    done = await row()
+    assert done.status == OutboxStatus.SENT and done.attempts == 2
+    assert len(fake_tencent.sent_to(OA_CUSTOM_SEND)) == 1
+
+
+async def test_gives_up_after_max_attempts_and_can_be_retried(
+    db: str, fake_tencent: FakeTencent
+) -> None:
+    d = Delivery(make_config(db, **sections(fake_tencent, outbox={"max_attempts": 3})), Metrics())
+    worker = d.build()
+    try:
+        fake_tencent.fail_next(OA_CUSTOM_SEND, -1, times=3)
+        await queue(1)
+        now = datetime.now(UTC)
+        for step in range(3):
+            with time_machine.travel(now + timedelta(hours=step * 2), tick=False):
+                assert await worker.run_once() == 1
+        failed = await row()
+        assert failed.status == OutboxStatus.FAILED and failed.attempts == 3
+        assert "-1" in failed.last_error
+        assert await retry_failed() == 1
+        assert await worker.run_once() == 1
+        assert (await row()).status == OutboxStatus.SENT
+    finally:
+        await d.close()
+
+
+async def test_invalid_user_parks_the_row_and_marks_the_customer(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    await Customer.create(name="张三", openid=OPENID)
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 43004)
+    await queue(1)
+    assert delivery.worker is not None
+    await delivery.worker.run_once()
+    parked = await row()
+    assert parked.status == OutboxStatus.FAILED and "43004" in parked.last_error
+    assert (await Customer.get(openid=OPENID)).unreachable_at is not None
+
+
+async def test_quota_errors_back_off_at_least_15_minutes(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 45047)
+    await queue(1)
+    assert delivery.worker is not None
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        await delivery.worker.run_once()
+    later = await row()
+    assert later.status == OutboxStatus.PENDING
+    assert later.next_attempt_at - start >= timedelta(minutes=15)
+
+
+async def test_wecom_member_rate_limit_defers_without_losing(
+    db: str, fake_tencent: FakeTencent
+) -> None:
+    d = Delivery(
+        make_config(
+            db,
+            **sections(fake_tencent, wecom={"per_member_per_minute": 3}, outbox={"batch_size": 10}),
+        ),
+        Metrics(),
+    )
+    worker = d.build()
+    try:
+        await queue(5, channel="wecom", recipient="wangwu")
+        start = datetime.now(UTC)
+        with time_machine.travel(start, tick=False):
+            assert await worker.run_once() == 5
+        assert len(fake_tencent.sent_to(WECOM_SEND)) == 3
+        deferred = await Outbox.filter(status=OutboxStatus.PENDING)
+        assert len(deferred) == 2 and all(r.attempts == 0 for r in deferred)
+        with time_machine.travel(start + timedelta(seconds=61), tick=False):
+            await worker.run_once()
+        assert len(fake_tencent.sent_to(WECOM_SEND)) == 5
+        assert fake_tencent.sent_to(WECOM_SEND)[0]["agentid"] == 1000002
+    finally:
+        await d.close()
+
+
+async def test_two_workers_never_send_a_row_twice(db: str, fake_tencent: FakeTencent) -> None:
+    config = make_config(db, **sections(fake_tencent, outbox={"batch_size": 7}))
+    deliveries = [Delivery(config, Metrics()) for _ in range(2)]
+    workers: list[OutboxWorker] = [d.build() for d in deliveries]
+    try:
+        await queue(60)
+
+        async def drain(worker: OutboxWorker) -> None:
+            while await worker.run_once():
+                pass
+
+        await asyncio.gather(*(drain(w) for w in workers))
+    finally:
+        for d in deliveries:
+            await d.close()
+    texts = [body["text"]["content"] for body in fake_tencent.sent_to(OA_CUSTOM_SEND)]
+    assert len(texts) == 60 and len(set(texts)) == 60
+    assert await Outbox.filter(status=OutboxStatus.SENT).count() == 60
+
+
+async def test_a_worker_killed_mid_send_does_not_lose_the_row(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    assert delivery.worker is not None
+    fake_tencent.delay_next(OA_CUSTOM_SEND, 30)
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 0, http_status=502)
+    await queue(1)
+    start = datetime.now(UTC)
+    task = asyncio.create_task(delivery.worker.run(asyncio.Event()))
+    await fake_tencent.wait_for_calls(OA_CUSTOM_SEND)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    fake_tencent.release_delays()
+    assert (await row()).status == OutboxStatus.SENDING
+    with time_machine.travel(start + timedelta(seconds=121), tick=False):
+        assert await delivery.worker.run_once() == 1
+    assert (await row()).status == OutboxStatus.SENT
+    assert len(fake_tencent.sent_to(OA_CUSTOM_SEND)) == 1
+
+
+# --- through the webhook ------------------------------------------------------------------
+
+
+async def test_out_of_window_waits_for_the_users_next_message(
+    app_client: AppFactory, fake_tencent: FakeTencent
+) -> None:
+    client = await app_client(**sections(fake_tencent))
+    worker = client.app[DELIVERY].worker
+    assert worker is not None
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 45015)
+    await queue(1, text="回访提醒")
+    await worker.run_once()
+    assert (await row()).status == OutboxStatus.WAITING_FOR_USER
+    assert await worker.run_once() == 0  # nothing to do until the user writes
+
+    wechat = WeChatSender(
+        client, "test-token", "wx1234567890abcdef", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ"
+    )
+    await wechat.say("帮助")
+    assert await worker.run_once() == 1
+    assert (await row()).status == OutboxStatus.SENT
+    assert fake_tencent.sent_to(OA_CUSTOM_SEND)[-1]["text"]["content"] == "回访提醒0"
+
+
+async def test_late_replies_reach_the_user(
+    app_client: AppFactory, fake_tencent: FakeTencent
+) -> None:
+    client = await app_client(
+        **sections(fake_tencent, bot={"reply_deadline": 0.2}, outbox={"enabled": True})
+    )
+    gate = Gate("报表生成好了")
+    gate.install(client)
+    wechat = WeChatSender(
+        client, "test-token", "wx1234567890abcdef", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ"
+    )
+    resp = await wechat.post(text_xml("慢"))
+    assert await resp.text() == "success"
+    gate.release.set()
+    await client.app[PIPELINE].drain(wait=5)
+    calls = await fake_tencent.wait_for_calls(OA_CUSTOM_SEND)
+    assert calls[0].json == {
+        "touser": OPENID,
+        "msgtype": "text",
+        "text": {"content": "报表生成好了"},
+    }
+
+
+async def test_metrics_show_sends_and_failures(
+    app_client: AppFactory, fake_tencent: FakeTencent
+) -> None:
+    client = await app_client(**sections(fake_tencent))
+    worker = client.app[DELIVERY].worker
+    assert worker is not None
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 45047)
+    await queue(2)
+    await worker.run_once()
+    text = await (await client.get("/metrics")).text()
+    assert 'wecrm_outbox_sent_total{channel="oa"} 1.0' in text
+    assert 'wecrm_outbox_failures_total{channel="oa",code="45047"} 1.0' in text
+    assert "wecrm_outbox_backlog 1.0" in text
+    assert "wecrm_outbox_oldest_pending_seconds" in text
