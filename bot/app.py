@@ -104,7 +104,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 def _failure_response(request: web.Request, channel: str) -> web.Response:
     if channel == "oa":
         incoming = request.get(INCOMING)
-        if incoming is not None and request.query.get("encrypt_type") != "aes":
+        if incoming is not None and request.query.get("encrypt_type", "").lower() != "aes":
             xml = render_reply(Reply(text=BUSY), incoming.sender, incoming.recipient)
             return web.Response(text=xml, content_type="application/xml")
         return web.Response(text="success")

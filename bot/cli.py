@@ -95,12 +95,16 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_seed(cfg: Config, args: argparse.Namespace) -> int:
-    from bot.seed import seed_demo
+    from bot.seed import SeedError, seed_demo
 
     async def work() -> str:
         return await seed_demo(cfg, if_empty=args.if_empty)
 
-    print(asyncio.run(_with_db(cfg, work)))
+    try:
+        print(asyncio.run(_with_db(cfg, work)))
+    except SeedError as exc:
+        print(f"wecrm: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

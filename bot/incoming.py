@@ -79,7 +79,14 @@ class Reply:
 
     @property
     def is_empty(self) -> bool:
-        return self.kind == "none" or (self.kind == "text" and not self.text)
+        # WeChat refuses a news reply without articles or an image without media,
+        # and the user would see "该公众号暂时无法提供服务": treat them as nothing.
+        return (
+            self.kind == "none"
+            or (self.kind == "text" and not self.text)
+            or (self.kind == "news" and not self.articles)
+            or (self.kind == "image" and not self.media_id)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,8 +1,6 @@
 """The fake Tencent API server (tests/fake_tencent.py) behaves like the real one."""
 
-# The fixture is imported below until conftest registers tests.fake_tencent as a
-# plugin; the test parameters of the same name are what pytest injects, not shadowing.
-# ruff: noqa: F811
+# The ``fake_tencent`` fixture comes from tests/fake_tencent.py, a plugin of conftest.
 
 from __future__ import annotations
 
@@ -26,7 +24,6 @@ from tests.fake_tencent import (
     WECOM_SEND,
     WECOM_TOKEN,
     FakeTencent,
-    fake_tencent,  # noqa: F401  (the fixture, until conftest registers the module)
 )
 
 TEXT = {"touser": "oCustomer1", "msgtype": "text", "text": {"content": "您好，您的工单已受理"}}

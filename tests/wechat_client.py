@@ -110,3 +110,86 @@ class WeChatSender:
         reply = await self.send(text_xml(content, sender), aes=aes)
         assert reply is not None, f"no reply to {content!r}"
         return reply.get("Content", "")
+
+
+# --- Helpers for the Official Account and door-security tests -----------------------
+
+
+def strict_parse(xml: str | bytes) -> dict[str, str]:
+    """Children of ``<xml>`` as the standard library's strict parser (expat) reads them:
+    no stripping and no leniency, so a reply that is not well-formed XML fails here."""
+    from xml.etree.ElementTree import fromstring
+
+    root = fromstring(xml)
+    assert root.tag == "xml", root.tag
+    return {child.tag: child.text or "" for child in root}
+
+
+def xml_text(text: str) -> str:
+    """``text`` as character data escaped with entities: carries ``]]>``, ``<`` and ``&``
+    without relying on CDATA (a different technique from the one under test)."""
+    from xml.sax.saxutils import escape
+
+    return escape(text)
+
+
+def aes_request(
+    sender: WeChatSender,
+    xml: str,
+    *,
+    app_id: str | None = None,
+    aes_key: str | None = None,
+    encrypt: str | None = None,
+    msg_signature: str | None = None,
+    timestamp: int | None = None,
+) -> tuple[dict[str, str], bytes]:
+    """Query and body of an AES-mode request; every part can be overridden to tamper."""
+    params = sender.signed_query(timestamp=timestamp)
+    if encrypt is None:
+        crypto = sender.crypto
+        if app_id is not None or aes_key is not None:
+            from tests.conftest import AES_KEY
+
+            crypto = WeChatCrypto(sender.token, aes_key or AES_KEY, app_id or sender.app_id)
+        envelope = crypto.encrypt_message(xml, params["nonce"], params["timestamp"])
+        encrypt = strict_parse(envelope)["Encrypt"]
+    params["encrypt_type"] = "aes"
+    params["msg_signature"] = (
+        sign(sender.token, params["timestamp"], params["nonce"], encrypt)
+        if msg_signature is None
+        else msg_signature
+    )
+    body = f"<xml><ToUserName>{c(ACCOUNT)}</ToUserName><Encrypt>{c(encrypt)}</Encrypt></xml>"
+    return params, body.encode()
+
+
+class Exchange:
+    """One POST to /wechat: the status, the body as received, and the passive reply
+    decoded (decrypted with wechatpy, which checks our MsgSignature, in AES mode)."""
+
+    def __init__(self, status: int, body: str, reply: dict[str, str] | None) -> None:
+        self.status = status
+        self.body = body
+        self.reply = reply
+
+    @property
+    def content(self) -> str:
+        assert self.reply is not None, f"expected a passive reply, got {self.body!r}"
+        return self.reply.get("Content", "")
+
+
+async def exchange(sender: WeChatSender, xml: str, aes: bool = False) -> Exchange:
+    """Post ``xml`` signed (and encrypted when ``aes``) and decode what comes back."""
+    resp = await sender.post(xml, aes=aes)
+    body = await resp.text()
+    assert "Traceback" not in body
+    if resp.status != 200 or body == "success":
+        return Exchange(resp.status, body, None)
+    inner = body
+    if aes:
+        envelope = strict_parse(body)
+        assert set(envelope) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}, envelope
+        inner = sender.crypto.decrypt_message(
+            body, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"]
+        )
+    return Exchange(resp.status, body, strict_parse(inner))

@@ -28,10 +28,17 @@ from bot.config import Config
 from bot.incoming import Incoming, Kind, Reply
 
 CHANNEL = "oa"
+# Since 2018 a passive news reply to a user message may carry one article only.
+MAX_PASSIVE_ARTICLES = 1
 # The parsed message, kept on the request so a failure can still answer its sender.
 INCOMING: web.RequestKey[Incoming] = web.RequestKey("incoming", Incoming)
 
 Process = Callable[[Incoming], Awaitable[Reply]]
+
+# OpenIDs are 28 characters and MsgIds 64-bit integers; the database keeps senders in
+# 64-character columns. Anything longer is not from WeChat, and would fail deep in the
+# pipeline instead of at the door.
+MAX_ID_LENGTH = 64
 
 # The fields each message type carries besides the common header, kept in ``extra``.
 _EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
@@ -63,14 +70,13 @@ def to_incoming(fields: dict[str, str]) -> Incoming:
         kind = Kind(msg_type)
     except ValueError:
         kind = Kind.UNKNOWN
-    create_time = fields.get("CreateTime", "0")
     incoming = Incoming(
         channel=CHANNEL,
         sender=fields.get("FromUserName", ""),
         recipient=fields.get("ToUserName", ""),
         kind=kind,
         msg_id=fields.get("MsgId", "") if kind is not Kind.EVENT else "",
-        create_time=int(create_time) if create_time.isdigit() else 0,
+        create_time=_create_time(fields.get("CreateTime", "")),
         media_id=fields.get("MediaId", ""),
         raw=fields,
     )
@@ -96,6 +102,17 @@ def to_incoming(fields: dict[str, str]) -> Incoming:
     return incoming
 
 
+def _create_time(value: str) -> int:
+    """CreateTime as an int; 0 when absent or not a plausible Unix time.
+
+    ``str.isdigit()`` alone is not enough: ``"²"`` passes it and ``int()`` refuses it,
+    as it refuses strings of more than 4300 digits.
+    """
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return int(value)
+    return 0
+
+
 def render_reply(reply: Reply, to_user: str, from_user: str, now: int | None = None) -> str:
     """The passive-reply XML for ``reply``; ``success`` when there is nothing to say."""
     if reply.is_empty:
@@ -112,17 +129,16 @@ def render_reply(reply: Reply, to_user: str, from_user: str, now: int | None = N
             f"<Image><MediaId>{cdata(reply.media_id)}</MediaId></Image>"
         )
     elif reply.kind == "news":
-        # WeChat shows at most 8 articles in a passive news reply.
         items = "".join(
             "<item>"
             f"<Title>{cdata(a.title)}</Title><Description>{cdata(a.description)}</Description>"
             f"<PicUrl>{cdata(a.picurl)}</PicUrl><Url>{cdata(a.url)}</Url>"
             "</item>"
-            for a in reply.articles[:8]
+            for a in reply.articles[:MAX_PASSIVE_ARTICLES]
         )
         body = (
             f"<MsgType>{cdata('news')}</MsgType>"
-            f"<ArticleCount>{min(len(reply.articles), 8)}</ArticleCount>"
+            f"<ArticleCount>{min(len(reply.articles), MAX_PASSIVE_ARTICLES)}</ArticleCount>"
             f"<Articles>{items}</Articles>"
         )
     else:
@@ -157,16 +173,19 @@ class OfficialAccountChannel:
 
     async def receive(self, request: web.Request) -> web.Response:
         timestamp, nonce = self._check_request(request)
-        body = await read_capped(request, self.security.max_body_bytes)
         encrypted = request.query.get("encrypt_type", "raw").lower() == "aes"
+        if not encrypted and self.wechat.mode == "safe":
+            # Refused before the body is even read: nothing of it will be used.
+            raise DoorError(403, "safe mode accepts encrypted messages only")
+        body = await read_capped(request, self.security.max_body_bytes)
         fields = parse_xml(body)
         if encrypted:
             fields = self._decrypt(fields, timestamp, nonce, request.query.get("msg_signature"))
-        elif self.wechat.mode == "safe":
-            raise DoorError(403, "safe mode accepts encrypted messages only")
         incoming = to_incoming(fields)
         if not incoming.sender:
             raise DoorError(400, "missing FromUserName")
+        if len(incoming.sender) > MAX_ID_LENGTH or len(incoming.msg_id) > MAX_ID_LENGTH:
+            raise DoorError(400, "FromUserName or MsgId too long")
         request[INCOMING] = incoming
         reply = await self.process(incoming)
         xml = render_reply(reply, to_user=incoming.sender, from_user=incoming.recipient)

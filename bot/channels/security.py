@@ -33,6 +33,7 @@ def signature(*parts: str) -> str:
 
 
 def check_signature(expected_parts: tuple[str, ...], given: str | None) -> None:
+    """Compare ``given`` with the signature of ``expected_parts`` in constant time."""
     if not given:
         raise DoorError(403, "missing signature")
     if not hmac.compare_digest(
@@ -43,7 +44,8 @@ def check_signature(expected_parts: tuple[str, ...], given: str | None) -> None:
 
 def check_timestamp(timestamp: str | None, window: int, now: float | None = None) -> None:
     """Refuse replays: the timestamp must be within ``window`` seconds of now."""
-    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not timestamp or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise DoorError(403, "missing or malformed timestamp")
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > window:
@@ -54,10 +56,19 @@ async def read_capped(request: web.Request, cap: int) -> bytes:
     """Read at most ``cap`` bytes; a longer body is refused before it is parsed."""
     if request.content_length is not None and request.content_length > cap:
         raise DoorError(413, "body too large")
-    body = await request.content.read(cap + 1)
-    if len(body) > cap:
+    # StreamReader.read(n) returns what has arrived so far, not n bytes: a body that
+    # comes in several TCP segments or chunks must be read until EOF (or the cap).
+    chunks: list[bytes] = []
+    size = 0
+    while size <= cap:
+        chunk = await request.content.read(cap + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > cap:
         raise DoorError(413, "body too large")
-    return body
+    return b"".join(chunks)
 
 
 def parse_xml(body: bytes) -> dict[str, str]:
@@ -86,8 +97,9 @@ def parse_xml(body: bytes) -> dict[str, str]:
     return out
 
 
-# Characters XML 1.0 cannot carry at all, even inside CDATA.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry at all, even inside CDATA; lone surrogates cannot
+# even be encoded as UTF-8 (they would fail the response, not just the parser).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def cdata(text: str) -> str:
