@@ -163,8 +163,8 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """One round: claim what is due and send it. Returns the number of rows handled."""
         rows = await self.claim(datetime.now(UTC))
-        for row in rows:
-            await self._deliver(row)
+        # Sends of one batch go out together: each waits on Tencent, not on the others.
+        await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
 
     async def _deliver(self, row: Outbox) -> None:

@@ -6,15 +6,22 @@ counted per sender; too many in the window and the sender must wait.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from bot.context import Context
-from bot.filters import Command, KindIs, StateIs
+from bot.filters import Command, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.router import Router
-from handlers.help import STAFF_ROLES, register_help
+from handlers.help import register_help
 from models.enums import Role
-from models.staff import BindError, bind_blocked_until, record_bind_failure, redeem_invite
+from models.staff import (
+    BindError,
+    bind_blocked_until,
+    create_invite,
+    record_bind_failure,
+    redeem_invite,
+)
 
 router = Router("staff")
 
@@ -31,8 +38,27 @@ THROTTLED = "邀请码错误次数过多，请在 {until} 之后再试，或联�
 
 AWAIT_CODE = "staff.bind:await_code"
 
+INVITE_USAGE = "用法：邀请 角色 姓名 [有效期]，例如：邀请 销售 王五 72h（角色：销售、主管、管理员）"
+INVITE_FORBIDDEN = "你可以邀请的角色：{allowed}。"
+INVITED = (
+    "已为 {name}（{role}）生成邀请码：{code}\n{expires} 前有效，只能使用一次。"
+    "请让对方给我发送：绑定 {code}"
+)
+ROLE_WORDS = {
+    "销售": Role.REP,
+    "rep": Role.REP,
+    "主管": Role.MANAGER,
+    "经理": Role.MANAGER,
+    "manager": Role.MANAGER,
+    "管理员": Role.ADMIN,
+    "admin": Role.ADMIN,
+}
+# Who may invite whom: managers grow their sales team, admins anyone.
+MAY_INVITE = {Role.MANAGER: (Role.REP,), Role.ADMIN: (Role.REP, Role.MANAGER, Role.ADMIN)}
+_TTL = re.compile(r"^(\d{1,3})\s*(h|小时|d|天)$", re.IGNORECASE)
+
 register_help("绑定 邀请码", "用管理员给的邀请码绑定员工身份", "stranger", "customer")
-register_help("绑定 邀请码", "已绑定员工无需再次绑定", *STAFF_ROLES)
+register_help("邀请 角色 姓名", "生成一次性邀请码，例如：邀请 销售 王五", "manager", "admin")
 
 
 @router.message(Command("绑定", "bind"))
@@ -87,3 +113,28 @@ async def _redeem(code: str, msg: Incoming, ctx: Context) -> str:
     ctx.sender.staff = staff
     ctx.data["audit_target"] = f"staff:{staff.id}"
     return BOUND.format(name=staff.name, role=Role(staff.role).label)
+
+
+@router.message(Command("邀请", "invite"), RoleIs("manager", "admin"))
+async def invite(msg: Incoming, ctx: Context) -> str:
+    parts = ctx.data.get("args", "").split()
+    if len(parts) not in (2, 3) or parts[0].lower() not in ROLE_WORDS:
+        return INVITE_USAGE
+    role = ROLE_WORDS[parts[0].lower()]
+    name = parts[1][:32]
+    ttl = timedelta(hours=ctx.config.staff.invite_ttl_hours)
+    if len(parts) == 3:
+        match = _TTL.match(parts[2])
+        if not match or int(match.group(1)) == 0:
+            return INVITE_USAGE
+        unit = "days" if match.group(2).lower() in ("d", "天") else "hours"
+        ttl = timedelta(**{unit: int(match.group(1))})
+    staff = ctx.sender.staff
+    assert staff is not None
+    allowed = MAY_INVITE[Role(staff.role)]
+    if role not in allowed:
+        return INVITE_FORBIDDEN.format(allowed="、".join(r.label for r in allowed))
+    code = await create_invite(role, name, created_by=f"staff:{staff.id}", ttl=ttl)
+    ctx.data["audit_target"] = f"invite:{code.id}"
+    expires = code.expires_at.astimezone(ctx.config.tz).strftime("%m月%d日 %H:%M")
+    return INVITED.format(name=name, role=role.label, code=code.code, expires=expires)

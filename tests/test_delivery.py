@@ -372,3 +372,51 @@ async def test_metrics_show_sends_and_failures(
     assert 'wecrm_outbox_failures_total{channel="oa",code="45047"} 1.0' in text
     assert "wecrm_outbox_backlog 1.0" in text
     assert "wecrm_outbox_oldest_pending_seconds" in text
+
+
+async def test_template_and_media_upload(delivery: Delivery, fake_tencent: FakeTencent) -> None:
+    assert delivery.oa is not None
+    media_id = await delivery.oa.upload_media("image", "digest.png", b"\x89PNG fake chart")
+    assert media_id.startswith("FAKE_MEDIA_")
+    upload = fake_tencent.calls_to("/cgi-bin/media/upload")[0]
+    assert upload.files["media"] == ("digest.png", 15)
+    await enqueue(
+        "template:1",
+        "oa",
+        OPENID,
+        {"template": {"template_id": "TPL1", "data": {"first": {"value": "投诉已受理"}}}},
+    )
+    assert delivery.worker is not None
+    await delivery.worker.run_once()
+    sent = fake_tencent.sent_to("/cgi-bin/message/template/send")
+    assert sent == [
+        {"touser": OPENID, "template_id": "TPL1", "data": {"first": {"value": "投诉已受理"}}}
+    ]
+
+
+def test_cli_outbox_report_and_retry(db_url: str, tmp_path: Any) -> None:
+    from tests.test_migrations_and_cli import run_cli, write_config
+
+    async def setup() -> None:
+        from bot import db as dbmod
+
+        ctx = await dbmod.connect(db_url)
+        try:
+            await Outbox.all().delete()
+            await enqueue("cli:1", "oa", OPENID, {"reply": {"text": "a"}})
+            await enqueue("cli:2", "oa", "oGone", {"reply": {"text": "b"}})
+            await Outbox.filter(dedup_key="cli:2").update(
+                status=OutboxStatus.FAILED, attempts=8, last_error="43004 require subscribe"
+            )
+        finally:
+            await dbmod.close(ctx)
+
+    asyncio.run(setup())
+    config = str(write_config(tmp_path, db_url))
+    report = run_cli("--config", config, "outbox")
+    assert report.returncode == 0, report.stderr
+    assert "pending           1" in report.stdout and "failed            1" in report.stdout
+    assert "43004 require subscribe" in report.stdout and "oGone" in report.stdout
+    retry = run_cli("--config", config, "outbox", "retry", "--failed")
+    assert "requeued 1" in retry.stdout
+    assert "pending           2" in run_cli("--config", config, "outbox").stdout

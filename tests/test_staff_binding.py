@@ -104,3 +104,31 @@ async def test_bind_dialog_can_be_cancelled_and_expires(wechat: WeChatSender) ->
     with time_machine.travel(start + timedelta(minutes=11), tick=True):
         assert "绑定成功" not in await wechat.say(code)
     assert await Staff.all().count() == 0
+
+
+MANAGER = "oManager000000000000000000003"
+
+
+async def test_manager_invites_a_rep_who_then_binds(wechat: WeChatSender) -> None:
+    await Staff.create(name="陈静", role="manager", oa_openid=MANAGER)
+    assert "邀请 角色 姓名" in await wechat.say("帮助", sender=MANAGER)
+    reply = await wechat.say("邀请 销售 孙八 24h", sender=MANAGER)
+    assert "孙八（销售）" in reply
+    code = reply.split("邀请码：")[1].split()[0]
+    invite_row = await InviteCode.get(code=code)
+    assert invite_row.created_by.startswith("staff:")
+    assert 23.9 < (invite_row.expires_at - invite_row.created_at).total_seconds() / 3600 < 24.1
+    assert "绑定成功" in await wechat.say(f"绑定 {code}")
+    assert (await Staff.get(oa_openid=OPENID)).name == "孙八"
+
+
+async def test_invite_rules(wechat: WeChatSender) -> None:
+    await Staff.create(name="陈静", role="manager", oa_openid=MANAGER)
+    assert "可以邀请的角色：销售" in await wechat.say("邀请 管理员 某人", sender=MANAGER)
+    assert "用法" in await wechat.say("邀请 老板 某人", sender=MANAGER)
+    assert "用法" in await wechat.say("邀请 销售 某人 明天", sender=MANAGER)
+    # Reps and strangers cannot invite.
+    await Staff.create(name="李明", role="rep", oa_openid=OTHER)
+    assert "邀请码" not in await wechat.say("邀请 销售 某人", sender=OTHER)
+    assert "邀请码" not in await wechat.say("邀请 销售 某人")
+    assert await InviteCode.all().count() == 0
