@@ -44,18 +44,9 @@ class TencentClient:
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            async with self.session.request(
-                method, self.base_url + path, timeout=self.timeout, **kwargs
-            ) as resp:
-                if resp.status >= 500:
-                    raise ApiError(SERVER_ERROR, f"HTTP {resp.status}")
-                body = await resp.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise ApiError(NETWORK_ERROR, f"{type(exc).__name__}: {exc}") from None
-        if not isinstance(body, dict):
-            raise ApiError(NETWORK_ERROR, "response is not a JSON object")
-        return body
+        return await json_request(
+            self.session, method, self.base_url + path, self.timeout, **kwargs
+        )
 
     async def call(
         self, method: str, path: str, *, params: dict[str, str] | None = None, **kwargs: Any
@@ -79,49 +70,61 @@ class TencentClient:
 
 
 def oa_token_fetcher(
-    session: aiohttp.ClientSession, base_url: str, app_id: str, secret: str, timeout: float
+    session: aiohttp.ClientSession, base_url: str, app_id: str, secret: str, limit: float
 ) -> Fetcher:
-    async def fetch() -> tuple[str, int]:
-        return await _fetch_token(
-            session,
-            f"{base_url.rstrip('/')}/cgi-bin/token",
-            {"grant_type": "client_credential", "appid": app_id, "secret": secret},
-            timeout,
-        )
-
-    return fetch
+    """Official Account: ``GET /cgi-bin/token`` (公众号 获取 Access token)."""
+    params = {"grant_type": "client_credential", "appid": app_id, "secret": secret}
+    return _fetcher(session, f"{base_url.rstrip('/')}/cgi-bin/token", params, limit)
 
 
 def wecom_token_fetcher(
-    session: aiohttp.ClientSession, base_url: str, corp_id: str, secret: str, timeout: float
+    session: aiohttp.ClientSession, base_url: str, corp_id: str, secret: str, limit: float
+) -> Fetcher:
+    """WeCom: ``GET /cgi-bin/gettoken`` (企业微信 获取 access_token)."""
+    params = {"corpid": corp_id, "corpsecret": secret}
+    return _fetcher(session, f"{base_url.rstrip('/')}/cgi-bin/gettoken", params, limit)
+
+
+def _fetcher(
+    session: aiohttp.ClientSession, url: str, params: dict[str, str], limit: float
 ) -> Fetcher:
     async def fetch() -> tuple[str, int]:
-        return await _fetch_token(
-            session,
-            f"{base_url.rstrip('/')}/cgi-bin/gettoken",
-            {"corpid": corp_id, "corpsecret": secret},
-            timeout,
-        )
+        return await _fetch_token(session, url, params, limit)
 
     return fetch
+
+
+async def json_request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    limit: aiohttp.ClientTimeout,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """One HTTP exchange with Tencent; network trouble and 5xx become :class:`ApiError`."""
+    try:
+        async with session.request(method, url, timeout=limit, **kwargs) as resp:
+            if resp.status >= 500:
+                raise ApiError(SERVER_ERROR, f"HTTP {resp.status}")
+            body = await resp.json(content_type=None)
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        raise ApiError(NETWORK_ERROR, f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(NETWORK_ERROR, "response is not a JSON object")
+    return body
 
 
 async def _fetch_token(
     session: aiohttp.ClientSession, url: str, params: dict[str, str], limit: float
 ) -> tuple[str, int]:
     try:
-        async with session.get(
-            url, params=params, timeout=aiohttp.ClientTimeout(total=limit)
-        ) as resp:
-            if resp.status >= 500:
-                raise TokenError(SERVER_ERROR, f"HTTP {resp.status}")
-            body = await resp.json(content_type=None)
-    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-        raise TokenError(NETWORK_ERROR, f"{type(exc).__name__}: {exc}") from None
-    if not isinstance(body, dict) or not body.get("access_token"):
-        code = int(body.get("errcode", -1)) if isinstance(body, dict) else -1
-        msg = str(body.get("errmsg", "")) if isinstance(body, dict) else "bad response"
-        raise TokenError(code, msg)
+        body = await json_request(
+            session, "GET", url, aiohttp.ClientTimeout(total=limit), params=params
+        )
+    except ApiError as exc:
+        raise TokenError(exc.code, exc.message) from None
+    if not body.get("access_token"):
+        raise TokenError(int(body.get("errcode", -1) or -1), str(body.get("errmsg", "")))
     return str(body["access_token"]), int(body.get("expires_in", 7200))
 
 

@@ -8,6 +8,7 @@ session, so parallel runs never meet) and every test starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -139,9 +140,24 @@ async def client(app_client: AppFactory) -> TestClient:
     return await app_client()
 
 
+def sender_for(client: TestClient) -> WeChatSender:
+    """A WeChat stand-in for a client made with this module's test credentials."""
+    return WeChatSender(client, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
+
+
 @pytest.fixture
 def wechat(client: TestClient) -> WeChatSender:
-    return WeChatSender(client, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
+    return sender_for(client)
+
+
+@pytest.fixture
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The guard turns any exception into a polite 200; a test using this fixture
+    fails if one happened anyway."""
+    caplog.set_level(logging.WARNING)
+    yield
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
 
 
 @pytest.fixture

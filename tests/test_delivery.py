@@ -21,10 +21,10 @@ from bot.wechat_api import ApiError
 from models import Customer, Outbox
 from models.enums import OutboxStatus
 from models.outbox import enqueue, retry_failed
-from tests.conftest import AppFactory, make_config
+from tests.conftest import AppFactory, make_config, sender_for
 from tests.fake_tencent import OA_CUSTOM_SEND, OA_TOKEN, WECOM_SEND, FakeTencent
 from tests.test_dedup_and_deadline import Gate
-from tests.wechat_client import OPENID, WeChatSender, text_xml
+from tests.wechat_client import OPENID, text_xml
 
 
 def sections(fake: FakeTencent, **extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -326,9 +326,7 @@ async def test_out_of_window_waits_for_the_users_next_message(
     assert (await row()).status == OutboxStatus.WAITING_FOR_USER
     assert await worker.run_once() == 0  # nothing to do until the user writes
 
-    wechat = WeChatSender(
-        client, "test-token", "wx1234567890abcdef", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ"
-    )
+    wechat = sender_for(client)
     await wechat.say("帮助")
     assert await worker.run_once() == 1
     assert (await row()).status == OutboxStatus.SENT
@@ -343,9 +341,7 @@ async def test_late_replies_reach_the_user(
     )
     gate = Gate("报表生成好了")
     gate.install(client)
-    wechat = WeChatSender(
-        client, "test-token", "wx1234567890abcdef", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ"
-    )
+    wechat = sender_for(client)
     resp = await wechat.post(text_xml("慢"))
     assert await resp.text() == "success"
     gate.release.set()

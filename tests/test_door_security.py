@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import time_machine
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
 from bot.channels import official_account
 from bot.channels.security import DoorError, check_signature, check_timestamp, parse_xml
 from handlers.fallback import NOT_UNDERSTOOD
-from tests.conftest import AES_KEY, APP_ID, TOKEN, AppFactory
+from tests.conftest import TOKEN, AppFactory, sender_for
 from tests.wechat_client import (
     OPENID,
     WeChatSender,
@@ -36,20 +34,11 @@ from tests.wechat_client import (
     text_xml,
 )
 
+# The guard turns any crash into a quiet 200: fail loudly if one happened.
+pytestmark = pytest.mark.usefixtures("no_errors_logged")
+
 DEFAULT_CAP = 64 * 1024
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.WARNING)
-    yield
-    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
-    assert not errors, [r.getMessage() for r in errors]
-
-
-def sender_for(client: TestClient) -> WeChatSender:
-    return WeChatSender(client, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
 
 
 async def status_of(resp: ClientResponse) -> int:

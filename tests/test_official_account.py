@@ -14,15 +14,13 @@ passive-reply renderer keeping user text inside its CDATA sections.
 from __future__ import annotations
 
 import itertools
-import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import fromstring
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from bot.channels.official_account import render_reply, to_incoming
 from bot.channels.security import cdata, parse_xml
@@ -37,7 +35,7 @@ from handlers.fallback import (
 )
 from handlers.help import help_text
 from models.staff import Staff
-from tests.conftest import AES_KEY, APP_ID, TOKEN, AppFactory
+from tests.conftest import TOKEN, AppFactory, sender_for
 from tests.wechat_client import (
     ACCOUNT,
     OPENID,
@@ -48,6 +46,9 @@ from tests.wechat_client import (
     strict_parse,
     xml_text,
 )
+
+# The guard turns any crash into a quiet 200: fail loudly if one happened.
+pytestmark = pytest.mark.usefixtures("no_errors_logged")
 
 # ---------------------------------------------------------------------------------
 # Tencent's XML, as documented
@@ -405,19 +406,6 @@ CASES = [
 # ---------------------------------------------------------------------------------
 # Fixtures
 # ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """The guard turns any exception into a polite 200; it must never have to."""
-    caplog.set_level(logging.WARNING)
-    yield
-    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
-    assert not errors, [r.getMessage() for r in errors]
-
-
-def sender_for(client: TestClient) -> WeChatSender:
-    return WeChatSender(client, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
 
 
 @dataclass
