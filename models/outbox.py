@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import fields
@@ -35,21 +36,43 @@ class Outbox(Model):
         indexes = (("status", "next_attempt_at"), ("channel", "recipient", "status"))
 
 
+# Bulk pushes (reminders, digests) avoid the first minutes of the hour, when every
+# scheduled sender on the platform fires and WeCom's frequency limits bite.
+BULK_QUIET_MINUTES = 3
+BULK_SPREAD_SECONDS = 600
+
+
+def bulk_send_time(when: datetime, dedup_key: str) -> datetime:
+    """``when``, or a moment off the hour mark that is stable for the same key."""
+    if when.minute >= BULK_QUIET_MINUTES:
+        return when
+    digest = hashlib.sha256(dedup_key.encode("utf-8")).digest()
+    offset = int.from_bytes(digest[:4], "big") % BULK_SPREAD_SECONDS
+    mark = when.replace(minute=0, second=0, microsecond=0)
+    return mark + timedelta(minutes=BULK_QUIET_MINUTES, seconds=offset)
+
+
 async def enqueue(
     dedup_key: str,
     channel: str,
     recipient: str,
     payload: dict,
     when: datetime | None = None,
+    bulk: bool = False,
 ) -> bool:
-    """Queue a message once: False if a row with this key already exists."""
+    """Queue a message once: False if a row with this key already exists.
+
+    ``bulk``: one of many scheduled pushes, spread off the hour mark."""
+    when = when or datetime.now(UTC)
+    if bulk:
+        when = bulk_send_time(when, dedup_key)
     try:
         await Outbox.create(
             dedup_key=dedup_key[:191],
             channel=channel,
             recipient=recipient,
             payload=payload,
-            next_attempt_at=when or datetime.now(UTC),
+            next_attempt_at=when,
         )
     except IntegrityError:
         return False

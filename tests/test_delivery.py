@@ -20,7 +20,7 @@ from bot.outbox_worker import OutboxWorker
 from bot.wechat_api import ApiError
 from models import Customer, Outbox
 from models.enums import OutboxStatus
-from models.outbox import enqueue, retry_failed
+from models.outbox import bulk_send_time, enqueue, retry_failed
 from tests.conftest import AppFactory, make_config, sender_for
 from tests.fake_tencent import OA_CUSTOM_SEND, OA_TOKEN, WECOM_SEND, FakeTencent
 from tests.test_dedup_and_deadline import Gate
@@ -416,3 +416,18 @@ def test_cli_outbox_report_and_retry(db_url: str, tmp_path: Any) -> None:
     retry = run_cli("--config", config, "outbox", "retry", "--failed")
     assert "requeued 1" in retry.stdout
     assert "pending           2" in run_cli("--config", config, "outbox").stdout
+
+
+async def test_bulk_pushes_are_spread_off_the_hour_mark(db: str) -> None:
+    nine = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    for i in range(50):
+        await enqueue(
+            f"revisit:{i}:2026-11-25", "wecom", f"rep{i}", {"text": "回访"}, nine, bulk=True
+        )
+    times = [r.next_attempt_at for r in await Outbox.all()]
+    assert all(nine + timedelta(minutes=3) <= t < nine + timedelta(minutes=13) for t in times)
+    assert len(set(times)) > 40  # spread, not bunched
+    # Deterministic per key, and a push away from the hour mark is left alone.
+    assert bulk_send_time(nine, "revisit:0:2026-11-25") == times[0]
+    later = nine + timedelta(minutes=20)
+    assert bulk_send_time(later, "x") == later
