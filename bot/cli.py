@@ -1,4 +1,4 @@
-"""The ``wecrm`` command: migrate, serve, seed, staff invite."""
+"""The ``wecrm`` command: migrate, serve, seed, outbox, jobs run, staff invite."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import re
 import sys
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Config, ConfigError, load_config
 
@@ -21,6 +21,28 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"expected a duration like 30m, 72h or 7d, got {text!r}")
     return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+async def _job_sla(cfg: Config, at: datetime) -> str:
+    from models.complaints import run_sla
+
+    warnings, escalated = await run_sla(at, cfg)
+    return f"sla: {warnings} warning(s), {escalated} ticket(s) escalated"
+
+
+# Jobs `wecrm jobs run NAME` knows: each writes outbox rows with deterministic keys,
+# so running one twice for the same moment sends nothing twice.
+JOBS: dict[str, Callable[[Config, datetime], Awaitable[str]]] = {"sla": _job_sla}
+
+
+def parse_moment(text: str | None, cfg: Config) -> datetime:
+    """``--at``: ISO 8601; without an offset it is local time in bot.timezone."""
+    if not text:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=cfg.tz)
+    return moment.astimezone(UTC)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     outbox_sub = outbox.add_subparsers(dest="outbox_command")
     retry = outbox_sub.add_parser("retry", help="requeue failed messages")
     retry.add_argument("--failed", action="store_true", required=True)
+
+    jobs = sub.add_parser("jobs", help="run a scheduled job by hand (tests, catching up)")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    run = jobs_sub.add_parser("run", help="run one job once; safe to repeat")
+    run.add_argument("name", choices=sorted(JOBS))
+    run.add_argument(
+        "--at", help="run as of this moment, ISO 8601 (no offset = bot.timezone); default now"
+    )
 
     staff = sub.add_parser("staff", help="staff administration")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
@@ -151,6 +181,24 @@ def cmd_outbox(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(cfg: Config, args: argparse.Namespace) -> int:
+    try:
+        at = parse_moment(args.at, cfg)
+    except ValueError:
+        print(
+            f"wecrm: --at expects an ISO 8601 moment such as 2026-11-25T09:00, got {args.at!r}",
+            file=sys.stderr,
+        )
+        return 2
+    job = JOBS[args.name]
+
+    async def work() -> str:
+        return await job(cfg, at)
+
+    print(asyncio.run(_with_db(cfg, work)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -166,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_seed(cfg, args)
     if args.command == "outbox":
         return cmd_outbox(cfg, args)
+    if args.command == "jobs" and args.jobs_command == "run":
+        return cmd_jobs(cfg, args)
     if args.command == "staff" and args.staff_command == "invite":
         return cmd_invite(cfg, args)
     return 2

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -102,6 +103,37 @@ class StaffConfig:
 
 
 @dataclass
+class ComplaintsConfig:
+    """Complaint SLA: deadlines, the working-hours calendar, attachment and reopen windows."""
+
+    # Defaults for every severity; the per-severity keys below override them (0 = inherit).
+    first_reply_hours: float = 24.0
+    resolve_days: float = 7.0
+    first_reply_hours_low: float = 0.0
+    first_reply_hours_medium: float = 0.0
+    first_reply_hours_high: float = 0.0
+    first_reply_hours_critical: float = 0.0
+    resolve_days_low: float = 0.0
+    resolve_days_medium: float = 0.0
+    resolve_days_high: float = 0.0
+    resolve_days_critical: float = 0.0
+    # Off: deadlines run on the calendar clock. On: only working time counts.
+    working_hours: bool = False
+    workday_start: str = "09:00"
+    workday_end: str = "18:00"
+    # Comma-separated YYYY-MM-DD, on top of chinese-calendar (or of plain weekends
+    # for years chinese-calendar does not know yet).
+    extra_holidays: str = ""
+    extra_workdays: str = ""
+    # Share of a deadline after which the assignee is warned.
+    warn_fraction: float = 0.75
+    # Photos and voice a customer sends this long after filing go onto the ticket.
+    media_window_minutes: int = 10
+    # Days after closing during which 未解决 reopens the ticket and a rating is taken.
+    reopen_days: int = 7
+
+
+@dataclass
 class SimulatorConfig:
     enabled: bool = False
 
@@ -123,6 +155,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     staff: StaffConfig = field(default_factory=StaffConfig)
+    complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -238,6 +271,7 @@ def _validate(cfg: Config) -> None:
     ):
         if value <= 0:
             raise ConfigError(f"{key}: expected a positive number, got {value!r}")
+    _validate_complaints(cfg.complaints)
     try:
         ZoneInfo(cfg.bot.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -252,6 +286,48 @@ def _validate(cfg: Config) -> None:
             "database.url: expected sqlite://PATH or postgres://USER@HOST:PORT/DB, "
             f"got {cfg.database.url.split('://')[0]}://…"
         )
+
+
+def parse_clock(text: str) -> tuple[int, int]:
+    """``"09:00"`` -> (9, 0); ValueError for anything else."""
+    hours, _, minutes = text.strip().partition(":")
+    h, m = int(hours), int(minutes)
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        raise ValueError(text)
+    return h, m
+
+
+def parse_date_list(text: str) -> frozenset[date]:
+    """``"2026-10-09, 2026-12-31"`` -> the dates; ValueError for a malformed one."""
+    return frozenset(date.fromisoformat(part.strip()) for part in text.split(",") if part.strip())
+
+
+def _validate_complaints(c: ComplaintsConfig) -> None:
+    for name in ("first_reply_hours", "resolve_days", "warn_fraction", "media_window_minutes"):
+        if getattr(c, name) <= 0:
+            raise ConfigError(f"complaints.{name}: expected a positive number")
+    if c.warn_fraction >= 1:
+        raise ConfigError("complaints.warn_fraction: expected a share between 0 and 1, e.g. 0.75")
+    if c.reopen_days < 0:
+        raise ConfigError("complaints.reopen_days: expected 0 or more days")
+    for f in dataclasses.fields(c):
+        if f.name.startswith(("first_reply_hours_", "resolve_days_")) and getattr(c, f.name) < 0:
+            raise ConfigError(f"complaints.{f.name}: expected 0 (inherit) or a positive number")
+    try:
+        start, end = parse_clock(c.workday_start), parse_clock(c.workday_end)
+    except ValueError:
+        raise ConfigError(
+            "complaints.workday_start/workday_end: expected HH:MM such as 09:00 and 18:00"
+        ) from None
+    if start >= end:
+        raise ConfigError("complaints.workday_start: must be earlier than workday_end")
+    for name in ("extra_holidays", "extra_workdays"):
+        try:
+            parse_date_list(getattr(c, name))
+        except ValueError:
+            raise ConfigError(
+                f"complaints.{name}: expected comma-separated dates like 2026-10-09,2026-12-31"
+            ) from None
 
 
 def load_config(

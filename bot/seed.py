@@ -24,7 +24,8 @@ from tortoise.transactions import in_transaction
 
 from bot.config import Config
 from bot.crypto import FieldCipher, normalize_phone
-from models.complaints import Complaint, ComplaintEvent
+from models.complaints import Category, Complaint, ComplaintEvent, priority_of
+from models.complaints import ticket_no as draw_ticket_no
 from models.customers import Customer
 from models.deals import Deal
 from models.enums import (
@@ -186,8 +187,6 @@ DEALS: tuple[tuple[int, str, int, str, DealStage, int, int | None], ...] = (
     (14, "中央厨房设备", 1, "158000.00", DealStage.NEGOTIATION, 28, None),
 )
 
-PRIORITY = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
-
 
 def name_pinyin(name: str) -> tuple[str, str]:
     """("zhangsan", "zs") for 张三: full pinyin and initials, lower case, no spaces."""
@@ -197,9 +196,8 @@ def name_pinyin(name: str) -> tuple[str, str]:
 
 
 def ticket_no(created: datetime, seq: int, cfg: Config) -> str:
-    """``TS`` + local date + 4-digit daily sequence, e.g. TS202601150001: letters and
-    digits only, so it survives being typed on a phone."""
-    return f"TS{created.astimezone(cfg.tz):%Y%m%d}{seq:04d}"
+    """The ticket number as models.complaints draws them: TS + local date + sequence."""
+    return draw_ticket_no(created, seq, cfg.tz)
 
 
 async def seed_demo(cfg: Config, if_empty: bool = False) -> str:
@@ -393,7 +391,7 @@ async def _create_complaints(
         (
             25,
             manager,  # no owner: the manager on duty has it
-            "物流破损",
+            Category.LOGISTICS,
             Severity.HIGH,
             ComplaintStatus.OPEN,
             timedelta(hours=20),
@@ -402,7 +400,7 @@ async def _create_complaints(
         (
             4,
             reps[1],
-            "售后服务",
+            Category.SERVICE,
             Severity.MEDIUM,
             ComplaintStatus.IN_PROGRESS,
             timedelta(days=3, hours=2),
@@ -411,7 +409,7 @@ async def _create_complaints(
         (
             0,
             reps[0],
-            "发票问题",
+            Category.PRICE,
             Severity.LOW,
             ComplaintStatus.CLOSED,
             timedelta(days=9, hours=5),
@@ -432,7 +430,11 @@ async def _create_complaints(
             customer=customer,
             category=category,
             severity=severity,
-            priority=PRIORITY[severity],
+            # VIP customers' complaints are one step more urgent, as at intake.
+            urgency=2 if customer.grade == Grade.VIP else 1,
+            priority=priority_of(severity, 2 if customer.grade == Grade.VIP else 1),
+            # The demo customers talk through the simulator: replies go back there.
+            channel="simulator" if (customer.openid or "").startswith("sim-") else "oa",
             status=status,
             assignee=assignee,
             content=content,
@@ -443,6 +445,7 @@ async def _create_complaints(
             resolution="已重新开具发票并快递寄出，单号已发给客户。" if closed else "",
             rating=5 if closed else None,
             rating_comment="处理很快，谢谢！" if closed else "",
+            rated_at=resolved + timedelta(hours=3) if resolved is not None else None,
             created_at=created,
         )
         cust_actor, staff_actor = f"customer:{customer.id}", f"staff:{assignee.id}"

@@ -4,9 +4,21 @@ live in service functions next to the models."""
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import fallback, help, staff
+from handlers import complaints, customer_pick, customers, deals, fallback, followups, help, staff
 
 
 def routers() -> list[Router]:
     """All routers in dispatch order; the fallback router must stay last."""
-    return [staff.router, help.router, fallback.router]
+    return [
+        staff.router,
+        help.router,
+        # Before customers/followups: their Command("改") would also take "改级 TS…".
+        complaints.router,
+        customers.router,
+        customer_pick.router,
+        followups.router,
+        deals.router,
+        # Free-text answers of the new-customer dialog: after every command router.
+        customers.dialog_router,
+        fallback.router,
+    ]

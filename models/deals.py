@@ -1,11 +1,19 @@
-"""Deals and transactions, moving through the sales pipeline stages."""
+"""Deals and transactions, moving through the sales pipeline stages; and the rules:
+recording a closed deal and moving a deal along the pipeline."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
 from tortoise import fields
+from tortoise.functions import Count, Sum
 from tortoise.models import Model
 
+from models.customers import Customer
 from models.enums import DealStage
+from models.staff import Staff
 
 
 class Deal(Model):
@@ -27,3 +35,114 @@ class Deal(Model):
     class Meta:
         table = "deal"
         indexes = (("owner_id", "stage"), ("closed_on",))
+
+
+# --- rules -------------------------------------------------------------------------------
+
+PIPELINE = tuple(DealStage)
+# Before 签约 a deal is an opportunity still being worked on.
+OPEN_STAGES = PIPELINE[: PIPELINE.index(DealStage.SIGNED)]
+
+
+async def open_deals(customer_id: int) -> list[Deal]:
+    return await Deal.filter(customer_id=customer_id, stage__in=OPEN_STAGES).order_by(
+        "-updated_at", "-id"
+    )
+
+
+@dataclass(frozen=True)
+class SignedTotal:
+    count: int
+    amount: Decimal
+
+
+async def signed_total(customer_id: int) -> SignedTotal:
+    row = (
+        await Deal.filter(
+            customer_id=customer_id, stage__in=(DealStage.SIGNED, DealStage.AFTER_SALES)
+        )
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .first()
+        .values("n", "total")
+    )
+    return (
+        SignedTotal(row["n"] or 0, Decimal(row["total"] or 0))
+        if row
+        else SignedTotal(0, Decimal(0))
+    )
+
+
+@dataclass(frozen=True)
+class Closed:
+    deal: Deal
+    # True when an open opportunity was closed, False when a new deal was recorded.
+    from_opportunity: bool
+
+
+async def record_deal(
+    customer: Customer,
+    owner: Staff,
+    amount: Decimal,
+    product: str,
+    quantity: int,
+    today: date,
+) -> Closed:
+    """A signed deal. If the customer has exactly one open opportunity for the same
+    product (or either names none), that opportunity is what was signed."""
+    candidates = [
+        d
+        for d in await open_deals(customer.id)
+        if not product or not d.product or d.product == product
+    ]
+    fields = {
+        "amount": amount,
+        "quantity": quantity,
+        "stage": DealStage.SIGNED,
+        "closed_on": today,
+    }
+    if len(candidates) == 1:
+        deal = candidates[0]
+        deal.update_from_dict({**fields, "product": product or deal.product})
+        await deal.save()
+        return Closed(deal, True)
+    deal = await Deal.create(customer=customer, owner=owner, product=product, **fields)
+    return Closed(deal, False)
+
+
+@dataclass(frozen=True)
+class StageMove:
+    deal: Deal
+    old: DealStage | None  # None: a new opportunity was opened at this stage
+
+
+async def move_stage(customer: Customer, owner: Staff, stage: DealStage, today: date) -> StageMove:
+    """Move the customer's most recently active open deal to ``stage``; with none open,
+    open an opportunity at that stage. Reaching 签约 sets the closing date."""
+    current = await open_deals(customer.id)
+    if not current:
+        # 「阶段 张三 售后」 after signing: the latest signed deal moves on.
+        if stage is DealStage.AFTER_SALES:
+            signed = (
+                await Deal.filter(customer_id=customer.id, stage=DealStage.SIGNED)
+                .order_by("-updated_at", "-id")
+                .first()
+            )
+            if signed is not None:
+                current = [signed]
+    if not current:
+        deal = await Deal.create(
+            customer=customer,
+            owner=owner,
+            stage=stage,
+            closed_on=today if stage in (DealStage.SIGNED, DealStage.AFTER_SALES) else None,
+        )
+        return StageMove(deal, None)
+    deal = current[0]
+    old = DealStage(deal.stage)
+    deal.stage = stage
+    if stage in OPEN_STAGES:
+        deal.closed_on = None
+    elif deal.closed_on is None:
+        deal.closed_on = today
+    await deal.save()
+    return StageMove(deal, old)

@@ -1,11 +1,19 @@
-"""Follow-ups (回访) a rep logs, with the next revisit date that drives reminders."""
+"""Follow-ups (回访) a rep logs, with the next revisit date that drives reminders;
+and the rules on them: logging one, amending it, and what is due today."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
+from models.customers import Customer
 from models.enums import FollowUpMethod
+from models.staff import Staff
 
 
 class FollowUp(Model):
@@ -25,3 +33,127 @@ class FollowUp(Model):
     class Meta:
         table = "followup"
         indexes = (("rep_id", "next_revisit_on"), ("customer_id", "created_at"))
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+class RevisitInPast(ValueError):
+    """A next revisit before today: nobody can visit yesterday."""
+
+
+@dataclass(frozen=True)
+class Logged:
+    followup: FollowUp
+    # The customer had no owner and the rep who followed up now owns them.
+    claimed: bool
+
+
+async def log_followup(
+    customer: Customer,
+    rep: Staff,
+    method: FollowUpMethod,
+    content: str,
+    feedback: str,
+    next_revisit_on: date | None,
+    today: date,
+) -> Logged:
+    """Record a follow-up; it is the customer's latest contact, and an unowned
+    customer becomes the rep's. Raises :class:`RevisitInPast` before writing anything."""
+    if next_revisit_on is not None and next_revisit_on < today:
+        raise RevisitInPast(next_revisit_on.isoformat())
+    claimed = customer.owner_id is None  # type: ignore[attr-defined]
+    async with in_transaction():
+        followup = await FollowUp.create(
+            customer=customer,
+            rep=rep,
+            method=method,
+            content=content,
+            feedback=feedback,
+            next_revisit_on=next_revisit_on,
+        )
+        customer.last_contact_at = followup.created_at
+        fields = ["last_contact_at", "updated_at"]
+        if claimed:
+            customer.owner = rep
+            fields.append("owner_id")
+        await customer.save(update_fields=fields)
+    return Logged(followup, claimed)
+
+
+# How long after logging a follow-up its author may still amend it with 「改 …」.
+AMEND_WINDOW = timedelta(hours=24)
+AMENDABLE = ("next_revisit_on", "method", "content", "feedback")
+
+
+async def latest_own_followup(rep: Staff, now: datetime | None = None) -> FollowUp | None:
+    """The rep's most recent follow-up, if still recent enough to amend."""
+    now = now or datetime.now(UTC)
+    return (
+        await FollowUp.filter(rep=rep, created_at__gte=now - AMEND_WINDOW)
+        .order_by("-created_at", "-id")
+        .prefetch_related("customer")
+        .first()
+    )
+
+
+async def amend_followup(followup: FollowUp, field: str, value: Any, today: date) -> None:
+    if field not in AMENDABLE:
+        raise ValueError(field)
+    if field == "next_revisit_on" and value is not None and value < today:
+        raise RevisitInPast(value.isoformat())
+    setattr(followup, field, value)
+    await followup.save(update_fields=[field])
+
+
+@dataclass(frozen=True)
+class DueRevisit:
+    followup: FollowUp
+    customer: Customer
+    days_overdue: int
+
+
+async def due_revisits(rep_id: int, today: date) -> list[DueRevisit]:
+    """The rep's revisits due today or overdue, most overdue first.
+
+    Only the revisit planned by a customer's *latest* follow-up counts: once someone
+    followed up again, the older plan is done.
+    """
+    planned = (
+        await FollowUp.filter(rep_id=rep_id, next_revisit_on__lte=today)
+        .order_by("next_revisit_on", "id")
+        .prefetch_related("customer")
+    )
+    if not planned:
+        return []
+    customer_ids = {f.customer_id for f in planned}  # type: ignore[attr-defined]
+    rows = await FollowUp.filter(customer_id__in=customer_ids).values_list(
+        "customer_id", "id", "created_at"
+    )
+    newest: dict[int, tuple[datetime, int]] = {}
+    for customer_id, followup_id, created in rows:
+        if customer_id not in newest or (created, followup_id) > newest[customer_id]:
+            newest[customer_id] = (created, followup_id)
+    latest = {cid: fid for cid, (_created, fid) in newest.items()}
+    due = []
+    for f in planned:
+        if latest.get(f.customer_id) != f.id:  # type: ignore[attr-defined]
+            continue
+        assert f.next_revisit_on is not None
+        due.append(DueRevisit(f, f.customer, (today - f.next_revisit_on).days))
+    return due
+
+
+async def recent_followups(customer_id: int, limit: int = 3) -> list[FollowUp]:
+    return (
+        await FollowUp.filter(customer_id=customer_id)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .prefetch_related("rep")
+    )
+
+
+async def next_revisit(customer_id: int) -> date | None:
+    """The revisit planned by the customer's latest follow-up."""
+    latest = await FollowUp.filter(customer_id=customer_id).order_by("-created_at", "-id").first()
+    return latest.next_revisit_on if latest else None

@@ -1,0 +1,88 @@
+"""Money and quantities as reps write them: 5000, 5千, 1.2万, 五千, ¥5,000元, 5k, 10件."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+import cn2an
+
+from bot.parsing.numbers import CN_DIGITS, normalize, to_int
+
+# Deal.amount is DECIMAL(14, 2): below a trillion, to the fen.
+MAX_AMOUNT = Decimal("999999999999.99")
+MAX_QUANTITY = 1_000_000
+
+_CURRENCY = re.compile(
+    r"^(?:¥|￥|rmb|cny)?\s*(.+?)\s*(?:元|块钱|块|rmb|cny|人民币)?$", re.IGNORECASE
+)
+_PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
+_LATIN_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([kw])$", re.IGNORECASE)
+_MIXED = re.compile(rf"^[\d.{CN_DIGITS}]+$")
+_QUANTITY = re.compile(
+    rf"^(?:[x×*]\s*|数量\s*)?(\d+|[{CN_DIGITS}]+)\s*"
+    r"(件|个|台|套|箱|份|瓶|吨|只|张|本|盒|包|支|把|桶|袋|辆|批|组|条|双|对|部|片|卷|kg|公斤|千克)?$",
+    re.IGNORECASE,
+)
+
+
+class InvalidAmount(ValueError):
+    """Looks like an amount but is none: zero, negative, too large, or finer than a fen."""
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """The amount in yuan, None if ``text`` is not an amount at all.
+
+    Raises :class:`InvalidAmount` for amounts no deal can have (0, 1.234 元, 10^13).
+    """
+    raw = normalize(text).replace(",", "")
+    if raw.startswith("-") and parse_amount(raw[1:]) is not None:
+        raise InvalidAmount(text)
+    match = _CURRENCY.match(raw)
+    if not match:
+        return None
+    body = match.group(1)
+    value: Decimal | None = None
+    if _PLAIN.match(body):
+        value = Decimal(body)
+    elif latin := _LATIN_UNIT.match(body):
+        value = Decimal(latin.group(1)) * (1000 if latin.group(2).lower() == "k" else 10000)
+    elif _MIXED.match(body) and not body.isdigit():
+        try:
+            converted = cn2an.cn2an(body, "smart")
+        except (ValueError, KeyError, IndexError):
+            return None
+        value = Decimal(str(converted))
+    if value is None:
+        return None
+    if value <= 0 or value > MAX_AMOUNT:
+        raise InvalidAmount(text)
+    try:
+        exact = value.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise InvalidAmount(text) from None
+    if exact != value:
+        raise InvalidAmount(text)
+    return exact
+
+
+def parse_quantity(text: str, *, unit_required: bool = True) -> tuple[int, str] | None:
+    """``"10件"`` → (10, "件"); ``"x3"`` → (3, ""). A bare number counts only when
+    ``unit_required`` is off, since in 「成交 张三 5000 10」 a bare number is ambiguous."""
+    match = _QUANTITY.match(normalize(text))
+    if not match:
+        return None
+    marked = text.strip()[:1] in "x×*数" or match.group(2)
+    if unit_required and not marked:
+        return None
+    count = to_int(match.group(1))
+    if count is None or not 0 < count <= MAX_QUANTITY:
+        return None
+    return count, match.group(2) or ""
+
+
+def format_amount(value: Decimal) -> str:
+    """¥12,000 or ¥1,234.50: what the card and confirmations show."""
+    if value == value.to_integral_value():
+        return f"¥{int(value):,}"
+    return f"¥{value:,.2f}"

@@ -1,0 +1,334 @@
+"""Chinese date phrases → dates: 今天, 明天, 下周三, 3天后, 月底, 下个月5号, 12月1日,
+2026-12-01 … relative to *today in the configured time zone* (Asia/Shanghai by
+default), never the server's clock or UTC: at 00:30 in Shanghai it is still
+yesterday in UTC.
+
+Dates here are for planning (the next revisit), so an incomplete date points to
+the future: 「周三」 on a Thursday is next week's Wednesday, 「1月5日」 in November is
+next January, 「5号」 on the 20th is the 5th of next month. Explicit pasts
+(「昨天」, 「这周一」 on a Wednesday) are returned as such; whether a past date is
+acceptable is the caller's rule.
+
+:func:`parse_date_phrase` reads one whole phrase; :func:`find_revisit` finds the
+revisit date inside a follow-up note (「…客户有兴趣 下周三回访」).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.parsing.numbers import NUM, normalize, to_int
+
+WEEKDAY_NAMES = "一二三四五六日"
+WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+WEEKDAYS |= {str(i + 1): i for i in range(7)}
+
+
+class InvalidDate(ValueError):
+    """The text is shaped like a date but names none (「2月30日」, 「13月1日」, 「32号」)."""
+
+
+def local_today(tz: ZoneInfo) -> date:
+    """Today's date where the sales team lives."""
+    return datetime.now(tz).date()
+
+
+def weekday_label(day: date) -> str:
+    return "周" + WEEKDAY_NAMES[day.weekday()]
+
+
+def describe(day: date, today: date) -> str:
+    """「1月21日（周三）」, 「1月15日（明天，周四）」; the year shown when it differs."""
+    text = f"{day.month}月{day.day}日"
+    if day.year != today.year:
+        text = f"{day.year}年{text}"
+    named = {0: "今天", 1: "明天", 2: "后天"}.get((day - today).days)
+    week = weekday_label(day)
+    return f"{text}（{named}，{week}）" if named else f"{text}（{week}）"
+
+
+def _make(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidDate(f"{year}-{month}-{day}") from None
+
+
+def _num(text: str | None) -> int:
+    value = to_int(text or "")
+    if value is None:
+        raise InvalidDate(text or "")
+    return value
+
+
+def add_months(day: date, months: int, *, clamp_day: int | None = None) -> date:
+    """Same day ``months`` later, clamped to the month's end (1月31日 + 1 月 → 2月28日)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(clamp_day or day.day, last))
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+# --- the phrases -------------------------------------------------------------------
+
+Rule = Callable[[re.Match[str], date], date]
+_RULES: list[tuple[re.Pattern[str], Rule]] = []
+
+
+def _rule(pattern: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        _RULES.append((re.compile(pattern), fn))
+        return fn
+
+    return register
+
+
+_DAY_WORDS = {
+    "今天": 0, "今日": 0, "今儿": 0, "明天": 1, "明日": 1, "明儿": 1,
+    "后天": 2, "大后天": 3, "昨天": -1, "昨日": -1, "前天": -2,
+}  # fmt: skip
+
+
+@_rule("(" + "|".join(sorted(_DAY_WORDS, key=len, reverse=True)) + ")")
+def _day_word(m: re.Match[str], today: date) -> date:
+    return today + timedelta(days=_DAY_WORDS[m.group(1)])
+
+
+@_rule(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+def _iso(m: re.Match[str], today: date) -> date:
+    return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+@_rule(rf"(今年|明年|后年)?({NUM})月({NUM})[日号]?")
+def _month_day(m: re.Match[str], today: date) -> date:
+    month, day = _num(m.group(2)), _num(m.group(3))
+    if m.group(1):
+        offset = {"今年": 0, "明年": 1, "后年": 2}[m.group(1)]
+        return _make(today.year + offset, month, day)
+    return _next_month_day(today, month, day)
+
+
+@_rule(r"(\d{1,2})\s*/\s*(\d{1,2})")
+def _slash(m: re.Match[str], today: date) -> date:
+    return _next_month_day(today, int(m.group(1)), int(m.group(2)))
+
+
+def _next_month_day(today: date, month: int, day: int) -> date:
+    # Check against a leap year first, so 「2月29日」 is only refused when it never comes.
+    _make(2024, month, day)
+    for year in range(today.year, today.year + 9):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    raise InvalidDate(f"{month}-{day}")
+
+
+@_rule(r"(下下个?|下个?|这个?|本)?(?:周|星期|礼拜)([一二三四五六日天1-7])")
+def _weekday(m: re.Match[str], today: date) -> date:
+    target = WEEKDAYS[m.group(2)]
+    prefix = (m.group(1) or "").rstrip("个")
+    if not prefix:
+        # 「周三」: the coming one, today included.
+        return today + timedelta(days=(target - today.weekday()) % 7)
+    weeks = {"这": 0, "本": 0, "下": 1, "下下": 2}[prefix]
+    return _week_start(today) + timedelta(weeks=weeks, days=target)
+
+
+@_rule(r"(下下个?|下个?|这个?|本)?(?:周末)")
+def _weekend(m: re.Match[str], today: date) -> date:
+    weeks = {"": 0, "这": 0, "本": 0, "下": 1, "下下": 2}[(m.group(1) or "").rstrip("个")]
+    return _week_start(today) + timedelta(weeks=weeks, days=5)
+
+
+@_rule(r"下个?(?:周|星期|礼拜)")
+def _next_week(m: re.Match[str], today: date) -> date:
+    return _week_start(today) + timedelta(weeks=1)
+
+
+_UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7}
+
+
+@_rule(rf"({NUM}|半)\s*个?\s*(天|日|周|星期|礼拜|月|年)\s*(?:后|以后|之后)")
+def _after(m: re.Match[str], today: date) -> date:
+    unit = m.group(2)
+    if m.group(1) == "半":
+        if unit == "月":
+            return today + timedelta(days=15)
+        if unit == "年":
+            return add_months(today, 6)
+        raise InvalidDate(m.group(0))
+    count = _num(m.group(1))
+    if count > 3660:
+        raise InvalidDate(m.group(0))
+    if unit == "月":
+        return add_months(today, count)
+    if unit == "年":
+        return add_months(today, 12 * count)
+    return today + timedelta(days=count * _UNIT_DAYS[unit])
+
+
+@_rule(rf"过\s*({NUM}|几)\s*天")
+def _in_a_few_days(m: re.Match[str], today: date) -> date:
+    # 「过几天」 has no number; three days is what a rep usually means by it.
+    return today + timedelta(days=3 if m.group(1) == "几" else _num(m.group(1)))
+
+
+@_rule(r"(下个?月|这个?月|本月|月)(?:底|末)")
+def _month_end_rule(m: re.Match[str], today: date) -> date:
+    months = 1 if m.group(1).startswith("下") else 0
+    return _month_end(add_months(today.replace(day=1), months))
+
+
+@_rule(r"(下个?月|这个?月|本月|月)(初|中)")
+def _month_start_mid(m: re.Match[str], today: date) -> date:
+    months = 1 if m.group(1).startswith("下") else 0
+    day = 1 if m.group(2) == "初" else 15
+    candidate = add_months(today.replace(day=1), months).replace(day=day)
+    if m.group(1) == "月" and candidate < today:
+        # 「月初」 said after the 1st can only mean next month's start.
+        candidate = add_months(candidate, 1)
+    return candidate
+
+
+@_rule(r"(?:今年|年)(?:底|末)")
+def _year_end(m: re.Match[str], today: date) -> date:
+    return date(today.year, 12, 31)
+
+
+@_rule(rf"(下个?月|这个?月|本月)({NUM})[日号]")
+def _month_and_day(m: re.Match[str], today: date) -> date:
+    months = 1 if m.group(1).startswith("下") else 0
+    first = add_months(today.replace(day=1), months)
+    return _make(first.year, first.month, _num(m.group(2)))
+
+
+@_rule(r"下个?月")
+def _next_month(m: re.Match[str], today: date) -> date:
+    return add_months(today, 1)
+
+
+@_rule(rf"({NUM})[日号]")
+def _day_of_month(m: re.Match[str], today: date) -> date:
+    day = _num(m.group(1))
+    if not 1 <= day <= 31:
+        raise InvalidDate(m.group(0))
+    # This month if still ahead, else the next month that has that day.
+    first = today.replace(day=1)
+    for months in range(3):
+        month_start = add_months(first, months)
+        if day <= calendar.monthrange(month_start.year, month_start.month)[1]:
+            candidate = month_start.replace(day=day)
+            if candidate >= today:
+                return candidate
+    raise InvalidDate(m.group(0))
+
+
+_PREFIX_SPACES = re.compile(r"\s+")
+
+
+def parse_date_phrase(text: str, today: date) -> date | None:
+    """The date ``text`` names, or None if it is not a date phrase.
+
+    Raises :class:`InvalidDate` for date-shaped text that names no date.
+    """
+    phrase = _PREFIX_SPACES.sub("", normalize(text))
+    phrase = phrase.removeprefix("在").removesuffix("的时候")
+    if not phrase:
+        return None
+    for pattern, rule in _RULES:
+        match = pattern.fullmatch(phrase)
+        if match:
+            return rule(match, today)
+    return None
+
+
+# --- the revisit inside a follow-up note --------------------------------------------
+
+# 「下周三回访」, 「明天再联系」, 「周五上门」: the date comes before the action.
+_AFTER_DATE = re.compile(
+    r"(?:再|要|去|需要|准备|记得)?(?:回访|复访|联系|跟进|沟通|拜访|上门|见面|约见|打电话|电话|致电|再约|再谈)"
+    r"(?:一下|一次|客户|他|她|对方)?[。.!！]?$"
+)
+# 「下次回访：周五」, 「回访时间 2026-12-01」: the date comes after the word.
+_BEFORE_DATE = re.compile(r"(?:下次|下回)?(?:回访|跟进|联系)(?:时间|日期)?\s*[:：为在是]?\s*")
+_MAX_PHRASE = 14
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    day: date
+    # The note with the date (and its 「回访」 words) taken out.
+    rest: str
+    phrase: str
+
+
+def _longest_date_suffix(text: str, today: date) -> tuple[date, int] | None:
+    """The longest date phrase ending ``text``: (date, start index)."""
+    for start in range(max(0, len(text) - _MAX_PHRASE), len(text)):
+        piece = text[start:]
+        if not piece.strip() or piece[0] in " ，,；;":
+            continue
+        day = parse_date_phrase(piece, today)
+        if day is not None:
+            return day, start
+    return None
+
+
+def _longest_date_prefix(text: str, today: date) -> tuple[date, int] | None:
+    for end in range(min(len(text), _MAX_PHRASE), 0, -1):
+        day = parse_date_phrase(text[:end], today)
+        if day is not None:
+            return day, end
+    return None
+
+
+def _clean(text: str) -> str:
+    return text.strip(" \u3000,，;；。、")
+
+
+def find_revisit(note: str, today: date) -> FoundDate | None:
+    """The next revisit date named at the end of a follow-up note, if any.
+
+    Recognised: 「…下周三回访」, 「…下次回访：周五」, or a date standing alone as the
+    last part of the note (「…，下周三」). A date elsewhere in the note is content
+    (「客户说3月5日到货」), not the revisit. Raises :class:`InvalidDate` if the
+    revisit names an impossible date.
+    """
+    # Not NFKC-normalized: the rest is kept as the rep wrote it (「，」 stays 「，」).
+    text = note.strip().rstrip("。.!！")
+    action = _AFTER_DATE.search(text)
+    if action:
+        head = text[: action.start()].rstrip()
+        found = _longest_date_suffix(head, today)
+        if found:
+            day, start = found
+            return FoundDate(day, _clean(head[:start]), text[start:].strip())
+    for marker in _BEFORE_DATE.finditer(text):
+        tail = text[marker.end() :]
+        found = _longest_date_prefix(tail, today)
+        if found and not _clean(tail[found[1] :]):
+            return FoundDate(found[0], _clean(text[: marker.start()]), text[marker.start() :])
+    # A trailing date standing alone after a separator: 「聊了报价，下周三」.
+    parts = re.split(r"[\s,，;；]+", text)
+    if len(parts) > 1:
+        day = parse_date_phrase(parts[-1], today)
+        if day is not None:
+            cut = text.rstrip().rfind(parts[-1])
+            return FoundDate(day, _clean(text[:cut]), parts[-1])
+    return None

@@ -1,0 +1,82 @@
+"""A follow-up note as a rep types or says it, after the customer's name:
+「电话 聊了新品报价，客户有兴趣 下周三回访」 → method 电话, content 聊了新品报价,
+feedback 客户有兴趣, next revisit next Wednesday."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.parsing.dates import find_revisit
+from models.enums import FollowUpMethod
+
+# Longest first, so 「打电话」 wins over 「电话」.
+METHOD_WORDS: dict[str, FollowUpMethod] = {
+    "打电话": FollowUpMethod.PHONE, "电话": FollowUpMethod.PHONE, "通话": FollowUpMethod.PHONE,
+    "致电": FollowUpMethod.PHONE, "来电": FollowUpMethod.PHONE,
+    "微信": FollowUpMethod.WECHAT, "企微": FollowUpMethod.WECHAT, "视频": FollowUpMethod.WECHAT,
+    "拜访": FollowUpMethod.VISIT, "上门": FollowUpMethod.VISIT, "面谈": FollowUpMethod.VISIT,
+    "见面": FollowUpMethod.VISIT, "到访": FollowUpMethod.VISIT, "来访": FollowUpMethod.VISIT,
+    "邮件": FollowUpMethod.EMAIL, "email": FollowUpMethod.EMAIL, "邮箱": FollowUpMethod.EMAIL,
+    "其他": FollowUpMethod.OTHER, "其它": FollowUpMethod.OTHER,
+}  # fmt: skip
+_METHOD_AT_START = re.compile(
+    "^(" + "|".join(sorted(METHOD_WORDS, key=len, reverse=True)) + r")[\s,，:：]*",
+    re.IGNORECASE,
+)
+_FEEDBACK_MARK = re.compile(r"[\s,，;；。]*(?:客户)?反馈\s*[:：]\s*")
+# The clause that reports the customer's reaction: 「客户有兴趣」, 「对方嫌贵」.
+_FEEDBACK_CLAUSE = re.compile(r"^(?:客户|对方|他|她|老板|采购)")
+_CLAUSES = re.compile(r"[，,；;。]")
+
+
+@dataclass(frozen=True)
+class Note:
+    method: FollowUpMethod
+    content: str
+    feedback: str
+    next_revisit: date | None
+    # The words the revisit date came from, echoed back to the rep.
+    revisit_phrase: str
+
+
+def method_of(text: str) -> FollowUpMethod | None:
+    word = text.strip().lower()
+    return METHOD_WORDS.get(word) or METHOD_WORDS.get(word.removesuffix("沟通"))
+
+
+def parse_note(text: str, today: date) -> Note:
+    """Split a note into its parts; raises ``InvalidDate`` for an impossible revisit.
+    The content may come back empty: whether that is acceptable is the caller's rule."""
+    text = text.strip()
+    method = FollowUpMethod.OTHER
+    match = _METHOD_AT_START.match(text)
+    if match:
+        method = METHOD_WORDS[match.group(1).lower()]
+        text = text[match.end() :]
+    revisit = find_revisit(text, today)
+    body = revisit.rest if revisit else text
+    feedback = ""
+    marked = _FEEDBACK_MARK.search(body)
+    if marked:
+        body, feedback = body[: marked.start()], body[marked.end() :]
+    else:
+        clauses = [c for c in _CLAUSES.split(body) if c.strip()]
+        if len(clauses) > 1 and _FEEDBACK_CLAUSE.match(clauses[-1].strip()):
+            feedback = clauses[-1].strip()
+            body = body[: body.rfind(clauses[-1])]
+    if method is FollowUpMethod.OTHER:
+        # 「聊了报价，电话里客户说…」: a method word inside the note still tells how.
+        for word in sorted(METHOD_WORDS, key=len, reverse=True):
+            if word in body.lower() and METHOD_WORDS[word] is not FollowUpMethod.OTHER:
+                method = METHOD_WORDS[word]
+                break
+    strip = " \u3000,，;；。、"
+    return Note(
+        method=method,
+        content=body.strip(strip),
+        feedback=feedback.strip(strip),
+        next_revisit=revisit.day if revisit else None,
+        revisit_phrase=revisit.phrase if revisit else "",
+    )

@@ -1,0 +1,121 @@
+"""「哪一位张三？」: the numbered choice shared by every command that names a customer.
+
+A command resolves its customer with :func:`resolve_customer`. One clear match and it
+goes on at once; several and the list is shown, the command's parsed arguments are
+kept in the dialog state, and the reply 「2」 resumes the command (its *action*) with
+the second customer. Parsing happens before the question, so a wrong date or amount
+is corrected first and never asked about after the choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.context import Context
+from bot.crypto import FieldCipher
+from bot.filters import Command, Regex, RoleIs, StateIs
+from bot.incoming import Incoming
+from bot.router import HandlerResult, Router
+from models.customer_search import MAX_RESULTS, best_match, search_customers
+from models.customers import Customer
+from models.staff import Staff
+
+router = Router("customer_pick")
+
+CHOOSE = "找到 {n} 位与「{query}」匹配的客户，请回复序号：\n{lines}"
+MORE = "\n只列出了前 {n} 位，输入全名、公司或手机尾号可以缩小范围。"
+CHOOSE_TAIL = "\n发送「取消」退出。"
+LINE = "{i}. {name}{company}{owner}"
+NOT_FOUND = "没有找到「{query}」。可以用全名、拼音首字母（如 zs）、公司名或手机尾号再试一次。"
+NO_QUERY = "请告诉我是哪位客户，例如：{example}"
+OUT_OF_RANGE = "请回复 1–{n} 之间的序号，或发送「取消」。"
+CANCELLED = "好的，已取消。"
+GONE = "这位客户已不在系统中，请重新查询。"
+
+PICK = "customers.pick"
+
+Action = Callable[[Incoming, Context, Customer, dict[str, Any]], Awaitable[HandlerResult]]
+_ACTIONS: dict[str, Action] = {}
+
+
+def on_pick(name: str) -> Callable[[Action], Action]:
+    """Register what a command does once its customer is known, under ``name``
+    (also the audit log's action when the customer was chosen from a list)."""
+
+    def register(action: Action) -> Action:
+        _ACTIONS[name] = action
+        return action
+
+    return register
+
+
+def cipher_of(ctx: Context) -> FieldCipher:
+    return FieldCipher(ctx.config.data_key_bytes)
+
+
+def staff_of(ctx: Context) -> Staff:
+    staff = ctx.sender.staff
+    assert staff is not None, "customer commands are routed to staff only"
+    return staff
+
+
+async def resolve_customer(
+    msg: Incoming, ctx: Context, query: str, action: str, payload: dict[str, Any]
+) -> HandlerResult:
+    """Run ``action`` on the customer ``query`` names, or ask which one is meant."""
+    staff = staff_of(ctx)
+    matches = await search_customers(query, cipher_of(ctx), prefer_owner=staff.id)
+    if not matches:
+        return NOT_FOUND.format(query=query[:30])
+    chosen = best_match(matches)
+    if chosen is not None:
+        return await _ACTIONS[action](msg, ctx, chosen, payload)
+    shown = [m.customer for m in matches[:MAX_RESULTS]]
+    owners = {
+        s.id: s.name
+        for s in await Staff.filter(id__in={c.owner_id for c in shown if c.owner_id})  # type: ignore[attr-defined]
+    }
+    lines = []
+    for i, c in enumerate(shown, 1):
+        owner = owners.get(c.owner_id)  # type: ignore[attr-defined]
+        lines.append(
+            LINE.format(
+                i=i,
+                name=c.name,
+                company=f" · {c.company}" if c.company else "",
+                owner=f"（{owner}）" if owner else "（未分配）",
+            )
+        )
+    assert ctx.conversation is not None
+    await ctx.conversation.set(
+        PICK, {"ids": [c.id for c in shown], "action": action, "payload": payload}
+    )
+    text = CHOOSE.format(n=len(shown), query=query[:30], lines="\n".join(lines))
+    if len(matches) > MAX_RESULTS:
+        text += MORE.format(n=MAX_RESULTS)
+    return text + CHOOSE_TAIL
+
+
+@router.message(StateIs(PICK), RoleIs("staff"), Command("取消", "算了", "cancel"))
+async def cancel_pick(msg: Incoming, ctx: Context) -> str:
+    assert ctx.conversation is not None
+    await ctx.conversation.clear()
+    return CANCELLED
+
+
+@router.message(StateIs(PICK), RoleIs("staff"), Regex(r"^\s*第?(\d{1,2})\s*[个位]?\s*[。.]?\s*$"))
+async def picked(msg: Incoming, ctx: Context) -> HandlerResult:
+    assert ctx.conversation is not None
+    data = ctx.conversation.data
+    ids: list[int] = data.get("ids", [])
+    number = int(ctx.data["match"].group(1))
+    if not 1 <= number <= len(ids):
+        return OUT_OF_RANGE.format(n=len(ids))
+    await ctx.conversation.clear()
+    customer = await Customer.get_or_none(id=ids[number - 1])
+    if customer is None or data.get("action") not in _ACTIONS:
+        return GONE
+    # The audit log names what was done (e.g. the card view), not the choosing.
+    ctx.handler_name = data["action"]
+    return await _ACTIONS[data["action"]](msg, ctx, customer, data.get("payload", {}))

@@ -1,0 +1,448 @@
+"""Customers in chat: the card (「查 张三」), a rep's portfolio (「我的客户」), a new
+customer (「新客户 张三 138… 公司 行业 VIP 生日3月5日」, missing fields asked for),
+and birthdays (「生日 张三 农历八月十五」).
+
+The rules — who sees what, duplicates, encryption — are in ``models.customers``,
+``models.customer_search`` and ``models.customer_card``; this module parses and answers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.context import Context
+from bot.filters import Command, KindIs, RoleIs, StateIs
+from bot.incoming import Incoming
+from bot.parsing.amounts import format_amount
+from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
+from bot.parsing.dates import describe, local_today
+from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone
+from bot.router import HandlerResult, Router
+from handlers.customer_pick import cipher_of, on_pick, resolve_customer, staff_of
+from handlers.help import STAFF_ROLES, register_help
+from models.customer_card import CustomerCard, customer_card
+from models.customer_search import split_customer_query
+from models.customers import (
+    Customer,
+    CustomerDraft,
+    create_customer,
+    find_duplicates,
+    may_change,
+    portfolio,
+    set_birthday,
+)
+from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Grade, Lifecycle, Role
+
+router = Router("customers")
+# Answers inside the new-customer dialog; registered after every command router so a
+# command sent mid-dialog is still a command.
+dialog_router = Router("customers_dialog")
+
+# --- the card ---
+CARD_HEAD = "【{name}】{company}"
+CARD_STATUS = "等级：{grade} · 状态：{lifecycle} · 负责人：{owner}"
+CARD_PHONE = "电话：{phone}"
+CARD_ADDRESS = "地址：{address}"
+CARD_PROFILE = "行业：{industry} · 规模：{size} · 类别：{category}"
+CARD_BIRTHDAY = "生日：{label}（下次 {next}）"
+CARD_REVISIT = "下次回访：{date}"
+CARD_NO_REVISIT = "下次回访：未安排"
+CARD_FOLLOWUPS = "最近跟进："
+CARD_FOLLOWUP = "· {date} {method}（{rep}）：{content}{feedback}"
+CARD_NO_FOLLOWUPS = "还没有跟进记录。"
+CARD_DEALS = "进行中的商机："
+CARD_DEAL = "· {product} {stage} {amount}"
+CARD_SIGNED = "已成交 {count} 笔，合计 {amount}"
+CARD_COMPLAINTS = "未结投诉："
+CARD_COMPLAINT = "· {ticket} {status} {category}"
+CARD_MASKED = "这是{owner}的客户，跟进记录和商机只有负责人和主管可以查看。"
+CARD_UNOWNED_MASKED = "这位客户还没有负责人；记录一次跟进即可归入你的名下。"
+UNOWNED = "未分配"
+NOT_SET = "—"
+NO_QUERY_EXAMPLE = "查 张三、查 zs、查 8000"
+
+# --- portfolio ---
+PORTFOLIO_HEAD_OWN = "你名下共有 {total} 位客户。"
+PORTFOLIO_HEAD_ALL = "全部客户共 {total} 位。"
+PORTFOLIO_GRADE = "按等级：{parts}"
+PORTFOLIO_LIFECYCLE = "按状态：{parts}"
+PORTFOLIO_EMPTY = "你名下还没有客户。发送「新客户 姓名 手机号 公司」添加一位。"
+
+# --- new customer ---
+NEW_USAGE = (
+    "用法：新客户 姓名 手机号 公司 行业 等级 生日，例如：\n"
+    "新客户 张三 13800138000 上海某某贸易 餐饮 VIP 生日3月5日\n"
+    "除了姓名，其他都可以稍后补充。"
+)
+BAD_NAME = "客户姓名「{name}」看起来不对，请用 1–20 个字的姓名。"
+BAD_PHONE = (
+    "手机号「{phone}」不对：请发送 11 位手机号（如 13800138000）或带区号的座机（如 021-12345678）。"
+)
+BAD_BIRTHDAY = "生日「{text}」不是有效的日期，例如：生日3月5日、生日1990-03-05、生日农历八月十五。"
+ASK_PHONE = "请发送{name}的手机号；没有的话回复「跳过」。发送「取消」放弃新建。"
+ASK_COMPANY = "{name}在哪家公司？回复公司名称；个人客户回复「跳过」。"
+DUP_PHONE = (
+    "手机号 {phone} 已经属于客户「{name}」（{company}，负责人：{owner}），没有重复创建。"
+    "发送「查 {name}」查看。"
+)
+DUP_SIMILAR = "发现可能重复的客户：\n{lines}\n回复「确认」仍然新建，回复「取消」放弃。"
+DUP_LINE = "· {name} · {company}（负责人：{owner}）"
+ASK_CONFIRM = "请回复「确认」新建，或「取消」放弃。"
+CREATED = "已新建客户：{name}{company}\n{details}\n发送「跟进 {name} …」记录第一次跟进。"
+NEW_CANCELLED = "已放弃新建客户。"
+SKIP_WORDS = {"跳过", "没有", "无", "不知道", "暂无", "个人", "skip"}
+CANCEL_WORDS = {"取消", "算了", "不要了", "cancel"}
+CONFIRM_WORDS = {"确认", "确定", "是", "是的", "对", "好", "新建", "yes", "y"}
+
+# --- birthday ---
+BIRTHDAY_USAGE = (
+    "用法：生日 客户 日期，例如：生日 张三 3-5、生日 张三 1990年3月5日、生日 张三 农历八月十五"
+)
+BIRTHDAY_SAVED = "已记录{name}的生日：{label}，下次是 {next}。"
+NOT_YOURS = "{name}是{owner}的客户，只有负责人或主管可以修改。"
+
+NEW_PHONE = "customers.new:phone"
+NEW_COMPANY = "customers.new:company"
+NEW_CONFIRM = "customers.new:confirm"
+
+GRADE_WORDS = {
+    "vip": Grade.VIP, "重要": Grade.VIP, "大客户": Grade.VIP, "重点": Grade.VIP,
+    "普通": Grade.NORMAL, "一般": Grade.NORMAL,
+    "潜在": Grade.POTENTIAL, "意向": Grade.POTENTIAL,
+}  # fmt: skip
+COMPANY_HINT = re.compile(r"公司|集团|贸易|科技|有限|工厂|厂$|店$|中心$|医院|学校|酒店|商行|事务所")
+
+register_help("查 客户", "客户名片：姓名、拼音首字母、公司或手机尾号都可以", *STAFF_ROLES)
+register_help("我的客户", "按等级和状态统计我的客户", *STAFF_ROLES)
+register_help("新客户 姓名 手机号 公司 …", "新建客户，缺的信息我会问你", *STAFF_ROLES)
+register_help("生日 客户 日期", "记录生日，支持农历，例如：生日 张三 农历八月十五", *STAFF_ROLES)
+
+
+# --- 我的客户 ------------------------------------------------------------------------------
+# Registered before 查, so 「客户统计」 is not read as 「客户 统计」.
+
+
+@router.message(RoleIs("staff"), Command("我的客户", "客户统计"))
+async def my_customers(msg: Incoming, ctx: Context) -> str:
+    staff = staff_of(ctx)
+    everyone = Role(staff.role) in (Role.MANAGER, Role.ADMIN)
+    stats = await portfolio(None if everyone else staff.id)
+    if not stats.total:
+        return PORTFOLIO_EMPTY
+    head = PORTFOLIO_HEAD_ALL if everyone else PORTFOLIO_HEAD_OWN
+    grades = "、".join(f"{g.label} {n}" for g, n in stats.by_grade.items())
+    stages = "、".join(f"{s.label} {n}" for s, n in stats.by_lifecycle.items())
+    return "\n".join(
+        [
+            head.format(total=stats.total),
+            PORTFOLIO_GRADE.format(parts=grades),
+            PORTFOLIO_LIFECYCLE.format(parts=stages),
+        ]
+    )
+
+
+# --- 查 -----------------------------------------------------------------------------------
+
+
+@router.message(RoleIs("staff"), Command("查", "查看", "查询", "查找", "搜", "搜索", "客户"))
+async def show_card(msg: Incoming, ctx: Context) -> HandlerResult:
+    query = ctx.data.get("args", "")
+    if not query:
+        return f"请告诉我要查哪位客户，例如：{NO_QUERY_EXAMPLE}"
+    return await resolve_customer(msg, ctx, query, "customers.card", {})
+
+
+@on_pick("customers.card")
+async def card_action(
+    msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
+) -> str:
+    ctx.data["audit_target"] = f"customer:{customer.id}"
+    today = local_today(ctx.config.tz)
+    card = await customer_card(customer, staff_of(ctx), cipher_of(ctx), today)
+    return render_card(card, today, ctx.config.tz)
+
+
+def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
+    c = card.customer
+    lines = [
+        CARD_HEAD.format(name=c.name, company=c.company),
+        CARD_STATUS.format(
+            grade=Grade(c.grade).label,
+            lifecycle=Lifecycle(c.lifecycle).label,
+            owner=card.owner_name or UNOWNED,
+        ),
+        CARD_PHONE.format(phone=card.phone or NOT_SET),
+    ]
+    if card.full and card.address:
+        lines.append(CARD_ADDRESS.format(address=card.address))
+    if c.industry or c.size or c.category:
+        lines.append(
+            CARD_PROFILE.format(
+                industry=c.industry or NOT_SET,
+                size=c.size or NOT_SET,
+                category=c.category or NOT_SET,
+            )
+        )
+    if card.birthday and card.next_birthday:
+        lines.append(
+            CARD_BIRTHDAY.format(
+                label=card.birthday.label(), next=describe(card.next_birthday, today)
+            )
+        )
+    if not card.full:
+        lines.append(
+            CARD_MASKED.format(owner=card.owner_name) if card.owner_name else CARD_UNOWNED_MASKED
+        )
+        return "\n".join(lines)
+    lines.append(
+        CARD_REVISIT.format(date=describe(card.next_revisit, today))
+        if card.next_revisit
+        else CARD_NO_REVISIT
+    )
+    if card.followups:
+        lines.append(CARD_FOLLOWUPS)
+        for f in card.followups:
+            local = f.created_at.astimezone(tz)
+            lines.append(
+                CARD_FOLLOWUP.format(
+                    date=f"{local.month}月{local.day}日",
+                    method=FollowUpMethod(f.method).label,
+                    rep=f.rep.name if f.rep else NOT_SET,
+                    content=_short(f.content),
+                    feedback=f"（反馈：{_short(f.feedback, 20)}）" if f.feedback else "",
+                )
+            )
+    else:
+        lines.append(CARD_NO_FOLLOWUPS)
+    if card.deals:
+        lines.append(CARD_DEALS)
+        for d in card.deals:
+            lines.append(
+                CARD_DEAL.format(
+                    product=d.product or "未命名商机",
+                    stage=DealStage(d.stage).label,
+                    amount=format_amount(d.amount) if d.amount else "",
+                ).rstrip()
+            )
+    if card.signed and card.signed.count:
+        lines.append(
+            CARD_SIGNED.format(count=card.signed.count, amount=format_amount(card.signed.amount))
+        )
+    if card.complaints:
+        lines.append(CARD_COMPLAINTS)
+        for t in card.complaints:
+            lines.append(
+                CARD_COMPLAINT.format(
+                    ticket=t.ticket_no, status=ComplaintStatus(t.status).label, category=t.category
+                ).rstrip()
+            )
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- 新客户 --------------------------------------------------------------------------------
+
+
+class DraftError(ValueError):
+    """The reply that tells the rep what to fix; nothing has been saved."""
+
+
+def parse_new_customer(args: str) -> dict[str, Any]:
+    """「张三 13800138000 上海某某贸易 餐饮 VIP 生日3月5日」 → a draft (JSON-friendly,
+    kept in the dialog state). Raises :class:`DraftError` with the correction prompt."""
+    tokens = [t for t in re.split(r"[\s\u3000,，;；]+", args.strip()) if t]
+    if not tokens:
+        raise DraftError(NEW_USAGE)
+    name = tokens.pop(0)
+    if len(name) > 20 or looks_like_phone(name) or name.lower() in GRADE_WORDS:
+        raise DraftError(BAD_NAME.format(name=name[:20]))
+    draft: dict[str, Any] = {"name": name, "phone": None, "company": None, "industry": ""}
+    draft |= {"grade": Grade.POTENTIAL.value, "birthday": None, "notes": []}
+    free: list[str] = []
+    while tokens:
+        token = tokens.pop(0)
+        if token in ("生日", "农历生日") and tokens:
+            token = ("农历" if token == "农历生日" else "") + tokens.pop(0)
+            draft["birthday"] = _birthday_or_error(token)
+        elif token.startswith(("生日", "农历", "阴历", "公历")):
+            draft["birthday"] = _birthday_or_error(token)
+        elif looks_like_phone(token):
+            phone = parse_phone(token)
+            if phone is None:
+                raise DraftError(BAD_PHONE.format(phone=token[:20]))
+            draft["phone"] = phone
+        elif token.lower() in GRADE_WORDS:
+            draft["grade"] = GRADE_WORDS[token.lower()].value
+        else:
+            free.append(token)
+    # The company is the token that says so (…公司, …贸易), else the first free one;
+    # a short one after it is the industry; anything more goes to the notes.
+    company = next((t for t in free if COMPANY_HINT.search(t)), free[0] if free else None)
+    if company is not None:
+        free.remove(company)
+        draft["company"] = company
+    if free and len(free[0]) <= 6:
+        draft["industry"] = free.pop(0)
+    draft["notes"] = " ".join(free)
+    return draft
+
+
+def _birthday_or_error(text: str) -> list[Any]:
+    try:
+        birthday = parse_birthday(text)
+    except InvalidBirthday:
+        birthday = None
+    if birthday is None:
+        raise DraftError(BAD_BIRTHDAY.format(text=text[:20]))
+    return [birthday.month, birthday.day, birthday.year, birthday.lunar]
+
+
+def _draft(data: dict[str, Any]) -> CustomerDraft:
+    b = data.get("birthday")
+    return CustomerDraft(
+        name=data["name"],
+        phone=data.get("phone") or None,
+        company=data.get("company") or "",
+        industry=data.get("industry", ""),
+        grade=Grade(data.get("grade", Grade.POTENTIAL.value)),
+        birthday=Birthday(b[0], b[1], b[2], b[3]) if b else None,
+        notes=data.get("notes", ""),
+    )
+
+
+@router.message(RoleIs("staff"), Command("新客户", "新建客户", "添加客户", "加客户"))
+async def new_customer(msg: Incoming, ctx: Context) -> str:
+    try:
+        draft = parse_new_customer(ctx.data.get("args", ""))
+    except DraftError as exc:
+        return str(exc)
+    return await _next_step(ctx, draft)
+
+
+async def _next_step(ctx: Context, draft: dict[str, Any]) -> str:
+    """Ask for what is missing, point out duplicates, or create: the dialog as data."""
+    assert ctx.conversation is not None
+    if draft["phone"] is None:
+        await ctx.conversation.set(NEW_PHONE, draft)
+        return ASK_PHONE.format(name=draft["name"])
+    if draft["company"] is None:
+        await ctx.conversation.set(NEW_COMPANY, draft)
+        return ASK_COMPANY.format(name=draft["name"])
+    cipher = cipher_of(ctx)
+    if not draft.get("confirmed"):
+        dups = await find_duplicates(
+            cipher, draft["name"], draft["company"] or "", draft["phone"] or None
+        )
+        if dups.same_phone is not None:
+            await ctx.conversation.clear()
+            other = dups.same_phone
+            await other.fetch_related("owner")
+            return DUP_PHONE.format(
+                phone=mask_phone(draft["phone"]),
+                name=other.name,
+                company=other.company or "个人",
+                owner=other.owner.name if other.owner else UNOWNED,
+            )
+        if dups.similar:
+            await ctx.conversation.set(NEW_CONFIRM, draft)
+            lines = []
+            for other in dups.similar:
+                await other.fetch_related("owner")
+                lines.append(
+                    DUP_LINE.format(
+                        name=other.name,
+                        company=other.company or "个人",
+                        owner=other.owner.name if other.owner else UNOWNED,
+                    )
+                )
+            return DUP_SIMILAR.format(lines="\n".join(lines))
+    await ctx.conversation.clear()
+    customer = await create_customer(cipher, _draft(draft), owner=staff_of(ctx))
+    ctx.data["audit_target"] = f"customer:{customer.id}"
+    details = [f"手机：{draft['phone'] or NOT_SET}", f"等级：{Grade(customer.grade).label}"]
+    if customer.industry:
+        details.append(f"行业：{customer.industry}")
+    if draft.get("birthday"):
+        details.append(f"生日：{_draft(draft).birthday.label()}")  # type: ignore[union-attr]
+    return CREATED.format(
+        name=customer.name,
+        company=f"（{customer.company}）" if customer.company else "",
+        details=" · ".join(details),
+    )
+
+
+def _answer(msg: Incoming) -> str:
+    return msg.text.strip().rstrip("。.!！")
+
+
+@dialog_router.message(
+    StateIs(NEW_PHONE, NEW_COMPANY, NEW_CONFIRM), RoleIs("staff"), KindIs("text", "voice")
+)
+async def new_customer_answer(msg: Incoming, ctx: Context) -> str:
+    assert ctx.conversation is not None
+    state, draft = ctx.conversation.state, dict(ctx.conversation.data)
+    answer = _answer(msg)
+    if answer.lower() in CANCEL_WORDS:
+        await ctx.conversation.clear()
+        return NEW_CANCELLED
+    if state == NEW_PHONE:
+        if answer.lower() in SKIP_WORDS:
+            draft["phone"] = ""
+        else:
+            phone = parse_phone(answer)
+            if phone is None:
+                return (
+                    BAD_PHONE.format(phone=answer[:20])
+                    + "\n"
+                    + ASK_PHONE.format(name=draft["name"])
+                )
+            draft["phone"] = phone
+    elif state == NEW_COMPANY:
+        draft["company"] = "" if answer.lower() in SKIP_WORDS else answer[:128]
+    else:
+        if answer.lower() not in CONFIRM_WORDS:
+            return ASK_CONFIRM
+        draft["confirmed"] = True
+    return await _next_step(ctx, draft)
+
+
+# --- 生日 ---------------------------------------------------------------------------------
+
+
+@router.message(RoleIs("staff"), Command("生日"))
+async def birthday(msg: Incoming, ctx: Context) -> HandlerResult:
+    query, text = await split_customer_query(ctx.data.get("args", ""))
+    if not query or not text:
+        return BIRTHDAY_USAGE
+    try:
+        parsed = parse_birthday(text)
+    except InvalidBirthday:
+        parsed = None
+    if parsed is None:
+        return BAD_BIRTHDAY.format(text=text[:20])
+    payload = {"birthday": [parsed.month, parsed.day, parsed.year, parsed.lunar]}
+    return await resolve_customer(msg, ctx, query, "customers.birthday", payload)
+
+
+@on_pick("customers.birthday")
+async def birthday_action(
+    msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
+) -> str:
+    ctx.data["audit_target"] = f"customer:{customer.id}"
+    staff = staff_of(ctx)
+    if not may_change(staff, customer):
+        await customer.fetch_related("owner")
+        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
+    b = payload["birthday"]
+    parsed = Birthday(b[0], b[1], b[2], b[3])
+    await set_birthday(customer, parsed)
+    today = local_today(ctx.config.tz)
+    return BIRTHDAY_SAVED.format(
+        name=customer.name, label=parsed.label(), next=describe(parsed.next_solar(today), today)
+    )

@@ -1,0 +1,157 @@
+"""Deals in chat: 「成交 张三 5000 产品A 10件」 records a signed deal (amounts as 5000,
+5千, 1.2万, 五千); 「阶段 张三 报价」 moves the customer's deal along the pipeline
+(需求分析→方案→报价→谈判→签约→售后). Rules in ``models.deals``."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from bot.context import Context
+from bot.filters import Command, RoleIs
+from bot.incoming import Incoming
+from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
+from bot.parsing.dates import local_today
+from bot.router import HandlerResult, Router
+from handlers.customer_pick import on_pick, resolve_customer, staff_of
+from handlers.help import STAFF_ROLES, register_help
+from models.customer_search import split_customer_query
+from models.customers import Customer, may_change
+from models.deals import PIPELINE, move_stage, record_deal
+from models.enums import DealStage
+
+router = Router("deals")
+
+DEAL_USAGE = (
+    "用法：成交 客户 金额 产品 数量，例如：成交 张三 5000 产品A 10件（金额可写 5千、1.2万、五千）"
+)
+NO_AMOUNT = "没有看到成交金额。请写上金额，例如：成交 {name} 5000 产品A 10件。"
+BAD_AMOUNT = "金额「{amount}」不对：请写大于 0 的金额，最多到分，例如 5000、5千、1.2万、五千。"
+TWO_AMOUNTS = "「{a}」和「{b}」都像金额，请只写一个金额，数量带上单位（如 10件）。"
+DEAL_SAVED = "已记录成交：{name} {product}{quantity}，金额 {amount}，日期 {date}。"
+DEAL_FROM_OPPORTUNITY = "（由进行中的商机转为签约）"
+NOT_YOURS = "{name}是{owner}的客户，只有负责人或主管可以记录。"
+
+STAGE_USAGE = "用法：阶段 客户 阶段名，例如：阶段 张三 报价。阶段：{stages}"
+BAD_STAGE = "没有「{stage}」这个阶段。可选：{stages}"
+STAGE_MOVED = "{name}的商机{product}：{old} → {new}"
+STAGE_OPENED = "{name}还没有进行中的商机，已新建一个，当前阶段：{new}"
+STAGE_SAME = "{name}的商机{product}已经在「{new}」阶段。"
+
+STAGE_WORDS: dict[str, DealStage] = {
+    "需求分析": DealStage.NEEDS, "需求": DealStage.NEEDS, "初步接触": DealStage.NEEDS,
+    "方案": DealStage.PROPOSAL, "方案设计": DealStage.PROPOSAL,
+    "报价": DealStage.QUOTE, "谈判": DealStage.NEGOTIATION, "商务谈判": DealStage.NEGOTIATION,
+    "签约": DealStage.SIGNED, "成交": DealStage.SIGNED, "签单": DealStage.SIGNED,
+    "签合同": DealStage.SIGNED, "售后": DealStage.AFTER_SALES,
+}  # fmt: skip
+STAGE_LIST = "→".join(s.label for s in PIPELINE)
+
+register_help(
+    "成交 客户 金额 产品 数量",
+    "记录成交，例如：成交 张三 5千 产品A 10件",
+    "rep",
+    "manager",
+    "admin",
+)
+register_help("阶段 客户 阶段", f"推进商机阶段：{STAGE_LIST}", *STAFF_ROLES)
+
+
+class DealError(ValueError):
+    """The correction prompt for a deal that could not be read; nothing saved."""
+
+
+def parse_deal(text: str, name: str) -> dict[str, Any]:
+    """「5000 产品A 10件」 → amount, product, quantity (JSON-friendly for the dialog)."""
+    amount: Decimal | None = None
+    amount_token = ""
+    quantity = 1
+    product: list[str] = []
+    for token in (t for t in re.split(r"[\s\u3000,，;；]+", text) if t):
+        counted = parse_quantity(token)
+        if counted is not None:
+            quantity = counted[0]
+            continue
+        try:
+            value = parse_amount(token)
+        except InvalidAmount:
+            raise DealError(BAD_AMOUNT.format(amount=token[:20])) from None
+        if value is None:
+            product.append(token)
+        elif amount is None:
+            amount, amount_token = value, token
+        else:
+            raise DealError(TWO_AMOUNTS.format(a=amount_token[:20], b=token[:20]))
+    if amount is None:
+        raise DealError(NO_AMOUNT.format(name=name[:20]))
+    return {"amount": str(amount), "product": " ".join(product)[:128], "quantity": quantity}
+
+
+@router.message(RoleIs("staff"), Command("成交", "签单"))
+async def deal(msg: Incoming, ctx: Context) -> HandlerResult:
+    query, rest = await split_customer_query(ctx.data.get("args", ""))
+    if not query or not rest:
+        return DEAL_USAGE
+    try:
+        payload = parse_deal(rest, query)
+    except DealError as exc:
+        return str(exc)
+    return await resolve_customer(msg, ctx, query, "deals.record", payload)
+
+
+@on_pick("deals.record")
+async def record_action(
+    msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
+) -> str:
+    ctx.data["audit_target"] = f"customer:{customer.id}"
+    staff = staff_of(ctx)
+    if not may_change(staff, customer):
+        await customer.fetch_related("owner")
+        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
+    today = local_today(ctx.config.tz)
+    amount = Decimal(payload["amount"])
+    closed = await record_deal(
+        customer, staff, amount, payload["product"], payload["quantity"], today
+    )
+    text = DEAL_SAVED.format(
+        name=customer.name,
+        product=closed.deal.product or "",
+        quantity=f" ×{closed.deal.quantity}" if closed.deal.quantity != 1 else "",
+        amount=format_amount(amount),
+        date=f"{today.month}月{today.day}日",
+    )
+    return text + (DEAL_FROM_OPPORTUNITY if closed.from_opportunity else "")
+
+
+@router.message(RoleIs("staff"), Command("阶段", "推进"))
+async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
+    query, rest = await split_customer_query(ctx.data.get("args", ""))
+    if not query or not rest:
+        return STAGE_USAGE.format(stages=STAGE_LIST)
+    word = rest.strip().rstrip("。.!！").removeprefix("到").removesuffix("阶段")
+    new = STAGE_WORDS.get(word)
+    if new is None:
+        return BAD_STAGE.format(stage=word[:10], stages=STAGE_LIST)
+    return await resolve_customer(msg, ctx, query, "deals.stage", {"stage": new.value})
+
+
+@on_pick("deals.stage")
+async def stage_action(
+    msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
+) -> str:
+    ctx.data["audit_target"] = f"customer:{customer.id}"
+    staff = staff_of(ctx)
+    if not may_change(staff, customer):
+        await customer.fetch_related("owner")
+        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
+    new = DealStage(payload["stage"])
+    moved = await move_stage(customer, staff, new, local_today(ctx.config.tz))
+    product = f"「{moved.deal.product}」" if moved.deal.product else ""
+    if moved.old is None:
+        return STAGE_OPENED.format(name=customer.name, new=new.label)
+    if moved.old is new:
+        return STAGE_SAME.format(name=customer.name, product=product, new=new.label)
+    return STAGE_MOVED.format(
+        name=customer.name, product=product, old=moved.old.label, new=new.label
+    )

@@ -1,0 +1,217 @@
+"""Follow-ups in chat: 「跟进 张三 电话 聊了新品报价，客户有兴趣 下周三回访」 logs one and
+echoes what was understood; 「改 回访 周五」 corrects the last one; 「待办」/「今天」
+lists the revisits due today and overdue.
+
+The note is parsed by ``bot.parsing.followups``; the rules (claiming an unowned
+customer, no revisit in the past, what counts as due) are in ``models.followups``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.context import Context
+from bot.filters import Command, Regex, RoleIs
+from bot.incoming import Incoming
+from bot.parsing.dates import InvalidDate, describe, local_today, parse_date_phrase
+from bot.parsing.followups import method_of, parse_note
+from bot.router import HandlerResult, Router
+from handlers.customer_pick import on_pick, resolve_customer, staff_of
+from handlers.help import STAFF_ROLES, register_help
+from models.customer_search import split_customer_query
+from models.customers import Customer, may_change
+from models.enums import FollowUpMethod
+from models.followups import (
+    RevisitInPast,
+    amend_followup,
+    due_revisits,
+    latest_own_followup,
+    log_followup,
+)
+
+router = Router("followups")
+
+USAGE = (
+    "用法：跟进 客户 方式 内容 回访时间，例如：\n"
+    "跟进 张三 电话 聊了新品报价，客户有兴趣 下周三回访\n"
+    "方式：电话、微信、拜访、邮件；回访时间可以写 明天、下周三、3天后、月底、12月1日。"
+)
+NO_CONTENT = "请写上这次跟进聊了什么，例如：跟进 {name} 电话 聊了新品报价 下周三回访"
+BAD_DATE = "回访时间「{phrase}」不是有效的日期，请换个写法，例如：明天、下周三、3天后、12月1日。"
+PAST_DATE = "回访时间 {date} 已经过去了，请给一个今天或以后的日期。这条跟进还没有保存。"
+NOT_YOURS = "{name}是{owner}的客户，只有负责人或主管可以记录跟进。"
+LOGGED = "已记录跟进：\n客户：{name}{company}\n方式：{method}\n内容：{content}"
+LOGGED_FEEDBACK = "反馈：{feedback}"
+LOGGED_REVISIT = "下次回访：{date}"
+LOGGED_NO_REVISIT = "下次回访：未设置（可发送「改 回访 下周三」补上）"
+LOGGED_CLAIMED = "这位客户之前没有负责人，现在归入你的名下。"
+LOGGED_HINT = "有误可以发送「改 回访 周五」「改 方式 微信」「改 内容 …」「改 反馈 …」。"
+
+AMEND_USAGE = (
+    "用法：改 回访 周五 / 改 方式 微信 / 改 内容 新的内容 / 改 反馈 新的反馈 —— "
+    "修改你最近一条跟进。回访写「不用」可取消。"
+)
+AMEND_NOTHING = "没有找到你最近 24 小时内记录的跟进，无法修改。"
+AMEND_PAST = "回访时间 {date} 已经过去了，请给一个今天或以后的日期。跟进没有修改。"
+AMEND_BAD_METHOD = "方式「{value}」看不懂，请用：电话、微信、拜访、邮件、其他。"
+AMENDED = "已修改{name}的跟进：{label}改为 {value}。"
+AMEND_FIELDS = {
+    "回访": "next_revisit_on", "下次回访": "next_revisit_on", "回访时间": "next_revisit_on",
+    "日期": "next_revisit_on", "时间": "next_revisit_on",
+    "方式": "method", "内容": "content", "反馈": "feedback",
+}  # fmt: skip
+FIELD_LABELS = {
+    "next_revisit_on": "下次回访",
+    "method": "方式",
+    "content": "内容",
+    "feedback": "反馈",
+}
+NO_REVISIT_WORDS = {"不用", "无", "没有", "取消", "不回访"}
+NONE = "不安排"
+
+DUE_NONE = "今天没有到期的回访，也没有逾期的。"
+DUE_HEAD = "待办回访 {n} 位（逾期在前）："
+DUE_LINE = "{i}. {name}{company} —— {when}{last}"
+DUE_TODAY = "今天"
+DUE_OVERDUE = "逾期 {days} 天"
+DUE_LAST = "；上次：{content}"
+DUE_TAIL = "发送「查 客户」看名片，「跟进 客户 …」记录这次回访。"
+
+register_help(
+    "跟进 客户 方式 内容 回访时间", "记录跟进，例如：跟进 张三 电话 聊了报价 下周三回访",
+    *STAFF_ROLES,
+)  # fmt: skip
+register_help("改 回访 周五", "修改我最近一条跟进（回访/方式/内容/反馈）", *STAFF_ROLES)
+register_help("待办", "今天到期和逾期的回访", *STAFF_ROLES)
+
+
+@router.message(RoleIs("staff"), Command("跟进", "回访"))
+async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
+    query, note_text = await split_customer_query(ctx.data.get("args", ""))
+    if not query:
+        return USAGE
+    today = local_today(ctx.config.tz)
+    try:
+        note = parse_note(note_text, today)
+    except InvalidDate:
+        return BAD_DATE.format(phrase=note_text[-12:])
+    if not note.content:
+        return NO_CONTENT.format(name=query[:20])
+    if note.next_revisit is not None and note.next_revisit < today:
+        return PAST_DATE.format(date=describe(note.next_revisit, today))
+    payload = {
+        "method": note.method.value,
+        "content": note.content,
+        "feedback": note.feedback,
+        "next_revisit_on": note.next_revisit.isoformat() if note.next_revisit else None,
+    }
+    return await resolve_customer(msg, ctx, query, "followups.log", payload)
+
+
+@on_pick("followups.log")
+async def log_action(
+    msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
+) -> str:
+    ctx.data["audit_target"] = f"customer:{customer.id}"
+    staff = staff_of(ctx)
+    if not may_change(staff, customer):
+        await customer.fetch_related("owner")
+        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
+    today = local_today(ctx.config.tz)
+    revisit = payload.get("next_revisit_on")
+    next_on = date.fromisoformat(revisit) if revisit else None
+    try:
+        logged = await log_followup(
+            customer,
+            staff,
+            FollowUpMethod(payload["method"]),
+            payload["content"],
+            payload.get("feedback", ""),
+            next_on,
+            today,
+        )
+    except RevisitInPast:
+        # The day turned between the question 「哪一位？」 and the answer.
+        assert next_on is not None
+        return PAST_DATE.format(date=describe(next_on, today))
+    lines = [
+        LOGGED.format(
+            name=customer.name,
+            company=f"（{customer.company}）" if customer.company else "",
+            method=FollowUpMethod(payload["method"]).label,
+            content=payload["content"],
+        )
+    ]
+    if payload.get("feedback"):
+        lines.append(LOGGED_FEEDBACK.format(feedback=payload["feedback"]))
+    lines.append(
+        LOGGED_REVISIT.format(date=describe(next_on, today)) if next_on else LOGGED_NO_REVISIT
+    )
+    if logged.claimed:
+        lines.append(LOGGED_CLAIMED)
+    lines.append(LOGGED_HINT)
+    return "\n".join(lines)
+
+
+@router.message(RoleIs("staff"), Command("改", "修改", "更正"))
+async def amend(msg: Incoming, ctx: Context) -> str:
+    parts = ctx.data.get("args", "").split(maxsplit=1)
+    if len(parts) < 2 or parts[0] not in AMEND_FIELDS:
+        return AMEND_USAGE
+    field, raw = AMEND_FIELDS[parts[0]], parts[1].strip()
+    staff = staff_of(ctx)
+    latest = await latest_own_followup(staff)
+    if latest is None:
+        return AMEND_NOTHING
+    today = local_today(ctx.config.tz)
+    value: Any
+    if field == "next_revisit_on":
+        if raw in NO_REVISIT_WORDS:
+            value, shown = None, NONE
+        else:
+            try:
+                value = parse_date_phrase(raw, today)
+            except InvalidDate:
+                value = None
+            if value is None:
+                return BAD_DATE.format(phrase=raw[:12])
+            shown = describe(value, today)
+    elif field == "method":
+        value = method_of(raw)
+        if value is None:
+            return AMEND_BAD_METHOD.format(value=raw[:10])
+        shown = value.label
+    else:
+        value = shown = raw
+    try:
+        await amend_followup(latest, field, value, today)
+    except RevisitInPast:
+        return AMEND_PAST.format(date=shown)
+    ctx.data["audit_target"] = f"customer:{latest.customer.id}"
+    return AMENDED.format(name=latest.customer.name, label=FIELD_LABELS[field], value=shown)
+
+
+@router.message(
+    RoleIs("staff"), Regex(r"^\s*/?(?:待办|今天|今日|今日待办|今天待办)\s*[。!！]?\s*$")
+)
+async def due(msg: Incoming, ctx: Context) -> str:
+    today = local_today(ctx.config.tz)
+    items = await due_revisits(staff_of(ctx).id, today)
+    if not items:
+        return DUE_NONE
+    lines = [DUE_HEAD.format(n=len(items))]
+    for i, item in enumerate(items, 1):
+        c = item.customer
+        content = item.followup.content
+        lines.append(
+            DUE_LINE.format(
+                i=i,
+                name=c.name,
+                company=f"（{c.company}）" if c.company else "",
+                when=DUE_OVERDUE.format(days=item.days_overdue) if item.days_overdue else DUE_TODAY,
+                last=DUE_LAST.format(content=content[:20] + ("…" if len(content) > 20 else "")),
+            )
+        )
+    lines.append(DUE_TAIL)
+    return "\n".join(lines)

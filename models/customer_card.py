@@ -1,0 +1,74 @@
+"""The customer card: everything a viewer may see about one customer, gathered in one
+place so chat, a future web page and jobs apply the same visibility rule.
+
+A rep looking at another rep's customer gets the identity (name, company, grade,
+owner) and a masked phone — enough to avoid a duplicate or to call the colleague —
+but no address, no history, no deals and no complaints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.crypto import FieldCipher
+from bot.parsing.birthdays import Birthday
+from bot.parsing.phones import mask_phone
+from models.complaints import Complaint
+from models.customers import (
+    Customer,
+    address_of,
+    birthday_of,
+    phone_of,
+    sees_full_card,
+)
+from models.deals import Deal, SignedTotal, open_deals, signed_total
+from models.enums import ComplaintStatus
+from models.followups import FollowUp, next_revisit, recent_followups
+from models.staff import Staff
+
+OPEN_COMPLAINTS = (ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS, ComplaintStatus.REOPENED)
+
+
+@dataclass
+class CustomerCard:
+    customer: Customer
+    full: bool
+    owner_name: str | None
+    phone: str | None  # masked unless ``full``
+    birthday: Birthday | None
+    next_birthday: date | None
+    address: str | None = None
+    followups: list[FollowUp] = field(default_factory=list)
+    next_revisit: date | None = None
+    deals: list[Deal] = field(default_factory=list)
+    signed: SignedTotal | None = None
+    complaints: list[Complaint] = field(default_factory=list)
+
+
+async def customer_card(
+    customer: Customer, viewer: Staff, cipher: FieldCipher, today: date
+) -> CustomerCard:
+    await customer.fetch_related("owner")
+    full = sees_full_card(viewer, customer)
+    phone = phone_of(customer, cipher)
+    birthday = birthday_of(customer)
+    card = CustomerCard(
+        customer=customer,
+        full=full,
+        owner_name=customer.owner.name if customer.owner else None,
+        phone=phone if full or phone is None else mask_phone(phone),
+        birthday=birthday,
+        next_birthday=birthday.next_solar(today) if birthday else None,
+    )
+    if not full:
+        return card
+    card.address = address_of(customer, cipher)
+    card.followups = await recent_followups(customer.id)
+    card.next_revisit = await next_revisit(customer.id)
+    card.deals = await open_deals(customer.id)
+    card.signed = await signed_total(customer.id)
+    card.complaints = await Complaint.filter(
+        customer_id=customer.id, status__in=OPEN_COMPLAINTS
+    ).order_by("-created_at")
+    return card

@@ -1,0 +1,194 @@
+"""Finding a customer from what a rep types: 「张三」, 「张叁」 (a homophone typo),
+「zs」, 「zhangsan」, 「华东精密」, 「8000」 (last digits of the phone), a full number.
+
+Each kind of query goes to an index first — initials (``name_initials``), the
+keyed phone hash, the last four digits — and only falls back to a scan of names
+and companies when the index finds nothing. Phones are never decrypted to search,
+except the handful of candidates whose last four digits already match, to check a
+longer suffix. Candidates are ranked with rapidfuzz; the caller shows one card or
+a numbered list.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from tortoise.expressions import Q
+
+from bot.crypto import FieldCipher, normalize_phone
+from models.customers import Customer, name_pinyin
+
+MAX_RESULTS = 9  # a numbered list answered with one digit
+# Below this score a candidate is noise, not a typo.
+THRESHOLD = 70
+# How many rows a fallback may pull to rank in Python.
+SCAN_LIMIT = 200
+
+_ASCII_NAME = re.compile(r"^[a-z]+$")
+_DIGITS = re.compile(r"^\+?[\d\s\-]+$")
+
+
+@dataclass(frozen=True)
+class Match:
+    customer: Customer
+    score: float
+
+
+def clean_query(query: str) -> str:
+    text = unicodedata.normalize("NFKC", query).strip().rstrip("。.!！?？")
+    return re.sub(r"\s+", "", text) if _DIGITS.match(text) or text.isascii() else text
+
+
+async def search_customers(
+    query: str, cipher: FieldCipher, *, prefer_owner: int | None = None
+) -> list[Match]:
+    """Customers matching ``query``, best first; at most :data:`MAX_RESULTS` + 1 so the
+    caller can tell "more than fit in a list". Ties go to ``prefer_owner``'s customers."""
+    q = clean_query(query)
+    if not q:
+        return []
+    if _DIGITS.match(q):
+        matches = await _by_phone(q, cipher)
+    elif _ASCII_NAME.match(q.lower()):
+        matches = await _by_pinyin(q.lower())
+    else:
+        matches = await _by_text(q)
+    matches.sort(
+        key=lambda m: (
+            -m.score,
+            m.customer.owner_id != prefer_owner,  # type: ignore[attr-defined]
+            m.customer.id,
+        )
+    )
+    return matches[: MAX_RESULTS + 1]
+
+
+def best_match(matches: list[Match]) -> Customer | None:
+    """The one customer meant, if the ranking leaves no doubt: the only candidate that
+    is not noise, or a single best score that is itself confident (exact name, phone,
+    homophone)."""
+    if len(matches) == 1 and matches[0].score >= 80:
+        return matches[0].customer
+    if not matches or matches[0].score < 90:
+        return None
+    if len(matches) > 1 and matches[1].score >= matches[0].score:
+        return None
+    return matches[0].customer
+
+
+async def _by_phone(q: str, cipher: FieldCipher) -> list[Match]:
+    digits = normalize_phone(q)
+    if len(digits) < 4:
+        return []
+    if len(digits) >= 11 or (digits.startswith("0") and len(digits) >= 10):
+        found = await Customer.filter(phone_hash=cipher.phone_hash(digits)).limit(MAX_RESULTS)
+        return [Match(c, 100) for c in found]
+    candidates = await Customer.filter(phone_last4=digits[-4:]).limit(SCAN_LIMIT)
+    if len(digits) == 4:
+        return [Match(c, 95) for c in candidates]
+    # A longer suffix: decrypt only the few whose last four digits already match.
+    return [
+        Match(c, 96)
+        for c in candidates
+        if c.phone_enc and cipher.decrypt(c.phone_enc).endswith(digits)
+    ]
+
+
+async def _by_pinyin(q: str) -> list[Match]:
+    # Initials (indexed) or the full pinyin; the pinyin prefix catches 「zhang」.
+    found = await Customer.filter(
+        Q(name_initials=q) | Q(name_pinyin=q) | Q(name_pinyin__startswith=q)
+    ).limit(SCAN_LIMIT)
+    matches = []
+    for c in found:
+        if c.name_pinyin == q:
+            score = 100.0
+        elif c.name_initials == q:
+            score = 92.0
+        else:
+            score = 85.0
+        matches.append(Match(c, score))
+    if matches or len(q) < 4:
+        return matches
+    # A typo in the pinyin (「zhangsna」): rank names with the same first initial.
+    pool = await Customer.filter(
+        name_initials__gte=q[0], name_initials__lt=chr(ord(q[0]) + 1)
+    ).values_list("id", "name_pinyin")
+    return await _fuzzy(q, {row[0]: row[1] for row in pool}, fuzz.ratio)
+
+
+async def _by_text(q: str) -> list[Match]:
+    full, initials = name_pinyin(q)
+    # Same initials via the index: the exact name, and homophone or near-homophone typos.
+    found = await Customer.filter(name_initials=initials).limit(SCAN_LIMIT)
+    matches = []
+    for c in found:
+        if c.name == q:
+            score = 100.0
+        elif c.name_pinyin == full:
+            score = 93.0  # 张叁 for 张三: sounds the same
+        else:
+            score = fuzz.ratio(full, c.name_pinyin) * 0.9
+        if score >= THRESHOLD:
+            matches.append(Match(c, score))
+    if any(m.score >= 93 for m in matches):
+        return matches
+    # Nothing certain by name: part of a name or a company (a scan, hence limited).
+    found = await Customer.filter(Q(company__icontains=q) | Q(name__contains=q)).limit(SCAN_LIMIT)
+    seen = {m.customer.id for m in matches}
+    for c in found:
+        if c.id in seen:
+            continue
+        if c.company == q:
+            score = 95.0
+        elif q in c.name:
+            score = 88.0
+        else:
+            # 「华东精密」 in 「华东精密机械有限公司」: confident when it is most of the name.
+            score = 85.0 + 10.0 * len(q) / max(len(c.company), 1)
+        matches.append(Match(c, min(score, 94.0)))
+    return matches
+
+
+async def _fuzzy(q: str, choices: dict[int, str], scorer) -> list[Match]:  # type: ignore[no-untyped-def]
+    ranked = process.extract(q, choices, scorer=scorer, limit=MAX_RESULTS, score_cutoff=80)
+    ids = [key for _choice, _score, key in ranked]
+    customers = {c.id: c for c in await Customer.filter(id__in=ids)}
+    # Capped below the confident range: a typo match is offered, never preferred.
+    return [
+        Match(customers[key], min(score, 89.0)) for _c, score, key in ranked if key in customers
+    ]
+
+
+_FIRST_SEPARATOR = re.compile(r"[\s\u3000,，:：;；]+")
+_CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,}")
+
+
+async def split_customer_query(text: str) -> tuple[str, str]:
+    """(who, the rest) of a command's arguments: 「张三 电话 聊了…」 → (张三, 电话 聊了…).
+
+    Speech recognition writes no spaces (「张三电话聊了报价」): then the longest leading
+    run of characters that is a known customer's name is taken as the name.
+    """
+    text = text.strip()
+    separator = _FIRST_SEPARATOR.search(text)
+    head = text[: separator.start()] if separator else text
+    glue = separator.group() if separator else ""
+    rest = text[separator.end() :] if separator else ""
+    if len(head) <= 4 or not _CJK_NAME.match(head):
+        return head, rest
+    prefixes = [head[:n] for n in range(min(len(head) - 1, 6), 1, -1)]
+    known = set(
+        await Customer.filter(
+            name_initials__in=[name_pinyin(p)[1] for p in prefixes], name__in=prefixes
+        ).values_list("name", flat=True)
+    )
+    for prefix in prefixes:
+        if prefix in known:
+            tail = head[len(prefix) :]
+            # The separator is kept: 「，」 still splits the note into clauses.
+            return prefix, f"{tail}{glue}{rest}" if rest else tail
+    return head, rest

@@ -1,0 +1,295 @@
+"""Complaints through signed webhook requests: intake with photos and voice,
+classification, assignment, reply, close, rating, reopen; rights; retries; the
+customer who probes another's ticket number; odd input."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.seed import seed_demo
+from models import AuditLog, Complaint, ComplaintEvent, Customer, Outbox, Staff
+from models.complaints import Category
+from models.enums import ComplaintStatus, Grade, Lifecycle, Role, Severity
+from tests.conftest import AppFactory, make_config
+from tests.wechat_client import WeChatSender, message_xml, next_msg_id, text_xml
+
+CUSTOMER = "oCustomerA000000000000000001"
+OTHER = "oCustomerB000000000000000002"
+STRANGER = "oStranger0000000000000000003"
+REP = "oRepLiMing000000000000000004"
+REP2 = "oRepZhangWei0000000000000005"
+MANAGER = "oManagerChen00000000000000006"
+
+
+async def team() -> tuple[Staff, Staff, Staff]:
+    rep = await Staff.create(name="李明", role=Role.REP, oa_openid=REP)
+    rep2 = await Staff.create(name="张伟", role=Role.REP, oa_openid=REP2)
+    manager = await Staff.create(name="陈静", role=Role.MANAGER, oa_openid=MANAGER, on_duty=True)
+    return rep, rep2, manager
+
+
+async def vip_customer(owner: Staff, openid: str = CUSTOMER, name: str = "张三") -> Customer:
+    return await Customer.create(name=name, grade=Grade.VIP, owner=owner, openid=openid)
+
+
+async def pushes(recipient: str) -> list[str]:
+    rows = await Outbox.filter(recipient=recipient).order_by("id")
+    return [r.payload["reply"]["text"] for r in rows]
+
+
+def ticket_in(reply: str) -> str:
+    start = reply.index("TS")
+    return reply[start : start + 14]
+
+
+async def events(c: Complaint) -> list[str]:
+    return [e.kind for e in await ComplaintEvent.filter(complaint=c).order_by("id")]
+
+
+async def test_the_life_of_a_ticket(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    customer = await vip_customer(rep)
+
+    reply = await wechat.say("投诉 快递三天了还没到，急用", sender=CUSTOMER)
+    number = ticket_in(reply)
+    assert "已收到您的投诉" in reply and "您的客户经理" in reply and "李明" not in reply
+    c = await Complaint.get(ticket_no=number)
+    assert c.customer_id == customer.id  # type: ignore[attr-defined]
+    assert c.category == Category.LOGISTICS and c.severity == Severity.MEDIUM
+    # 急 makes it more urgent, and so does being a VIP: 2 (medium) x 3.
+    assert (c.urgency, c.priority) == (3, 6)
+    assert c.assignee_id == rep.id and c.channel == "oa"  # type: ignore[attr-defined]
+    assert (c.first_reply_due - c.created_at).total_seconds() == 24 * 3600
+    [notice] = await pushes(REP)
+    assert number in notice and "张三" in notice and "回复 " + number in notice
+
+    # Photos and voice in the next minutes go onto the ticket.
+    photo = message_xml(
+        "image", CUSTOMER, PicUrl="http://img.example/1.jpg", MediaId="media-1", MsgId=next_msg_id()
+    )
+    assert "已将图片附在投诉单 " + number in (await wechat.send(photo))["Content"]  # type: ignore[index]
+    voice = message_xml(
+        "voice", CUSTOMER, MediaId="media-2", Format="amr", Recognition="", MsgId=next_msg_id()
+    )
+    assert "语音" in (await wechat.send(voice))["Content"]  # type: ignore[index]
+    media = await ComplaintEvent.filter(complaint=c, kind__in=["image", "voice"]).order_by("id")
+    assert [(e.kind, e.media_id) for e in media] == [("image", "media-1"), ("voice", "media-2")]
+
+    # The rep sees it in the list and in detail, with the timeline.
+    assert number in await wechat.say("投诉", sender=REP)
+    detail = await wechat.say(f"投诉 {number}", sender=REP)
+    assert "提交投诉" in detail and "补充图片" in detail and "指派给：李明" in detail
+
+    # The reply reaches the customer through the channel they wrote from.
+    assert number in await wechat.say(f"回复 {number} 已联系快递，今天下午送到", sender=REP)
+    to_customer = await Outbox.filter(recipient=CUSTOMER).order_by("id")
+    assert [r.channel for r in to_customer] == ["oa"]
+    assert "今天下午送到" in to_customer[0].payload["reply"]["text"]
+    await c.refresh_from_db()
+    assert c.first_replied_at is not None and c.status == ComplaintStatus.IN_PROGRESS
+
+    progress = await wechat.say(f"进度 {number}", sender=CUSTOMER)
+    assert "处理中" in progress and "您的客户经理" in progress and "李明" not in progress
+
+    assert "已结案" in await wechat.say(f"结案 {number} 已送达，客户签收", sender=REP)
+    await c.refresh_from_db()
+    assert c.status == ComplaintStatus.CLOSED and c.resolution == "已送达，客户签收"
+    closing = (await pushes(CUSTOMER))[-1]
+    assert "1-5" in closing and "未解决" in closing
+
+    assert "感谢您的评价（4 分）" in await wechat.say("４分 送得有点慢", sender=CUSTOMER)
+    await c.refresh_from_db()
+    assert (c.rating, c.rating_comment) == (4, "送得有点慢")
+
+    # 未解决 within the week reopens it, and the rep is told.
+    reopened = await wechat.say("未解决", sender=CUSTOMER)
+    assert "已重新打开投诉单 " + number in reopened
+    await c.refresh_from_db()
+    assert c.status == ComplaintStatus.REOPENED and c.reopened_count == 1 and c.rating is None
+    assert "重新打开" in (await pushes(REP))[-1]
+
+    assert await events(c) == [
+        "created",
+        "categorized",
+        "assigned",
+        "image",
+        "voice",
+        "replied",
+        "closed",
+        "rated",
+        "reopened",
+    ]
+    audited = await AuditLog.filter(target=f"complaint:{c.id}").count()
+    assert audited >= 8
+
+
+async def test_unclear_category_is_asked_and_a_stranger_becomes_a_lead(
+    wechat: WeChatSender,
+) -> None:
+    _, _, manager = await team()
+    reply = await wechat.say("投诉 收到的货有破损", sender=STRANGER)
+    number = ticket_in(reply)
+    assert "1 质量" in reply and "2 物流" in reply
+    customer = await Customer.get(openid=STRANGER)
+    assert customer.grade == Grade.POTENTIAL and customer.lifecycle == Lifecycle.POTENTIAL
+    c = await Complaint.get(ticket_no=number)
+    assert c.category == "" and c.assignee_id == manager.id  # type: ignore[attr-defined]
+    assert number in (await pushes(MANAGER))[0], "the manager on duty is told at once"
+
+    assert "物流" in await wechat.say("2", sender=STRANGER)
+    await c.refresh_from_db()
+    assert c.category == Category.LOGISTICS and c.severity == Severity.MEDIUM
+    assert c.priority == 2  # a new lead: medium x normal urgency
+
+
+async def test_retries_of_the_intake_open_one_ticket(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    xml = text_xml("投诉 发票开错了", sender=CUSTOMER)
+    first, second = await asyncio.gather(wechat.send(xml), wechat.send(xml))
+    third = await wechat.send(xml)
+    replies = {r["Content"] for r in (first, second, third) if r is not None}
+    assert len(replies) == 1 and "已收到您的投诉" in replies.pop()
+    assert await Complaint.all().count() == 1
+    assert len(await pushes(REP)) == 1
+    # The same words again (a new message, not a retry) are the same complaint.
+    again = await wechat.say("投诉 发票开错了", sender=CUSTOMER)
+    assert "已经登记过了" in again
+    assert await Complaint.all().count() == 1
+
+
+async def test_a_customer_cannot_see_another_customers_ticket(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    await vip_customer(rep, openid=OTHER, name="李四")
+    number = ticket_in(await wechat.say("投诉 空调漏水，地板都泡了", sender=CUSTOMER))
+
+    probe = await wechat.say(f"进度 {number}", sender=OTHER)
+    missing = await wechat.say("进度 TS209901010001", sender=OTHER)
+    assert "没有找到" in probe and "漏水" not in probe
+    assert probe.replace(number, "X") == missing.replace("TS209901010001", "X")
+    assert "没有找到" in await wechat.say(f"未解决 {number}", sender=OTHER)
+    assert "没有找到" in await wechat.say(f"投诉 {number}", sender=OTHER)
+    assert await Complaint.all().count() == 1
+    assert "没有投诉记录" in await wechat.say("进度", sender=OTHER)
+    mine = await wechat.say("进度", sender=CUSTOMER)
+    assert number in mine
+    # Typed as printed elsewhere (with a dash) or in lower case, it is still found.
+    typed = f"{number[:10].lower()}-{number[10:]}"
+    assert "漏水" not in probe and "待处理" in await wechat.say(f"进度 {typed}", sender=CUSTOMER)
+
+
+async def test_rights_rep_cannot_close_or_reassign_another_reps_ticket(
+    wechat: WeChatSender,
+) -> None:
+    rep, _rep2, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 设备三天两头故障", sender=CUSTOMER))
+
+    assert "没有权限结案" in await wechat.say(f"结案 {number} 已处理", sender=REP2)
+    assert "没有权限回复" in await wechat.say(f"回复 {number} 你好", sender=REP2)
+    assert "只有主管" in await wechat.say(f"指派 {number} 张伟", sender=REP2)
+    assert "不是你负责的" in await wechat.say(f"投诉 {number}", sender=REP2)
+    assert "只有主管" in await wechat.say(f"升级 {number}", sender=REP)
+    c = await Complaint.get(ticket_no=number)
+    assert c.status == ComplaintStatus.OPEN and c.assignee_id == rep.id  # type: ignore[attr-defined]
+    assert await Outbox.filter(recipient=CUSTOMER).count() == 0
+
+    # A manager reassigns; the new assignee is told and may now close it.
+    assert "已将" in await wechat.say(f"指派 {number} 张伟", sender=MANAGER)
+    assert number in (await pushes(REP2))[-1]
+    assert "没有权限结案" in await wechat.say(f"结案 {number} 已处理", sender=REP)
+    assert "已结案" in await wechat.say(f"结案 {number} 已上门维修", sender=REP2)
+    assert "已结案，不能再回复" in await wechat.say(f"回复 {number} 再说一句", sender=REP2)
+
+
+async def test_manager_escalates_and_regrades_with_a_reason(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await Customer.create(name="王五", grade=Grade.NORMAL, owner=rep, openid=CUSTOMER)
+    number = ticket_in(await wechat.say("投诉 价格比上次贵了", sender=CUSTOMER))
+    c = await Complaint.get(ticket_no=number)
+    assert (c.category, c.severity, c.priority) == (Category.PRICE, Severity.LOW, 1)
+
+    assert "请写上改级的原因" in await wechat.say(f"改级 {number} 严重", sender=MANAGER)
+    assert "用法" in await wechat.say(f"改级 {number} 超级 原因", sender=MANAGER)
+    regraded = await wechat.say(f"改级 {number} 严重 客户要求退全款", sender=MANAGER)
+    assert "轻微→严重" in regraded
+    assert "没有权限改级" in await wechat.say(f"改级 {number} 轻微 误判", sender=REP)
+    escalated = await wechat.say(f"升级 {number} 客户要投诉到消协", sender=MANAGER)
+    assert "已升级" in escalated
+    await c.refresh_from_db()
+    assert (c.severity, c.urgency, c.priority, c.escalation_level) == (Severity.HIGH, 3, 9, 1)
+    rep_pushes = await pushes(REP)
+    assert any("改级" in t for t in rep_pushes) and any("升级" in t for t in rep_pushes)
+    assert await events(c) == ["created", "categorized", "assigned", "regraded", "escalated"]
+
+
+async def test_free_text_complaint_and_its_follow_up(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    reply = await wechat.say("你们的快递太慢了，一周还没到", sender=CUSTOMER)
+    number = ticket_in(reply)
+    # More words within minutes belong to the same ticket.
+    assert "补充说明" in await wechat.say("外箱都压坏了", sender=CUSTOMER)
+    assert await Complaint.all().count() == 1
+    assert "note" in await events(await Complaint.get(ticket_no=number))
+    # An ordinary message is not a complaint.
+    assert "TS" not in await wechat.say("你好", sender=OTHER)
+    assert await Complaint.all().count() == 1
+
+
+async def test_menu_click_asks_for_the_complaint(wechat: WeChatSender) -> None:
+    await team()
+    click = message_xml("event", STRANGER, Event="CLICK", EventKey="COMPLAINT")
+    assert "请直接描述" in (await wechat.send(click))["Content"]  # type: ignore[index]
+    reply = await wechat.say("客服电话一直打不通", sender=STRANGER)
+    c = await Complaint.get(ticket_no=ticket_in(reply))
+    assert c.category == Category.SERVICE or c.category == ""
+
+
+async def test_bad_input_gets_a_clear_answer(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 质量太差了", sender=CUSTOMER))
+    for text, expected in [
+        ("回复", "用法"),
+        (f"回复 {number}", "用法"),
+        ("回复 TS2026 你好", "用法"),
+        ("结案 TS209901010001 好了", "没有找到投诉单"),
+        (f"结案 {number}", "用法"),
+        ("投诉 张三", "请写上投诉单号"),
+        ("投诉 TS209901010001", "没有找到"),
+        (f"指派 {number}", "用法"),
+        (f"指派 {number} 不存在的人", "没有找到在职员工"),
+        ("升级", "用法"),
+    ]:
+        assert expected in await wechat.say(text, sender=MANAGER), text
+    # A digit from a customer with no rating pending is not taken as a rating.
+    assert "评价" not in await wechat.say("5", sender=CUSTOMER)
+    assert "没有可以重新打开" in await wechat.say("未解决", sender=CUSTOMER)
+    assert "投诉单 " + number + " 还在处理中" in await wechat.say(
+        f"未解决 {number}", sender=CUSTOMER
+    )
+
+
+async def test_simulator_demo_personas_file_and_answer(app_client: AppFactory, db: str) -> None:
+    client = await app_client(simulator={"enabled": True})
+    await seed_demo(make_config(db))
+
+    async def sim_say(identity: str, text: str) -> str:
+        resp = await client.post("/simulator/api/send", json={"identity": identity, "text": text})
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["reply"]["text"]
+
+    guest = "sim-guest-00aa11bb22cc"
+    number = ticket_in(await sim_say(guest, "投诉 快递一直没收到"))
+    c = await Complaint.get(ticket_no=number).prefetch_related("assignee")
+    assert c.channel == "simulator" and c.assignee.simulator_id == "sim-manager"
+    notice = await Outbox.get(recipient="sim-manager")
+    assert notice.channel == "simulator" and number in notice.payload["reply"]["text"]
+    assert "已发给客户" in await sim_say("sim-manager", f"回复 {number} 已催快递")
+    answer = await Outbox.get(recipient=guest)
+    assert answer.channel == "simulator" and "已催快递" in answer.payload["reply"]["text"]
+    # The seeded tickets are listed for the manager, nearest deadline first.
+    listing = await sim_say("sim-manager", "投诉")
+    assert listing.index(number) > 0 and "全部待处理投诉" in listing

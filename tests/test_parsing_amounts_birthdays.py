@@ -1,0 +1,135 @@
+"""Amounts, quantities, birthdays, phones and follow-up notes as reps write them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.parsing.amounts import (
+    InvalidAmount,
+    format_amount,
+    parse_amount,
+    parse_quantity,
+)
+from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
+from bot.parsing.followups import parse_note
+from bot.parsing.phones import mask_phone, parse_phone
+from models.enums import FollowUpMethod
+
+TODAY = date(2026, 1, 14)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("5000", "5000"),
+        ("5千", "5000"),
+        ("1.2万", "12000"),
+        ("五千", "5000"),
+        ("一万二", "12000"),
+        ("3万5千", "35000"),
+        ("¥5,000元", "5000"),
+        ("５０００", "5000"),
+        ("5000块", "5000"),
+        ("5k", "5000"),
+        ("2w", "20000"),
+        ("99.5", "99.50"),
+        ("两千五百元", "2500"),
+    ],
+)
+def test_amounts(text: str, value: str) -> None:
+    assert parse_amount(text) == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "1.234", "1000000000000", "零"])
+def test_impossible_amounts(text: str) -> None:
+    with pytest.raises(InvalidAmount):
+        parse_amount(text)
+
+
+@pytest.mark.parametrize("text", ["产品A", "abc", "10件", "", "1e5"])
+def test_not_amounts(text: str) -> None:
+    assert parse_amount(text) is None
+
+
+@given(st.integers(min_value=1, max_value=10**11))
+def test_any_whole_amount_round_trips(n: int) -> None:
+    assert parse_amount(str(n)) == Decimal(n)
+    assert parse_amount(f"{n:,}") == Decimal(n)
+
+
+def test_quantities() -> None:
+    assert parse_quantity("10件") == (10, "件")
+    assert parse_quantity("十台") == (10, "台")
+    assert parse_quantity("x3") == (3, "")
+    assert parse_quantity("10") is None  # a bare number is the amount, not a count
+    assert parse_quantity("0件") is None
+
+
+def test_format_amount() -> None:
+    assert format_amount(Decimal("12000")) == "¥12,000"
+    assert format_amount(Decimal("99.5")) == "¥99.50"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3-5", Birthday(3, 5)),
+        ("3月5日", Birthday(3, 5)),
+        ("3/5", Birthday(3, 5)),
+        ("1990年3月5日", Birthday(3, 5, 1990)),
+        ("1990-03-05", Birthday(3, 5, 1990)),
+        ("生日3月5号", Birthday(3, 5)),
+        ("农历八月十五", Birthday(8, 15, lunar=True)),
+        ("阴历正月初八", Birthday(1, 8, lunar=True)),
+        ("农历1988年腊月廿三", Birthday(12, 23, 1988, lunar=True)),
+        ("农历8-15", Birthday(8, 15, lunar=True)),
+        ("2月29日", Birthday(2, 29)),
+    ],
+)
+def test_birthdays(text: str, expected: Birthday) -> None:
+    assert parse_birthday(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["2月30日", "13月1日", "农历十三月初一", "1990-02-29", "2990年3月5日"]
+)
+def test_impossible_birthdays(text: str) -> None:
+    with pytest.raises(InvalidBirthday):
+        parse_birthday(text)
+
+
+def test_lunar_birthday_next_solar_date() -> None:
+    # 中秋 2026 is 25 September; 腊月廿三 of the lunar year 2025 falls on 10 February 2026.
+    assert Birthday(8, 15, lunar=True).next_solar(TODAY) == date(2026, 9, 25)
+    assert Birthday(12, 23, lunar=True).next_solar(TODAY) == date(2026, 2, 10)
+    assert Birthday(8, 15, lunar=True).label() == "农历八月十五"
+
+
+def test_phones() -> None:
+    assert parse_phone("138 0013 8000") == "13800138000"
+    assert parse_phone("+86 138-0013-8000") == "13800138000"
+    assert parse_phone("021-12345678") == "02112345678"
+    assert parse_phone("12345") is None
+    assert parse_phone("2380013800") is None
+    assert mask_phone("13800138000") == "138****8000"
+
+
+def test_followup_note() -> None:
+    note = parse_note("电话 聊了新品报价，客户有兴趣 下周三回访", TODAY)
+    assert note.method is FollowUpMethod.PHONE
+    assert (note.content, note.feedback) == ("聊了新品报价", "客户有兴趣")
+    assert note.next_revisit == date(2026, 1, 21)
+    marked = parse_note("拜访 参观工厂 反馈：很满意 下次回访：周五", TODAY)
+    assert (marked.method, marked.content, marked.feedback) == (
+        FollowUpMethod.VISIT,
+        "参观工厂",
+        "很满意",
+    )
+    assert marked.next_revisit == date(2026, 1, 16)
+    plain = parse_note("聊了报价", TODAY)
+    assert (plain.method, plain.next_revisit) == (FollowUpMethod.OTHER, None)

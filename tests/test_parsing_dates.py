@@ -1,0 +1,134 @@
+"""Chinese date phrases against a frozen today in Asia/Shanghai (table-driven)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from bot.parsing.dates import InvalidDate, find_revisit, local_today, parse_date_phrase
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# 2026-01-14 00:30 in Shanghai is still 2026-01-13 in UTC: the local date must win.
+FROZEN = datetime(2026, 1, 13, 16, 30, tzinfo=UTC)
+TODAY = date(2026, 1, 14)  # a Wednesday
+
+PHRASES = [
+    ("今天", date(2026, 1, 14)),
+    ("今日", date(2026, 1, 14)),
+    ("明天", date(2026, 1, 15)),
+    ("明儿", date(2026, 1, 15)),
+    ("后天", date(2026, 1, 16)),
+    ("大后天", date(2026, 1, 17)),
+    ("昨天", date(2026, 1, 13)),
+    ("周三", date(2026, 1, 14)),
+    ("周二", date(2026, 1, 20)),
+    ("周五", date(2026, 1, 16)),
+    ("星期日", date(2026, 1, 18)),
+    ("礼拜天", date(2026, 1, 18)),
+    ("这周一", date(2026, 1, 12)),
+    ("本周五", date(2026, 1, 16)),
+    ("下周三", date(2026, 1, 21)),
+    ("下个星期一", date(2026, 1, 19)),
+    ("下礼拜五", date(2026, 1, 23)),
+    ("下下周五", date(2026, 1, 30)),
+    ("周末", date(2026, 1, 17)),
+    ("下周末", date(2026, 1, 24)),
+    ("下周", date(2026, 1, 19)),
+    ("3天后", date(2026, 1, 17)),
+    ("三天后", date(2026, 1, 17)),
+    ("10天以后", date(2026, 1, 24)),
+    ("两周后", date(2026, 1, 28)),
+    ("1个月后", date(2026, 2, 14)),
+    ("一个月之后", date(2026, 2, 14)),
+    ("半个月后", date(2026, 1, 29)),
+    ("半年后", date(2026, 7, 14)),
+    ("1年后", date(2027, 1, 14)),
+    ("过两天", date(2026, 1, 16)),
+    ("过几天", date(2026, 1, 17)),
+    ("月底", date(2026, 1, 31)),
+    ("这个月底", date(2026, 1, 31)),
+    ("下个月底", date(2026, 2, 28)),
+    ("下月初", date(2026, 2, 1)),
+    ("月初", date(2026, 2, 1)),
+    ("月中", date(2026, 1, 15)),
+    ("年底", date(2026, 12, 31)),
+    ("下个月5号", date(2026, 2, 5)),
+    ("下月5日", date(2026, 2, 5)),
+    ("下个月十五号", date(2026, 2, 15)),
+    ("本月20号", date(2026, 1, 20)),
+    ("20号", date(2026, 1, 20)),
+    ("5号", date(2026, 2, 5)),
+    ("12月1日", date(2026, 12, 1)),
+    ("12月1号", date(2026, 12, 1)),
+    ("十二月一日", date(2026, 12, 1)),
+    ("1月5日", date(2027, 1, 5)),
+    ("2月29日", date(2028, 2, 29)),
+    ("明年3月1日", date(2027, 3, 1)),
+    ("12/1", date(2026, 12, 1)),
+    ("2026-12-01", date(2026, 12, 1)),
+    ("2026/12/1", date(2026, 12, 1)),
+    ("2026.12.01", date(2026, 12, 1)),
+    ("2026年12月1日", date(2026, 12, 1)),
+    ("２０２６－１２－０１", date(2026, 12, 1)),
+    ("下周三。", date(2026, 1, 21)),
+    ("下 周三", date(2026, 1, 21)),
+    ("下个月", date(2026, 2, 14)),
+]
+
+
+@time_machine.travel(FROZEN, tick=False)
+@pytest.mark.parametrize(("phrase", "expected"), PHRASES, ids=[p for p, _ in PHRASES])
+def test_phrase(phrase: str, expected: date) -> None:
+    today = local_today(SHANGHAI)
+    assert today == TODAY
+    assert parse_date_phrase(phrase, today) == expected
+
+
+def test_table_is_big_enough() -> None:
+    assert len(PHRASES) >= 40
+
+
+@pytest.mark.parametrize("phrase", ["2月30日", "13月1日", "32号", "2026-02-30", "0号", "4月31日"])
+def test_impossible_dates_are_refused(phrase: str) -> None:
+    with pytest.raises(InvalidDate):
+        parse_date_phrase(phrase, TODAY)
+
+
+@pytest.mark.parametrize("phrase", ["", "随便", "报价", "中", "底", "周", "三", "5000"])
+def test_non_dates_are_none(phrase: str) -> None:
+    assert parse_date_phrase(phrase, TODAY) is None
+
+
+def test_month_arithmetic_clamps_to_month_end() -> None:
+    assert parse_date_phrase("1个月后", date(2026, 1, 31)) == date(2026, 2, 28)
+    assert parse_date_phrase("31号", date(2026, 2, 10)) == date(2026, 3, 31)
+
+
+@pytest.mark.parametrize(
+    ("note", "day", "rest"),
+    [
+        ("聊了新品报价，客户有兴趣 下周三回访", date(2026, 1, 21), "聊了新品报价，客户有兴趣"),
+        ("聊了报价，下次回访：周五", date(2026, 1, 16), "聊了报价"),
+        ("聊了报价 明天再联系一下", date(2026, 1, 15), "聊了报价"),
+        ("送了样品，下周三", date(2026, 1, 21), "送了样品"),
+        ("发了合同3天后跟进", date(2026, 1, 17), "发了合同"),
+        ("聊了报价。下周三回访。", date(2026, 1, 21), "聊了报价"),
+    ],
+)
+def test_revisit_found_in_note(note: str, day: date, rest: str) -> None:
+    found = find_revisit(note, TODAY)
+    assert found is not None
+    assert (found.day, found.rest) == (day, rest)
+
+
+@pytest.mark.parametrize("note", ["客户说3月5日到货", "聊了报价", "客户考虑中 回访", "月底前要货"])
+def test_no_revisit_in_note(note: str) -> None:
+    assert find_revisit(note, TODAY) is None
+
+
+def test_impossible_revisit_raises() -> None:
+    with pytest.raises(InvalidDate):
+        find_revisit("送样品 2月30日回访", TODAY)

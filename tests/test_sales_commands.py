@@ -1,0 +1,258 @@
+"""跟进 / 改 / 待办 / 我的客户 / 新客户 / 成交 / 阶段 / 生日 through /wechat, with the
+wrong forms of each: nothing is saved half-parsed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import time_machine
+
+from models import ConversationState, Customer, Deal, FollowUp
+from models.enums import DealStage, FollowUpMethod, Grade, Lifecycle
+from tests.message_helpers import voice
+from tests.sales_helpers import CIPHER, MANAGER, REP_A, REP_B, customer, team
+from tests.wechat_client import WeChatSender
+
+# Wednesday 2026-01-14, 00:30 in Shanghai (still the 13th in UTC).
+FROZEN = datetime(2026, 1, 13, 16, 30, tzinfo=UTC)
+
+
+async def test_followup_is_logged_and_echoed(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    c = await customer("张三", a, "13800138000", "华东精密")
+    with time_machine.travel(FROZEN, tick=True):
+        reply = await wechat.say("跟进 张三 电话 聊了新品报价，客户有兴趣 下周三回访", sender=REP_A)
+    assert "方式：电话" in reply and "内容：聊了新品报价" in reply
+    assert "反馈：客户有兴趣" in reply and "下次回访：1月21日（周三）" in reply
+    f = await FollowUp.get(customer=c)
+    assert (f.method, f.content, f.feedback) == (FollowUpMethod.PHONE, "聊了新品报价", "客户有兴趣")
+    assert f.next_revisit_on == date(2026, 1, 21) and f.rep_id == a.id
+    assert (await Customer.get(id=c.id)).last_contact_at is not None
+
+
+async def test_followup_by_voice_without_spaces(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    c = await customer("张三", a)
+    with time_machine.travel(FROZEN, tick=True):
+        reply = await wechat.send(
+            voice("跟进张三电话聊了新品报价，客户有兴趣，下周三回访。", REP_A)
+        )
+    assert reply is not None and "下次回访：1月21日" in reply["Content"]
+    assert (await FollowUp.get(customer=c)).content == "聊了新品报价"
+
+
+async def test_followup_wrong_forms_save_nothing(wechat: WeChatSender) -> None:
+    a, b, _m = await team()
+    await customer("张三", a)
+    await customer("王强", b)
+    with time_machine.travel(FROZEN, tick=True):
+        assert "用法" in await wechat.say("跟进", sender=REP_A)
+        assert "不是有效的日期" in await wechat.say("跟进 张三 电话 聊了 2月30日回访", sender=REP_A)
+        assert "已经过去" in await wechat.say("跟进 张三 电话 聊了 昨天回访", sender=REP_A)
+        assert "聊了什么" in await wechat.say("跟进 张三 电话", sender=REP_A)
+        assert "没有找到" in await wechat.say("跟进 无此人 电话 聊了", sender=REP_A)
+        assert "只有负责人" in await wechat.say("跟进 王强 电话 聊了", sender=REP_A)
+    assert await FollowUp.all().count() == 0
+
+
+async def test_followup_on_unowned_customer_claims_it(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    c = await customer("陶然", None)
+    reply = await wechat.say("跟进 陶然 微信 发了产品资料", sender=REP_A)
+    assert "归入你的名下" in reply and "未设置" in reply
+    assert (await Customer.get(id=c.id)).owner_id == a.id
+
+
+async def test_followup_after_choosing_among_namesakes(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    await customer("张三", a, company="甲公司")
+    second = await customer("张三", a, company="乙公司")
+    with time_machine.travel(FROZEN, tick=True):
+        assert "请回复序号" in await wechat.say("跟进 张三 拜访 看了样品 明天回访", sender=REP_A)
+        assert await FollowUp.all().count() == 0
+        reply = await wechat.say("2", sender=REP_A)
+    assert "乙公司" in reply and "1月15日（明天，周四）" in reply
+    assert (await FollowUp.get()).customer_id == second.id
+
+
+async def test_amend_revisit_and_method(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    await customer("张三", a)
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("跟进 张三 电话 聊了报价 下周三回访", sender=REP_A)
+        assert "改为 1月16日（后天，周五）" in await wechat.say("改 回访 周五", sender=REP_A)
+        assert "改为 微信" in await wechat.say("改 方式 微信", sender=REP_A)
+        assert "改为 嫌贵" in await wechat.say("改 反馈 嫌贵", sender=REP_A)
+        assert "不是有效的日期" in await wechat.say("改 回访 2月30日", sender=REP_A)
+        assert "已经过去" in await wechat.say("改 回访 昨天", sender=REP_A)
+        assert "看不懂" in await wechat.say("改 方式 飞鸽传书", sender=REP_A)
+        assert "用法" in await wechat.say("改 颜色 红", sender=REP_A)
+    f = await FollowUp.get()
+    assert (f.next_revisit_on, f.method, f.feedback) == (
+        date(2026, 1, 16),
+        FollowUpMethod.WECHAT,
+        "嫌贵",
+    )
+    assert "没有找到你最近" in await wechat.say("改 回访 周五", sender=REP_B)
+
+
+async def test_due_lists_today_and_overdue_in_order(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    today = date(2026, 1, 14)
+    specs = [("今天的", 0), ("逾期三天", -3), ("下周的", 7), ("逾期一天", -1)]
+    for name, offset in specs:
+        c = await customer(name, a, company=f"{name}公司")
+        await FollowUp.create(
+            customer=c, rep=a, method="phone", content=f"{name}的记录",
+            next_revisit_on=today + timedelta(days=offset),
+        )  # fmt: skip
+    # A later follow-up supersedes an older plan.
+    done = await customer("已回访", a)
+    await FollowUp.create(customer=done, rep=a, method="phone", content="旧", next_revisit_on=today)
+    await FollowUp.create(customer=done, rep=a, method="phone", content="新")
+    with time_machine.travel(FROZEN, tick=True):
+        reply = await wechat.say("待办", sender=REP_A)
+        assert reply == await wechat.say("今天", sender=REP_A)
+        assert "今天没有" in await wechat.say("待办", sender=REP_B)
+    assert "待办回访 3 位" in reply
+    lines = reply.splitlines()
+    assert "逾期三天" in lines[1] and "逾期 3 天" in lines[1]
+    assert "逾期一天" in lines[2] and "今天的" in lines[3] and "—— 今天" in lines[3]
+    assert "下周的" not in reply and "已回访" not in reply
+
+
+async def test_my_customers_counts(wechat: WeChatSender) -> None:
+    a, b, _m = await team()
+    await customer("甲", a, grade=Grade.VIP)
+    await customer("乙", a, grade=Grade.VIP)
+    await customer("丙", a, grade=Grade.POTENTIAL)
+    await customer("丁", b)
+    await Customer.filter(name="甲").update(lifecycle=Lifecycle.ACTIVE)
+    reply = await wechat.say("我的客户", sender=REP_A)
+    assert "共有 3 位" in reply and "VIP 2" in reply and "潜在 1" in reply and "活跃 1" in reply
+    assert "全部客户共 4 位" in await wechat.say("我的客户", sender=MANAGER)
+    assert "全部客户共 4 位" in await wechat.say("客户统计", sender=MANAGER)
+
+
+async def test_new_customer_in_one_message(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    reply = await wechat.say(
+        "新客户 张三 13800138000 上海某某贸易 餐饮 VIP 生日3月5日", sender=REP_A
+    )
+    assert "已新建客户：张三（上海某某贸易）" in reply and "生日：3月5日" in reply
+    c = await Customer.get(name="张三")
+    assert (c.company, c.industry, c.grade, c.owner_id) == ("上海某某贸易", "餐饮", Grade.VIP, a.id)
+    assert (c.birthday_month, c.birthday_day, c.birthday_lunar) == (3, 5, False)
+    assert (c.name_pinyin, c.name_initials, c.phone_last4) == ("zhangsan", "zs", "8000")
+    assert c.phone_hash == CIPHER.phone_hash("13800138000")
+
+
+async def test_new_customer_dialog_asks_for_missing_fields(wechat: WeChatSender) -> None:
+    await team()
+    assert "手机号" in await wechat.say("新客户 李四", sender=REP_A)
+    assert "不对" in await wechat.say("12345", sender=REP_A)
+    assert "哪家公司" in await wechat.say("139 0000 1111", sender=REP_A)
+    reply = await wechat.say("跳过", sender=REP_A)
+    assert "已新建客户：李四" in reply
+    c = await Customer.get(name="李四")
+    assert c.company == "" and c.phone_last4 == "1111"
+    assert await ConversationState.all().count() == 0
+
+
+async def test_new_customer_duplicates(wechat: WeChatSender) -> None:
+    _a, b, _m = await team()
+    await customer("王强", b, "13912345678", "宁波港通物流有限公司")
+    same_phone = await wechat.say("新客户 王小强 13912345678 某公司", sender=REP_A)
+    assert "已经属于客户「王强」" in same_phone and "139****5678" in same_phone
+    similar = await wechat.say("新客户 王强 13700000000 宁波港通物流", sender=REP_A)
+    assert "可能重复" in similar and "张伟" in similar
+    assert "已放弃" in await wechat.say("取消", sender=REP_A)
+    assert await Customer.all().count() == 1
+    await wechat.say("新客户 王强 13700000000 宁波港通物流", sender=REP_A)
+    assert "请回复「确认」" in await wechat.say("嗯", sender=REP_A)
+    assert "已新建客户" in await wechat.say("确认", sender=REP_A)
+    assert await Customer.all().count() == 2
+
+
+async def test_new_customer_wrong_forms(wechat: WeChatSender) -> None:
+    await team()
+    assert "用法" in await wechat.say("新客户", sender=REP_A)
+    assert "手机号「12345678901」不对" in await wechat.say("新客户 张三 12345678901", sender=REP_A)
+    assert "不是有效的日期" in await wechat.say(
+        "新客户 张三 13800138000 某公司 生日2月30日", sender=REP_A
+    )
+    assert await Customer.all().count() == 0
+
+
+async def test_deal_amount_forms(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    c = await customer("张三", a)
+    with time_machine.travel(FROZEN, tick=True):
+        for text, amount in (
+            ("5000", "5000"),
+            ("5千", "5000"),
+            ("1.2万", "12000"),
+            ("五千", "5000"),
+        ):
+            reply = await wechat.say(f"成交 张三 {text} 产品A 10件", sender=REP_A)
+            assert "已记录成交" in reply and "1月14日" in reply, reply
+            deal = await Deal.filter(customer=c).order_by("-id").first()
+            assert deal is not None
+            assert (deal.amount, deal.product, deal.quantity) == (Decimal(amount), "产品A", 10)
+            assert deal.stage == DealStage.SIGNED and deal.closed_on == date(2026, 1, 14)
+
+
+async def test_deal_wrong_forms_save_nothing(wechat: WeChatSender) -> None:
+    a, b, _m = await team()
+    await customer("张三", a)
+    await customer("王强", b)
+    assert "用法" in await wechat.say("成交 张三", sender=REP_A)
+    assert "没有看到成交金额" in await wechat.say("成交 张三 产品A 10件", sender=REP_A)
+    assert "金额「0」不对" in await wechat.say("成交 张三 0 产品A", sender=REP_A)
+    assert "金额「-5」不对" in await wechat.say("成交 张三 -5 产品A", sender=REP_A)
+    assert "都像金额" in await wechat.say("成交 张三 5000 300", sender=REP_A)
+    assert "只有负责人" in await wechat.say("成交 王强 5000", sender=REP_A)
+    assert await Deal.all().count() == 0
+
+
+async def test_stage_moves_and_closes_an_opportunity(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    c = await customer("张三", a)
+    assert "已新建一个，当前阶段：方案" in await wechat.say("阶段 张三 方案", sender=REP_A)
+    assert "方案 → 报价" in await wechat.say("阶段 张三 报价", sender=REP_A)
+    assert "已经在「报价」" in await wechat.say("阶段 张三 报价", sender=REP_A)
+    assert "没有「发财」这个阶段" in await wechat.say("阶段 张三 发财", sender=REP_A)
+    reply = await wechat.say("成交 张三 3万 设备", sender=REP_A)
+    assert "由进行中的商机转为签约" in reply
+    deal = await Deal.get(customer=c)
+    assert (deal.stage, deal.amount, deal.product) == (DealStage.SIGNED, Decimal(30000), "设备")
+    assert "签约 → 售后" in await wechat.say("阶段 张三 售后", sender=REP_A)
+    card = await wechat.say("查 张三", sender=REP_A)
+    assert "已成交 1 笔，合计 ¥30,000" in card
+
+
+async def test_birthday_solar_and_lunar(wechat: WeChatSender) -> None:
+    a, b, _m = await team()
+    c = await customer("张三", a)
+    await customer("王强", b)
+    with time_machine.travel(FROZEN, tick=True):
+        lunar = await wechat.say("生日 张三 农历八月十五", sender=REP_A)
+        assert "农历八月十五" in lunar and "9月25日" in lunar
+        stored = await Customer.get(id=c.id)
+        assert (stored.birthday_month, stored.birthday_day, stored.birthday_lunar) == (8, 15, True)
+        solar = await wechat.say("生日 张三 3-5", sender=REP_A)
+        assert "3月5日" in solar
+        assert "不是有效的日期" in await wechat.say("生日 张三 2月30日", sender=REP_A)
+        assert "用法" in await wechat.say("生日 张三", sender=REP_A)
+        assert "只有负责人" in await wechat.say("生日 王强 3-5", sender=REP_A)
+    stored = await Customer.get(id=c.id)
+    assert (stored.birthday_month, stored.birthday_day, stored.birthday_lunar) == (3, 5, False)
+
+
+async def test_help_lists_the_sales_commands(wechat: WeChatSender) -> None:
+    await team()
+    text = await wechat.say("帮助", sender=REP_A)
+    for usage in ("查 客户", "跟进 客户", "待办", "新客户", "成交", "阶段", "生日", "我的客户"):
+        assert usage in text
+    assert "跟进 客户" not in await wechat.say("帮助")
