@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import ClassVar
 
 from bot.context import Context
 from bot.incoming import Incoming, Kind
@@ -113,8 +114,17 @@ class Command(Filter):
     """The first word of a text (or recognised voice) message is one of ``words``.
     Puts the rest of the text in ``ctx.data["args"]``."""
 
+    # Every command word of every router: a glued prefix ("改级TS1" against 改) only
+    # counts when no longer command word matches too.
+    _registry: ClassVar[set[str]] = set()
+
     def __init__(self, *words: str) -> None:
         self.words = frozenset(w.lower() for w in words)
+        Command._registry.update(self.words)
+
+    @classmethod
+    def _longer_word_matches(cls, word: str, prefix: str) -> bool:
+        return any(len(other) > len(prefix) and word.startswith(other) for other in cls._registry)
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         if not msg.text:
@@ -124,9 +134,14 @@ class Command(Filter):
             ctx.data["command"] = word
             ctx.data["args"] = rest
             return True
-        # "绑定AB12" typed without a space still means 绑定.
+        # "绑定AB12" typed or spoken without a space still means 绑定.
         for w in self.words:
-            if word.startswith(w) and len(word) > len(w) and not w.isascii():
+            if (
+                word.startswith(w)
+                and len(word) > len(w)
+                and not w.isascii()
+                and not self._longer_word_matches(word, w)
+            ):
                 ctx.data["command"] = w
                 ctx.data["args"] = msg.text.strip().lstrip("/")[len(w) :].strip()
                 return True

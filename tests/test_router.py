@@ -148,3 +148,21 @@ async def test_audit_records_who_did_what(wechat: WeChatSender) -> None:
     entry = await AuditLog.get(action="help.show_help")
     assert entry.actor == f"oa:{OPENID}" and entry.actor_role == "stranger"
     assert entry.request_id
+
+
+async def test_a_glued_command_prefers_the_longest_command_word(
+    client: TestClient, wechat: WeChatSender
+) -> None:
+    router = Router("prefix")
+
+    @router.message(Command("改"))
+    async def short(msg: Incoming, ctx: Context) -> str:
+        return f"改：{ctx.data['args']}"
+
+    @router.message(Command("改级"))
+    async def long(msg: Incoming, ctx: Context) -> str:
+        return f"改级：{ctx.data['args']}"
+
+    install(client, router)
+    assert await wechat.say("改级TS1") == "改级：TS1"
+    assert await wechat.say("改回访周五") == "改：回访周五"
