@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from pypinyin import Style, lazy_pinyin
 from tortoise.transactions import in_transaction
 
 from bot.config import Config
 from bot.crypto import FieldCipher, normalize_phone
 from models.complaints import Category, Complaint, ComplaintEvent, priority_of
 from models.complaints import ticket_no as draw_ticket_no
-from models.customers import Customer
+from models.customers import Customer, name_pinyin
 from models.deals import Deal
 from models.enums import (
     ComplaintStatus,
@@ -186,13 +185,6 @@ DEALS: tuple[tuple[int, str, int, str, DealStage, int, int | None], ...] = (
     (7, "工地监控设备", 20, "64000.00", DealStage.QUOTE, 21, None),
     (14, "中央厨房设备", 1, "158000.00", DealStage.NEGOTIATION, 28, None),
 )
-
-
-def name_pinyin(name: str) -> tuple[str, str]:
-    """("zhangsan", "zs") for 张三: full pinyin and initials, lower case, no spaces."""
-    full = "".join(lazy_pinyin(name)).lower()
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
-    return full, initials
 
 
 def ticket_no(created: datetime, seq: int, cfg: Config) -> str:
