@@ -177,6 +177,15 @@ class OutboxWorker:
             )
             self._count_failure(row.channel, "not_configured")
             return
+        if (
+            row.channel == "oa"
+            and await Customer.filter(openid=row.recipient, unreachable_at__isnull=False).exists()
+        ):
+            await mine.update(
+                status=OutboxStatus.FAILED, last_error="recipient unsubscribed (not sent)"
+            )
+            self._count_failure(row.channel, "unreachable")
+            return
         try:
             msg_id = await send(row.recipient, row.payload)
         except Deferred as exc:

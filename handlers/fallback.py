@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.filters import AnyMessage, EventIs, KindIs, Regex
 from bot.incoming import Incoming, Kind, Reply
 from bot.router import Router
+from models.customers import mark_reachable
 
 router = Router("fallback")
 
@@ -35,7 +36,15 @@ KIND_LABEL = {
 
 @router.message(EventIs("subscribe"))
 async def subscribed(msg: Incoming, ctx: Context) -> str:
+    await mark_reachable(msg.sender, reachable=True)
     return WELCOME
+
+
+@router.message(EventIs("unsubscribe"))
+async def unsubscribed(msg: Incoming, ctx: Context) -> Reply:
+    # Pushes to someone who left would only come back as 43004: stop them now.
+    await mark_reachable(msg.sender, reachable=False)
+    return Reply.none()
 
 
 @router.message(EventIs("scan"))

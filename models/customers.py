@@ -8,6 +8,7 @@ Search lives in ``models.customer_search`` and the card in ``models.customer_car
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
@@ -291,3 +292,10 @@ async def portfolio(owner_id: int | None) -> Portfolio:
         by_grade[Grade(row["grade"])] += row["n"]
         by_lifecycle[Lifecycle(row["lifecycle"])] += row["n"]
     return Portfolio(sum(by_grade.values()), by_grade, by_lifecycle)
+
+
+async def mark_reachable(openid: str, reachable: bool) -> None:
+    """Follow (un)subscribe events: the outbox parks pushes to unreachable customers."""
+    await Customer.filter(openid=openid).update(
+        unreachable_at=None if reachable else datetime.now(UTC)
+    )

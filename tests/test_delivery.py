@@ -431,3 +431,26 @@ async def test_bulk_pushes_are_spread_off_the_hour_mark(db: str) -> None:
     assert bulk_send_time(nine, "revisit:0:2026-11-25") == times[0]
     later = nine + timedelta(minutes=20)
     assert bulk_send_time(later, "x") == later
+
+
+async def test_unsubscribed_customers_get_no_pushes_until_they_return(
+    app_client: AppFactory, fake_tencent: FakeTencent
+) -> None:
+    from tests.wechat_client import message_xml
+
+    client = await app_client(**sections(fake_tencent))
+    worker = client.app[DELIVERY].worker
+    assert worker is not None
+    wechat = sender_for(client)
+    await Customer.create(name="张三", openid=OPENID)
+    assert await wechat.send(message_xml("event", Event="unsubscribe", EventKey="")) is None
+    assert (await Customer.get(openid=OPENID)).unreachable_at is not None
+    await queue(1)
+    await worker.run_once()
+    parked = await row()
+    assert parked.status == OutboxStatus.FAILED and "unsubscribed" in parked.last_error
+    assert fake_tencent.sent_to(OA_CUSTOM_SEND) == []
+
+    welcome = await wechat.send(message_xml("event", Event="subscribe", EventKey=""))
+    assert welcome is not None and "欢迎" in welcome["Content"]
+    assert (await Customer.get(openid=OPENID)).unreachable_at is None
