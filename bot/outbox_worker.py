@@ -25,12 +25,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import F
+
 from bot.config import OutboxConfig, WecomConfig
 from bot.incoming import Reply
 from bot.metrics import Metrics
 from bot.wechat_api import ApiError, OfficialAccountAPI, WeComAPI
 from models.customers import Customer
 from models.enums import OutboxStatus
+from models.messages import ProcessedMessage
 from models.outbox import Outbox
 
 log = logging.getLogger("wecrm.outbox")
@@ -84,6 +87,10 @@ class MemberRateLimit:
         sent = self._sent.setdefault(member, deque())
         while sent and sent[0] <= now - timedelta(hours=1):
             sent.popleft()
+        if len(self._sent) > 10_000:
+            # Forget members with nothing in the window, so memory follows activity.
+            for idle in [m for m, d in self._sent.items() if not d and m != member]:
+                del self._sent[idle]
         for window, limit in self.limits:
             recent = [t for t in sent if t > now - window]
             if len(recent) >= limit:
@@ -104,6 +111,30 @@ def wecom_sender(api: WeComAPI, config: WecomConfig) -> Send:
 async def simulator_sender(recipient: str, payload: dict[str, Any]) -> str:
     # The simulator page polls the outbox itself; nothing to call.
     return ""
+
+
+class _Claim:
+    """Outcome updates for one claimed row, matched on this claim's token."""
+
+    def __init__(self, row: Outbox) -> None:
+        self.row = row
+
+    async def update(self, **fields: Any) -> bool:
+        changed = await Outbox.filter(
+            id=self.row.id, claimed_by=self.row.claimed_by, status=OutboxStatus.SENDING
+        ).update(**fields)
+        if not changed:
+            log.warning(
+                "outcome dropped: the row was retaken by another worker",
+                extra={"outbox_id": self.row.id, "fields": sorted(fields)},
+            )
+        return bool(changed)
+
+
+async def user_wrote_since(channel: str, user: str, moment: datetime) -> bool:
+    return await ProcessedMessage.filter(
+        channel=channel, sender=user, created_at__gte=moment
+    ).exists()
 
 
 def retry_delay(attempt: int, config: OutboxConfig, rng: random.Random) -> timedelta:
@@ -147,15 +178,20 @@ class OutboxWorker:
             .values_list("id", flat=True)
         )
         claimed: list[int] = []
+        # Each claim carries its own token: if this worker is slow and another one
+        # retakes the row, our late outcome matches nothing instead of overwriting.
+        token = f"{self.worker_id}:{secrets.token_hex(4)}"
         for row_id in due:
             if await Outbox.filter(id=row_id, status=OutboxStatus.PENDING).update(
-                status=OutboxStatus.SENDING, claimed_by=self.worker_id, claimed_at=now
+                status=OutboxStatus.SENDING, claimed_by=token, claimed_at=now
             ):
                 claimed.append(row_id)
         for row_id in lost:
+            # The lost attempt counts, so a row that kills its worker every time
+            # still ends as failed after max_attempts.
             if await Outbox.filter(
                 id=row_id, status=OutboxStatus.SENDING, claimed_at__lt=stale
-            ).update(claimed_by=self.worker_id, claimed_at=now):
+            ).update(claimed_by=token, claimed_at=now, attempts=F("attempts") + 1):
                 log.warning("retaking a row whose worker vanished", extra={"outbox_id": row_id})
                 claimed.append(row_id)
         return await Outbox.filter(id__in=claimed).order_by("id") if claimed else []
@@ -164,13 +200,24 @@ class OutboxWorker:
         """One round: claim what is due and send it. Returns the number of rows handled."""
         rows = await self.claim(datetime.now(UTC))
         # Sends of one batch go out together: each waits on Tencent, not on the others.
-        await asyncio.gather(*(self._deliver(row) for row in rows))
+        await asyncio.gather(*(self._deliver_safely(row) for row in rows))
         return len(rows)
 
+    async def _deliver_safely(self, row: Outbox) -> None:
+        # One row's database trouble must not abandon the rest of the batch; the row
+        # stays claimed and is retaken when its lease runs out.
+        try:
+            await self._deliver(row)
+        except Exception:
+            log.exception("delivery bookkeeping failed", extra={"outbox_id": row.id})
+
     async def _deliver(self, row: Outbox) -> None:
-        mine = Outbox.filter(id=row.id, claimed_by=self.worker_id, status=OutboxStatus.SENDING)
+        mine = _Claim(row)
         send = self.senders.get(row.channel)
         now = datetime.now(UTC)
+        if row.attempts >= self.config.max_attempts:
+            await mine.update(status=OutboxStatus.FAILED, last_error="worker lost too often")
+            return
         if send is None:
             await mine.update(
                 status=OutboxStatus.FAILED, last_error=f"channel {row.channel} is not configured"
@@ -203,23 +250,33 @@ class OutboxWorker:
             log.exception("sender crashed", extra={"outbox_id": row.id})
             await self._failed(row, mine, ApiError(-3, f"{type(exc).__name__}: {exc}"), now)
             return
-        await mine.update(
+        recorded = await mine.update(
             status=OutboxStatus.SENT,
             sent_at=datetime.now(UTC),
             platform_msg_id=msg_id or None,
             attempts=row.attempts + 1,
             last_error="",
         )
-        if self.metrics:
+        if recorded and self.metrics:
             self.metrics.outbox_sent.labels(channel=row.channel).inc()
 
-    async def _failed(self, row: Outbox, mine: Any, exc: ApiError, now: datetime) -> None:
+    async def _failed(self, row: Outbox, mine: _Claim, exc: ApiError, now: datetime) -> None:
         attempts = row.attempts + 1
         error = f"{exc.code} {exc.message}"[:500]
         self._count_failure(row.channel, str(exc.code))
         if exc.code in OUT_OF_WINDOW:
             # Not an error of ours: the user has not written for 48 h. Their next
-            # message reopens the window (release_waiting).
+            # message reopens the window (release_waiting) — unless it came while
+            # this send was in flight, when release_waiting could not see the row.
+            if await user_wrote_since(row.channel, row.recipient, row.claimed_at or now):
+                await mine.update(
+                    status=OutboxStatus.PENDING,
+                    next_attempt_at=now,
+                    last_error=error,
+                    attempts=attempts,
+                    claimed_by=None,
+                )
+                return
             await mine.update(
                 status=OutboxStatus.WAITING_FOR_USER,
                 last_error=error,
@@ -228,8 +285,8 @@ class OutboxWorker:
             )
             return
         if exc.code in INVALID_USER:
-            await mine.update(status=OutboxStatus.FAILED, last_error=error, attempts=attempts)
-            await Customer.filter(openid=row.recipient).update(unreachable_at=now)
+            if await mine.update(status=OutboxStatus.FAILED, last_error=error, attempts=attempts):
+                await Customer.filter(openid=row.recipient).update(unreachable_at=now)
             return
         if attempts >= self.config.max_attempts:
             log.error("giving up on a message", extra={"outbox_id": row.id, "error": error})

@@ -454,3 +454,46 @@ async def test_unsubscribed_customers_get_no_pushes_until_they_return(
     welcome = await wechat.send(message_xml("event", Event="subscribe", EventKey=""))
     assert welcome is not None and "欢迎" in welcome["Content"]
     assert (await Customer.get(openid=OPENID)).unreachable_at is None
+
+
+async def test_a_slow_workers_late_outcome_does_not_overwrite_a_retake(
+    db: str, fake_tencent: FakeTencent
+) -> None:
+    config = make_config(db, **sections(fake_tencent))
+    slow, fast = Delivery(config, Metrics()), Delivery(config, Metrics())
+    slow_worker, fast_worker = slow.build(), fast.build()
+    try:
+        await Customer.create(name="张三", openid=OPENID)
+        await queue(1)
+        start = datetime.now(UTC)
+        with time_machine.travel(start, tick=False):
+            claimed = await slow_worker.claim(start)  # ...and then stalls past its lease
+        with time_machine.travel(start + timedelta(seconds=121), tick=False):
+            assert await fast_worker.run_once() == 1
+        sent = await row()
+        assert sent.status == OutboxStatus.SENT and sent.attempts == 2  # lost try + retake
+        fake_tencent.fail_next(OA_CUSTOM_SEND, 40003)
+        await slow_worker._deliver(claimed[0])
+        after = await row()
+        assert after.status == OutboxStatus.SENT and after.platform_msg_id == sent.platform_msg_id
+        assert (await Customer.get(openid=OPENID)).unreachable_at is None
+    finally:
+        await slow.close()
+        await fast.close()
+
+
+async def test_45015_while_the_user_is_writing_does_not_park_the_row(
+    delivery: Delivery, fake_tencent: FakeTencent
+) -> None:
+    from models import ProcessedMessage
+
+    assert delivery.worker is not None
+    await queue(1)
+    claimed = await delivery.worker.claim(datetime.now(UTC))
+    # The user's message lands while the send is in flight.
+    await ProcessedMessage.create(key=f"oa:{OPENID}:1", channel="oa", sender=OPENID)
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 45015)
+    await delivery.worker._deliver(claimed[0])
+    assert (await row()).status == OutboxStatus.PENDING
+    assert await delivery.worker.run_once() == 1
+    assert (await row()).status == OutboxStatus.SENT
