@@ -164,10 +164,12 @@ def create_app(
         yield
         # In-flight requests are done (aiohttp waited for them); late replies may
         # still be computing: give them the shutdown budget, then stop delivery.
-        await pipeline.drain(wait=config.server.shutdown_timeout)
-        await delivery.close()
-        if connect_db:
-            await db.close(ctx)
+        try:
+            await pipeline.drain(wait=config.server.shutdown_timeout)
+            await delivery.close()
+        finally:
+            if connect_db:
+                await db.close(ctx)
 
     app.cleanup_ctx.append(database)
     return app

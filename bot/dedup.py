@@ -10,7 +10,9 @@ polling the row when it runs in another.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
@@ -20,8 +22,9 @@ from models.messages import ProcessedMessage
 
 
 class Deduplicator:
-    def __init__(self, poll_interval: float = 0.05) -> None:
+    def __init__(self, poll_interval: float = 0.05, stale_after: float = 6.5) -> None:
         self.poll_interval = poll_interval
+        self.stale_after = timedelta(seconds=stale_after)
         self._local: dict[str, asyncio.Event] = {}
 
     async def claim(self, incoming: Incoming) -> bool:
@@ -32,9 +35,28 @@ class Deduplicator:
                 key=key[:191], channel=incoming.channel, sender=incoming.sender[:64]
             )
         except IntegrityError:
-            return False
+            if not await self._take_over(key):
+                return False
         self._local[key] = asyncio.Event()
         return True
+
+    async def _take_over(self, key: str) -> bool:
+        """Claim a row whose first request died mid-way (still processing, too old)."""
+        now = datetime.now(UTC)
+        taken = await ProcessedMessage.filter(
+            key=key[:191], status=ProcessingStatus.PROCESSING, updated_at__lt=now - self.stale_after
+        ).update(updated_at=now)
+        return taken == 1
+
+    async def abandon(self, key: str) -> None:
+        """Give the message back: the next retry will run the handler."""
+        self._release(key)
+        try:
+            await ProcessedMessage.filter(
+                key=key[:191], status=ProcessingStatus.PROCESSING
+            ).delete()
+        except Exception:  # the database may be the reason we are here
+            logging.getLogger("wecrm.dedup").warning("could not release %s", key, exc_info=True)
 
     async def finish(self, key: str, reply: Reply) -> None:
         await ProcessedMessage.filter(key=key[:191]).update(

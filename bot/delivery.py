@@ -36,12 +36,14 @@ class Delivery:
         cfg = self.config
         self.session = aiohttp.ClientSession()
         timeout = cfg.outbox.request_timeout
+        # The refresh lease must outlast the fetch it protects.
+        lease = max(30.0, 3 * timeout)
         senders: dict[str, Send] = {"simulator": simulator_sender}
         if cfg.wechat.app_id and cfg.wechat.app_secret:
             fetch = oa_token_fetcher(
                 self.session, cfg.wechat.api_base, cfg.wechat.app_id, cfg.wechat.app_secret, timeout
             )
-            owner = TokenOwner(f"oa:{cfg.wechat.app_id}", fetch)
+            owner = TokenOwner(f"oa:{cfg.wechat.app_id}", fetch, lease=lease)
             self.oa = OfficialAccountAPI(
                 TencentClient(self.session, cfg.wechat.api_base, owner, timeout)
             )
@@ -50,7 +52,9 @@ class Delivery:
             fetch = wecom_token_fetcher(
                 self.session, cfg.wecom.api_base, cfg.wecom.corp_id, cfg.wecom.secret, timeout
             )
-            owner = TokenOwner(f"wecom:{cfg.wecom.corp_id}:{cfg.wecom.agent_id}", fetch)
+            owner = TokenOwner(
+                f"wecom:{cfg.wecom.corp_id}:{cfg.wecom.agent_id}", fetch, lease=lease
+            )
             self.wecom = WeComAPI(
                 TencentClient(self.session, cfg.wecom.api_base, owner, timeout), cfg.wecom.agent_id
             )
@@ -69,8 +73,12 @@ class Delivery:
 
     async def close(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._task, self.config.server.shutdown_timeout)
-        if self.session is not None:
-            await self.session.close()
+        try:
+            if self._task is not None:
+                # A send still running after the budget is cancelled: its row stays
+                # claimed and another worker retakes it after the lease.
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(self._task, self.config.server.shutdown_timeout)
+        finally:
+            if self.session is not None:
+                await self.session.close()

@@ -39,7 +39,9 @@ class Pipeline:
         self.metrics = metrics
         # Tells the delivery worker there is something to send right now.
         self.outbox_changed = outbox_changed
-        self.dedup = Deduplicator()
+        # A row still "processing" this long after its start belongs to a process
+        # that died (a live one marks it late at the deadline): a retry takes over.
+        self.dedup = Deduplicator(stale_after=config.bot.reply_deadline + 2.0)
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -52,6 +54,16 @@ class Pipeline:
             self.metrics.dedup_hits.labels(channel=msg.channel).inc()
             reply = await self.dedup.reply_of_first(msg.dedup_key, self.deadline)
             return reply if reply is not None else Reply.none()
+        try:
+            return await self._run(msg, started)
+        except BaseException:
+            # Whatever broke after the claim (database down, cancelled at shutdown),
+            # forget the claim so WeChat's retry runs the handler instead of getting
+            # "success" for a message nobody handled.
+            await self.dedup.abandon(msg.dedup_key)
+            raise
+
+    async def _run(self, msg: Incoming, started: float) -> Reply:
         if msg.channel != "simulator" and await release_waiting(msg.channel, msg.sender):
             # The user's message reopened the 48-hour window for what waited on it.
             self.outbox_changed()
@@ -59,7 +71,11 @@ class Pipeline:
         ctx = Context(config=self.config, request_id=rid)
         task = asyncio.create_task(self.dispatcher.feed(msg, ctx))
         remaining = max(0.0, self.deadline - (time.monotonic() - started))
-        done, _ = await asyncio.wait({task}, timeout=remaining)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=remaining)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
         if task in done:
             reply = task.result()
             await self.dedup.finish(msg.dedup_key, reply)
@@ -69,7 +85,7 @@ class Pipeline:
         log.warning(
             "reply missed the deadline; it goes to the outbox", extra={"key": msg.dedup_key}
         )
-        self._track(self._deliver_late(msg, task))
+        self._track(self._deliver_late(msg, task), name=f"late:{msg.dedup_key}")
         return Reply.none()
 
     async def _deliver_late(self, msg: Incoming, task: asyncio.Task[Reply]) -> None:
@@ -84,16 +100,23 @@ class Pipeline:
             )
             self.outbox_changed()
 
-    def _track(self, coro: object) -> None:
+    def _track(self, coro: object, name: str) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        task.set_name(name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
 
     async def drain(self, wait: float | None = None) -> None:
         """Wait for late replies still being computed (graceful shutdown, tests)."""
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=wait)
+        if not self._background:
+            return
+        _, pending = await asyncio.wait(set(self._background), timeout=wait)
+        for task in pending:
+            # Out of time: say which replies are lost rather than let them fail later
+            # against a closed database.
+            log.error("late reply abandoned at shutdown", extra={"task": task.get_name()})
+            task.cancel()
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -85,7 +85,9 @@ class TokenOwner:
             if await self._take_lease(now):
                 return await self._fetch_and_store()
             if now >= waited_until:
-                raise TokenError(-1, f"timed out waiting for another worker to refresh {self.key}")
+                exc = TokenError(-1, f"timed out waiting for another worker to refresh {self.key}")
+                self._remember_failure(exc)
+                raise exc
             # Another worker holds the lease and is fetching: wait for its token.
             await asyncio.sleep(self.poll)
 
@@ -103,24 +105,35 @@ class TokenOwner:
         self.fetches += 1
         try:
             token, expires_in = await self._fetch()
-        except TokenError as exc:
-            self._last_error = exc
-            self._failed_until = datetime.now(UTC) + self.failure_cooldown
-            log.error(
-                "cannot get an access token; check the app id and secret in the config",
-                extra={"token_key": self.key, "errcode": exc.code, "errmsg": exc.message},
-            )
+        except BaseException as exc:
+            # Any failure (cancelled at shutdown included) hands the lease back at
+            # once instead of making other workers wait it out.
             await AccessToken.filter(key=self.key, lease_owner=self.owner_id).update(
                 lease_owner=None, lease_until=None
             )
+            if not isinstance(exc, TokenError):
+                raise
+            self._remember_failure(exc)
             raise
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
-        await AccessToken.filter(key=self.key).update(
+        # Only the lease holder stores: a fetch that outlived its lease must not
+        # overwrite the newer token another worker stored meanwhile.
+        stored = await AccessToken.filter(key=self.key, lease_owner=self.owner_id).update(
             token=token, expires_at=expires_at, lease_owner=None, lease_until=None
         )
+        if not stored:
+            log.warning("token fetched after the lease ran out; using it locally only")
         self._token, self._expires_at = token, expires_at
         self._last_error = None
         return token
+
+    def _remember_failure(self, exc: TokenError) -> None:
+        self._last_error = exc
+        self._failed_until = datetime.now(UTC) + self.failure_cooldown
+        log.error(
+            "cannot get an access token; check the app id and secret in the config",
+            extra={"token_key": self.key, "errcode": exc.code, "errmsg": exc.message},
+        )
 
     async def invalidate(self, token: str) -> None:
         """The API rejected ``token``: forget it — unless a newer one replaced it already."""

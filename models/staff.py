@@ -118,9 +118,15 @@ async def redeem_invite(
         claimed = await InviteCode.filter(id=invite.id, used_at__isnull=True).update(used_at=now)
         if claimed != 1:
             raise BindError("used")
-        staff = await Staff.create(
-            name=invite.name, role=invite.role, **{CHANNEL_ID_FIELD[channel]: sender_id}
-        )
+        column = CHANNEL_ID_FIELD[channel]
+        # Someone deactivated earlier and invited again: revive their row (the
+        # channel id is unique) with the name and role of the new invite.
+        staff = await Staff.get_or_none(**{column: sender_id}, active=False)
+        if staff is not None:
+            staff.name, staff.role, staff.active = invite.name, invite.role, True
+            await staff.save(update_fields=["name", "role", "active"])
+        else:
+            staff = await Staff.create(name=invite.name, role=invite.role, **{column: sender_id})
         await InviteCode.filter(id=invite.id).update(used_by_id=staff.id)
     return staff
 

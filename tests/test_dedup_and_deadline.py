@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -151,3 +152,33 @@ async def test_slow_handler_answers_success_and_queues_the_reply(
     again = await wechat.post(xml)
     assert await again.text() == "success"
     assert await Outbox.all().count() == 1
+
+
+async def test_a_retry_takes_over_when_the_first_process_died(wechat: WeChatSender) -> None:
+    xml = text_xml("帮助")
+    key = f"oa:{OPENID}:{xml.split('<MsgId><![CDATA[')[1].split(']')[0]}"
+    # What a worker killed mid-handler leaves behind: a claim that never finished.
+    stale = datetime.now(UTC) - timedelta(seconds=30)
+    await ProcessedMessage.create(key=key, channel="oa", sender=OPENID)
+    await ProcessedMessage.filter(key=key).update(updated_at=stale)
+    reply = await wechat.send(xml)
+    assert reply is not None and "绑定" in reply["Content"]
+    assert (await ProcessedMessage.get(key=key)).status == ProcessingStatus.DONE
+
+
+async def test_a_failure_after_the_claim_lets_the_retry_run(
+    client: TestClient, wechat: WeChatSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.pipeline as pipeline_module
+
+    async def database_down(*args: object) -> int:
+        raise ConnectionError("database went away")
+
+    xml = text_xml("帮助")
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline_module, "release_waiting", database_down)
+        first = await wechat.post(xml)
+    assert first.status == 200  # never a 500 to WeChat
+    assert await ProcessedMessage.all().count() == 0  # the claim was given back
+    retry = await wechat.send(xml)
+    assert retry is not None and "绑定" in retry["Content"]

@@ -497,3 +497,26 @@ async def test_45015_while_the_user_is_writing_does_not_park_the_row(
     assert (await row()).status == OutboxStatus.PENDING
     assert await delivery.worker.run_once() == 1
     assert (await row()).status == OutboxStatus.SENT
+
+
+async def test_shutdown_with_a_send_in_flight_still_closes(
+    db: str, fake_tencent: FakeTencent
+) -> None:
+    config = make_config(
+        db,
+        **sections(
+            fake_tencent,
+            outbox={"enabled": True, "request_timeout": 30},
+            server={"shutdown_timeout": 0.2},
+        ),
+    )
+    d = Delivery(config, Metrics())
+    fake_tencent.delay_next(OA_CUSTOM_SEND, 30)
+    await queue(1)
+    d.start()
+    await fake_tencent.wait_for_calls(OA_CUSTOM_SEND)
+    await d.close()  # must neither hang for 30 s nor raise
+    assert d.session is not None and d.session.closed
+    fake_tencent.release_delays()
+    # The row is not lost: still claimed, to be retaken after the lease.
+    assert (await row()).status == OutboxStatus.SENDING

@@ -132,3 +132,12 @@ async def test_invite_rules(wechat: WeChatSender) -> None:
     assert "邀请码" not in await wechat.say("邀请 销售 某人", sender=OTHER)
     assert "邀请码" not in await wechat.say("邀请 销售 某人")
     assert await InviteCode.all().count() == 0
+
+
+async def test_deactivated_staff_can_be_invited_again(wechat: WeChatSender) -> None:
+    await Staff.create(name="旧名字", role="rep", oa_openid=OPENID, active=False)
+    code = await invite("manager", "新主管")
+    assert "绑定成功" in await wechat.say(f"绑定 {code}")
+    staff = await Staff.get(oa_openid=OPENID)
+    assert staff.active and staff.name == "新主管" and staff.role == Role.MANAGER
+    assert await Staff.all().count() == 1
