@@ -1,4 +1,4 @@
-"""The ``wecrm`` command: migrate, serve, seed, outbox, jobs run, staff invite."""
+"""The ``wecrm`` command: migrate, serve, seed, outbox, jobs run, staff invite, import, export."""
 
 from __future__ import annotations
 
@@ -78,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--role", required=True, choices=["rep", "manager", "admin"])
     invite.add_argument("--name", required=True)
     invite.add_argument("--expires", type=parse_duration, help="e.g. 72h (default from config)")
+
+    imp = sub.add_parser("import", help="import customers from .xlsx or .csv (创建/更新/跳过)")
+    imp.add_argument("file", help="FILE.xlsx or FILE.csv, Chinese headers (姓名, 电话, …)")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="report what would happen, write nothing"
+    )
+    imp.add_argument("--owner", help="staff name for rows without 负责人")
+    imp.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    export = sub.add_parser("export", help="export all customers to .xlsx or .csv (decrypted)")
+    export.add_argument("file", help="FILE.xlsx or FILE.csv")
     return p
 
 
@@ -199,6 +210,52 @@ def cmd_jobs(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(cfg: Config, args: argparse.Namespace) -> int:
+    from bot.crypto import FieldCipher
+    from models.customer_io import (
+        CustomerFileError,
+        ImportReport,
+        format_report,
+        import_file,
+        progress_printer,
+    )
+
+    progress = None if args.quiet else progress_printer(sys.stderr)
+
+    async def work() -> ImportReport:
+        return await import_file(
+            args.file,
+            FieldCipher(cfg.data_key_bytes),
+            dry_run=args.dry_run,
+            owner_name=args.owner,
+            progress=progress,
+        )
+
+    try:
+        report = asyncio.run(_with_db(cfg, work))
+    except CustomerFileError as exc:
+        print(f"wecrm: {exc}", file=sys.stderr)
+        return 1
+    print(format_report(report))
+    return 0
+
+
+def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
+    from bot.crypto import FieldCipher
+    from models.customer_io import CustomerFileError, export_customers
+
+    async def work() -> int:
+        return await export_customers(args.file, FieldCipher(cfg.data_key_bytes))
+
+    try:
+        count = asyncio.run(_with_db(cfg, work))
+    except CustomerFileError as exc:
+        print(f"wecrm: {exc}", file=sys.stderr)
+        return 1
+    print(f"已导出 {count} 位客户到 {args.file}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -218,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_jobs(cfg, args)
     if args.command == "staff" and args.staff_command == "invite":
         return cmd_invite(cfg, args)
+    if args.command == "import":
+        return cmd_import(cfg, args)
+    if args.command == "export":
+        return cmd_export(cfg, args)
     return 2
 
 

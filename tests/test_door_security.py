@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import time_machine
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
 
 from bot.channels import official_account
 from bot.channels.security import DoorError, check_signature, check_timestamp, parse_xml
@@ -584,3 +585,17 @@ async def test_mutated_requests_never_crash(wechat: WeChatSender, target: str) -
         assert status in (200, 400, 403), status
         seen.add(status)
     assert 400 in seen
+
+
+async def test_a_signed_url_cannot_carry_a_different_body(client: TestClient) -> None:
+    params = sender_for(client).signed_query()
+    body = text_xml("帮助").encode()
+    first = await client.post("/wechat", params=params, data=body)
+    # WeChat's own retry repeats URL and body: answered like the first.
+    retry = await client.post("/wechat", params=params, data=body)
+    assert first.status == retry.status == 200
+    assert "绑定" in parse_xml((await retry.text()).encode())["Content"]
+    forged = await client.post(
+        "/wechat", params=params, data=text_xml("绑定 ABCD2345", sender="oAttacker").encode()
+    )
+    assert forged.status == 403

@@ -17,6 +17,7 @@ from wechatpy.crypto import PrpCrypto
 
 from bot.channels.security import (
     DoorError,
+    ReplayGuard,
     cdata,
     check_signature,
     check_timestamp,
@@ -153,6 +154,7 @@ class OfficialAccountChannel:
         self.wechat = config.wechat
         self.security = config.security
         self.process = process
+        self._replays = ReplayGuard(config.security.timestamp_window)
         self._crypto: PrpCrypto | None = None
         if self.wechat.encoding_aes_key:
             self._crypto = PrpCrypto(base64.b64decode(self.wechat.encoding_aes_key + "="))
@@ -178,6 +180,7 @@ class OfficialAccountChannel:
             # Refused before the body is even read: nothing of it will be used.
             raise DoorError(403, "safe mode accepts encrypted messages only")
         body = await read_capped(request, self.security.max_body_bytes)
+        self._replays.check(timestamp, nonce, request.query.get("signature", ""), body)
         fields = parse_xml(body)
         if encrypted:
             fields = self._decrypt(fields, timestamp, nonce, request.query.get("msg_signature"))

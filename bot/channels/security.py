@@ -106,3 +106,35 @@ def cdata(text: str) -> str:
     """Wrap text in CDATA so that nothing in it, ``]]>`` included, can break out."""
     text = _XML_INVALID.sub("", text)
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+class ReplayGuard:
+    """A signed URL may be re-sent only with the same body.
+
+    In plain mode WeChat signs (token, timestamp, nonce) but not the body, so whoever
+    sees one signed URL (a proxy log, say) could post any message under it within the
+    timestamp window. WeChat's own retries repeat the URL *and* the body; a different
+    body under a seen URL is a forgery. Kept per process (bounded by the window):
+    several workers each keep their own, which narrows but does not close the gap —
+    safe (AES) mode closes it, because there the body is signed.
+    """
+
+    def __init__(self, window: int, max_entries: int = 100_000) -> None:
+        self.window = window
+        self.max_entries = max_entries
+        self._seen: dict[tuple[str, str, str], tuple[float, str]] = {}
+
+    def check(self, timestamp: str, nonce: str, signature: str, body: bytes) -> None:
+        now = time.time()
+        if len(self._seen) >= self.max_entries:
+            cutoff = now - 2 * self.window
+            self._seen = {k: v for k, v in self._seen.items() if v[0] >= cutoff}
+            if len(self._seen) >= self.max_entries:  # a flood: keep the newest half
+                keep = sorted(self._seen.items(), key=lambda kv: kv[1][0])[self.max_entries // 2 :]
+                self._seen = dict(keep)
+        digest = hashlib.sha256(body).hexdigest()
+        key = (timestamp, nonce, signature)
+        seen = self._seen.get(key)
+        if seen is not None and not hmac.compare_digest(seen[1], digest):
+            raise DoorError(403, "signature already used for another message")
+        self._seen[key] = (now, digest)
