@@ -12,6 +12,11 @@ Paths:
   URL from ``--config``); each request then redeems one with 「绑定 <code>」 from a new
   sender and must be answered 「绑定成功」 — a write-heavy path (invite claim, new
   staff row, audit) that shows the database's limits.
+- ``followup``: one rep per request and a customer owned by each (「压测客户0001」, …)
+  are created first, likewise straight in the server's database; each request then
+  logs 「跟进 <customer> 电话 聊了报价，客户有兴趣 下周三回访」 from its rep and must be
+  answered 「已记录跟进」 — the chat's everyday write (customer search, follow-up row,
+  the customer's last contact, audit).
 
 Bounded on purpose: loopback URLs only (this is not a tool to load someone else's
 server), at most ``MAX_REQUESTS`` per level and ``--max-seconds`` per level.
@@ -46,6 +51,9 @@ MAX_REQUESTS = 20_000
 MAX_CONCURRENCY = 1024
 ACCOUNT = "gh_0123456789ab"
 BIND_OK = "绑定成功"
+FOLLOWUP_NOTE = "电话 聊了报价，客户有兴趣 下周三回访"
+FOLLOWUP_OK = "已记录跟进"  # handlers.followups.LOGGED
+CUSTOMER_PREFIX = "压测客户"
 
 
 @dataclass
@@ -145,6 +153,38 @@ async def create_invites(config_path: str | None, count: int) -> list[str]:
         await db.close(ctx)
 
 
+async def create_reps(config_path: str | None, count: int, run_id: str) -> list[tuple[str, str]]:
+    """``count`` (openid, customer name) pairs: a rep bound to that openid and a
+    customer of theirs with a name no other customer has, in the server's database."""
+    from tortoise.transactions import in_transaction
+
+    from bot import db
+    from bot.config import load_config
+    from bot.crypto import FieldCipher
+    from models.customers import Customer, CustomerDraft, create_customer
+    from models.enums import Role
+    from models.staff import Staff
+
+    cfg = load_config(config_path)
+    cipher = FieldCipher(cfg.data_key_bytes)
+    ctx = await db.connect(cfg.database.url)
+    try:
+        # Numbered on from an earlier run's customers: the card lookup by name must
+        # find exactly one.
+        first = await Customer.filter(name__startswith=CUSTOMER_PREFIX).count() + 1
+        reps = []
+        async with in_transaction():
+            for i in range(count):
+                openid = f"oBench{run_id}r{i}"
+                name = f"{CUSTOMER_PREFIX}{first + i:04d}"
+                staff = await Staff.create(name=f"压测{i + 1}", role=Role.REP, oa_openid=openid)
+                await create_customer(cipher, CustomerDraft(name=name), staff)
+                reps.append((openid, name))
+        return reps
+    finally:
+        await db.close(ctx)
+
+
 async def run_level(
     session: aiohttp.ClientSession,
     url: str,
@@ -152,6 +192,7 @@ async def run_level(
     level: Level,
     path: str,
     codes: list[str],
+    reps: list[tuple[str, str]],
     run_id: str,
     max_seconds: float,
     request_timeout: float,
@@ -164,7 +205,13 @@ async def run_level(
 
     async def one(i: int) -> None:
         sender = f"oBench{run_id}c{level.concurrency}n{i}"
-        content = "帮助" if path == "help" else f"绑定 {codes[i]}"
+        if path == "help":
+            content = "帮助"
+        elif path == "bind":
+            content = f"绑定 {codes[i]}"
+        else:
+            sender, customer = reps[i]
+            content = f"跟进 {customer} {FOLLOWUP_NOTE}"
         timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
         params = {
             "timestamp": timestamp,
@@ -198,6 +245,10 @@ async def run_level(
             level.error("late (success, reply via outbox)")
         elif path == "bind" and BIND_OK not in text:
             level.error("bind refused: " + text[:24])
+        elif path == "followup" and not (
+            text.startswith(FOLLOWUP_OK) and f"客户：{reps[i][1]}" in text
+        ):
+            level.error("follow-up refused: " + text[:24])
         elif not text:
             level.error("empty reply")
 
@@ -250,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the server's config: token and database (default $WECRM_CONFIG or config.demo.toml)",
     )
     p.add_argument("--token", help="wechat.token of the server (default: from --config)")
-    p.add_argument("--path", choices=["help", "bind"], default="help")
+    p.add_argument("--path", choices=["help", "bind", "followup"], default="help")
     p.add_argument("--concurrency", type=parse_levels, default=[1, 32, 256])
     p.add_argument("--requests", type=int, default=1000, help="requests per concurrency level")
     p.add_argument("--max-seconds", type=float, default=120.0, help="time limit per level")
@@ -267,32 +318,37 @@ def main(argv: list[str] | None = None) -> int:
         from bot.config import load_config
 
         token = load_config(args.config).wechat.token
-    if args.path == "bind" and not args.config:
-        p.error("--path bind needs --config to reach the server's database")
+    if args.path in {"bind", "followup"} and not args.config:
+        p.error(f"--path {args.path} needs --config to reach the server's database")
 
     levels = [Level(c, args.requests) for c in args.concurrency]
+    run_id = secrets.token_hex(3)
     codes: list[str] = []
+    reps: list[tuple[str, str]] = []
+    total = args.requests * len(levels)
     if args.path == "bind":
-        total = args.requests * len(levels)
         print(f"creating {total} invite codes in the server's database…", flush=True)
         codes = asyncio.run(create_invites(args.config, total))
+    elif args.path == "followup":
+        print(f"creating {total} reps and their customers in the server's database…", flush=True)
+        reps = asyncio.run(create_reps(args.config, total, run_id))
 
     url = args.url.rstrip("/") + "/wechat"
-    run_id = secrets.token_hex(3)
 
     async def run_all() -> None:
         for n, level in enumerate(levels):
             connector = aiohttp.TCPConnector(limit=level.concurrency)
             async with aiohttp.ClientSession(connector=connector) as session:
-                # Each level redeems its own slice of codes.
-                mine = codes[n * args.requests : (n + 1) * args.requests]
+                # Each level redeems its own slice of codes (or has its own reps).
+                lo, hi = n * args.requests, (n + 1) * args.requests
                 await run_level(
                     session,
                     url,
                     token,
                     level,
                     args.path,
-                    mine,
+                    codes[lo:hi],
+                    reps[lo:hi],
                     run_id,
                     args.max_seconds,
                     args.timeout,

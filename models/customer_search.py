@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 from tortoise.expressions import Q
+from tortoise.functions import Length
 
 from bot.crypto import FieldCipher, normalize_phone
 from models.customers import Customer, name_pinyin
@@ -26,6 +27,9 @@ MAX_RESULTS = 9  # a numbered list answered with one digit
 THRESHOLD = 70
 # How many rows a fallback may pull to rank in Python.
 SCAN_LIMIT = 200
+# Pinyin typo search: letters that must match, and how many candidates to rank.
+TYPO_PREFIX = 4
+TYPO_POOL = 1000
 
 _ASCII_NAME = re.compile(r"^[a-z]+$")
 _DIGITS = re.compile(r"^\+?[\d\s\-]+$")
@@ -113,11 +117,24 @@ async def _by_pinyin(q: str) -> list[Match]:
         matches.append(Match(c, score))
     if matches or len(q) < 4:
         return matches
-    # A typo in the pinyin (「zhangsna」): rank names with the same first initial.
-    pool = await Customer.filter(
-        name_initials__gte=q[0], name_initials__lt=chr(ord(q[0]) + 1)
-    ).values_list("id", "name_pinyin")
-    return await _fuzzy(q, {row[0]: row[1] for row in pool}, fuzz.ratio)
+    # A typo in the pinyin (「zhangsna」): rank the names that share its first letters
+    # (an indexed prefix) and about its length. Typos in the first letters are not
+    # caught; that keeps the pool to a few hundred rows instead of a whole initial.
+    pool: list[tuple[int, str]] = []
+    for prefix_len in (TYPO_PREFIX, 2):
+        pool = await (
+            Customer.annotate(pinyin_len=Length("name_pinyin"))
+            .filter(
+                name_pinyin__startswith=q[:prefix_len],
+                pinyin_len__gte=len(q) - 2,
+                pinyin_len__lte=len(q) + 2,
+            )
+            .limit(TYPO_POOL)
+            .values_list("id", "name_pinyin")
+        )
+        if pool:
+            break
+    return await _fuzzy(q, dict(pool), fuzz.ratio)
 
 
 async def _by_text(q: str) -> list[Match]:
