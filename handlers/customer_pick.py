@@ -18,7 +18,7 @@ from bot.filters import Command, Regex, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.router import HandlerResult, Router
 from models.customer_search import MAX_RESULTS, best_match, search_customers
-from models.customers import Customer
+from models.customers import Customer, may_change
 from models.staff import Staff
 
 router = Router("customer_pick")
@@ -58,6 +58,16 @@ def staff_of(ctx: Context) -> Staff:
     staff = ctx.sender.staff
     assert staff is not None, "customer commands are routed to staff only"
     return staff
+
+
+async def refusal_to_change(ctx: Context, customer: Customer, not_yours: str) -> str | None:
+    """Audit the customer as the target; the refusal text if the sender may not change
+    them (``not_yours`` with {name} and {owner}), else None."""
+    ctx.data["audit_target"] = f"customer:{customer.id}"
+    if may_change(staff_of(ctx), customer):
+        return None
+    await customer.fetch_related("owner")
+    return not_yours.format(name=customer.name, owner=customer.owner.name)
 
 
 async def resolve_customer(

@@ -21,7 +21,7 @@ from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.dates import describe, local_today
 from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone
 from bot.router import HandlerResult, Router
-from handlers.customer_pick import cipher_of, on_pick, resolve_customer, staff_of
+from handlers.customer_pick import cipher_of, on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_card import CustomerCard, customer_card
 from models.customer_search import split_customer_query
@@ -30,7 +30,6 @@ from models.customers import (
     CustomerDraft,
     create_customer,
     find_duplicates,
-    may_change,
     portfolio,
     set_birthday,
 )
@@ -434,11 +433,8 @@ async def birthday(msg: Incoming, ctx: Context) -> HandlerResult:
 async def birthday_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:
-    ctx.data["audit_target"] = f"customer:{customer.id}"
-    staff = staff_of(ctx)
-    if not may_change(staff, customer):
-        await customer.fetch_related("owner")
-        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
+    if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
+        return refusal
     b = payload["birthday"]
     parsed = Birthday(b[0], b[1], b[2], b[3])
     await set_birthday(customer, parsed)

@@ -14,10 +14,10 @@ from bot.incoming import Incoming
 from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
 from bot.parsing.dates import local_today
 from bot.router import HandlerResult, Router
-from handlers.customer_pick import on_pick, resolve_customer, staff_of
+from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_search import split_customer_query
-from models.customers import Customer, may_change
+from models.customers import Customer
 from models.deals import PIPELINE, move_stage, record_deal
 from models.enums import DealStage
 
@@ -104,11 +104,9 @@ async def deal(msg: Incoming, ctx: Context) -> HandlerResult:
 async def record_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:
-    ctx.data["audit_target"] = f"customer:{customer.id}"
+    if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
+        return refusal
     staff = staff_of(ctx)
-    if not may_change(staff, customer):
-        await customer.fetch_related("owner")
-        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
     today = local_today(ctx.config.tz)
     amount = Decimal(payload["amount"])
     closed = await record_deal(
@@ -140,11 +138,9 @@ async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
 async def stage_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:
-    ctx.data["audit_target"] = f"customer:{customer.id}"
+    if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
+        return refusal
     staff = staff_of(ctx)
-    if not may_change(staff, customer):
-        await customer.fetch_related("owner")
-        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
     new = DealStage(payload["stage"])
     moved = await move_stage(customer, staff, new, local_today(ctx.config.tz))
     product = f"「{moved.deal.product}」" if moved.deal.product else ""

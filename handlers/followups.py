@@ -17,10 +17,10 @@ from bot.incoming import Incoming
 from bot.parsing.dates import InvalidDate, describe, local_today, parse_date_phrase
 from bot.parsing.followups import method_of, parse_note
 from bot.router import HandlerResult, Router
-from handlers.customer_pick import on_pick, resolve_customer, staff_of
+from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_search import split_customer_query
-from models.customers import Customer, may_change
+from models.customers import Customer
 from models.enums import FollowUpMethod
 from models.followups import (
     RevisitInPast,
@@ -113,11 +113,9 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
 async def log_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:
-    ctx.data["audit_target"] = f"customer:{customer.id}"
+    if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
+        return refusal
     staff = staff_of(ctx)
-    if not may_change(staff, customer):
-        await customer.fetch_related("owner")
-        return NOT_YOURS.format(name=customer.name, owner=customer.owner.name)
     today = local_today(ctx.config.tz)
     revisit = payload.get("next_revisit_on")
     next_on = date.fromisoformat(revisit) if revisit else None
