@@ -31,6 +31,7 @@ from bot.pipeline import Pipeline
 from handlers import routers
 from models.enums import OutboxStatus
 from models.outbox import Outbox, oldest_pending
+from scheduler.runner import SchedulerService
 
 log = logging.getLogger("wecrm.http")
 
@@ -137,7 +138,11 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 
 def create_app(
-    config: Config, *, connect_db: bool = True, run_worker: bool = True
+    config: Config,
+    *,
+    connect_db: bool = True,
+    run_worker: bool = True,
+    run_scheduler: bool = False,
 ) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=config.security.max_body_bytes)
     metrics = Metrics()
@@ -161,7 +166,12 @@ def create_app(
         delivery.build()
         if run_worker:
             delivery.start()
+        scheduler = SchedulerService(config) if run_scheduler else None
+        if scheduler is not None:
+            await scheduler.start()
         yield
+        if scheduler is not None:
+            await scheduler.stop()
         # In-flight requests are done (aiohttp waited for them); late replies may
         # still be computing: give them the shutdown budget, then stop delivery.
         try:

@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import re
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Config, ConfigError, load_config
+from scheduler.jobs import JOBS
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -21,18 +22,6 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"expected a duration like 30m, 72h or 7d, got {text!r}")
     return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
-
-
-async def _job_sla(cfg: Config, at: datetime) -> str:
-    from models.complaints import run_sla
-
-    warnings, escalated = await run_sla(at, cfg)
-    return f"sla: {warnings} warning(s), {escalated} ticket(s) escalated"
-
-
-# Jobs `wecrm jobs run NAME` knows: each writes outbox rows with deterministic keys,
-# so running one twice for the same moment sends nothing twice.
-JOBS: dict[str, Callable[[Config, datetime], Awaitable[str]]] = {"sla": _job_sla}
 
 
 def parse_moment(text: str | None, cfg: Config) -> datetime:
@@ -55,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the webhooks (and the simulator if enabled)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="web only; run `wecrm scheduler` once elsewhere (several web workers)",
+    )
 
     seed = sub.add_parser("seed", help="load the demo data set")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if staff exist")
@@ -68,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     run = jobs_sub.add_parser("run", help="run one job once; safe to repeat")
     run.add_argument("name", choices=sorted(JOBS))
+
+    sub.add_parser("scheduler", help="run only the scheduler (beside `serve --no-scheduler`)")
     run.add_argument(
         "--at", help="run as of this moment, ISO 8601 (no offset = bot.timezone); default now"
     )
@@ -119,7 +115,7 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     setup_logging(cfg.log.level, cfg.log.format)
     host = args.host or cfg.server.host
     port = args.port or cfg.server.port
-    app = create_app(cfg)
+    app = create_app(cfg, run_scheduler=not args.no_scheduler)
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
     print(f"wecrm listening on http://{shown}:{port}  (WeChat callback: /wechat)", flush=True)
     if cfg.simulator.enabled:
@@ -132,6 +128,33 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
         print=None,
         access_log=None,
     )
+    return 0
+
+
+def cmd_scheduler(cfg: Config) -> int:
+    import signal
+
+    from bot.logs import setup_logging
+    from scheduler.runner import SchedulerService
+
+    setup_logging(cfg.log.level, cfg.log.format)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        service = SchedulerService(cfg)
+
+        async def until_stopped() -> None:
+            await service.start()
+            print("scheduler running (standby if another holds the lock)", flush=True)
+            await stop.wait()
+            await service.stop()
+
+        await _with_db(cfg, until_stopped)
+
+    asyncio.run(run())
     return 0
 
 
@@ -204,7 +227,7 @@ def cmd_jobs(cfg: Config, args: argparse.Namespace) -> int:
     job = JOBS[args.name]
 
     async def work() -> str:
-        return await job(cfg, at)
+        return await job.func(cfg, at)
 
     print(asyncio.run(_with_db(cfg, work)))
     return 0
@@ -267,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_migrate(cfg)
     if args.command == "serve":
         return cmd_serve(cfg, args)
+    if args.command == "scheduler":
+        return cmd_scheduler(cfg)
     if args.command == "seed":
         return cmd_seed(cfg, args)
     if args.command == "outbox":

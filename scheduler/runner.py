@@ -1,0 +1,108 @@
+"""APScheduler 3.x wiring: an ``AsyncIOScheduler`` in bot.timezone running the jobs
+of ``scheduler.jobs`` while this process holds the scheduler lock.
+
+Coalesce is on and the misfire grace time is generous: APScheduler's default of one
+second silently skips a daily job after a restart; here a job missed during downtime
+runs once when the process is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Config
+from scheduler.jobs import JOBS, Job
+from scheduler.lock import SchedulerLock
+
+log = logging.getLogger("wecrm.scheduler")
+
+MISFIRE_GRACE_SECONDS = 6 * 3600
+STANDBY_POLL_SECONDS = 30.0
+
+
+def build_scheduler(config: Config) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(
+        timezone=config.tz,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+    )
+    for name, job in JOBS.items():
+        scheduler.add_job(
+            _runner(config, name, job), job.trigger, id=name, name=name, **job.trigger_args
+        )
+    return scheduler
+
+
+def _runner(config: Config, name: str, job: Job):  # type: ignore[no-untyped-def]
+    async def run() -> None:
+        try:
+            summary = await job.func(config, datetime.now(UTC))
+            log.info("job done", extra={"job": name, "summary": summary})
+        except Exception:  # one failing run must not stop the schedule
+            log.exception("job failed", extra={"job": name})
+
+    run.__name__ = f"job_{name}"
+    return run
+
+
+class SchedulerService:
+    """Runs the schedule while holding the lock; otherwise stands by and retries."""
+
+    def __init__(self, config: Config, poll: float = STANDBY_POLL_SECONDS) -> None:
+        self.config = config
+        self.poll = poll
+        self.lock = SchedulerLock(config.database.url)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._standby: asyncio.Task[None] | None = None
+        self._retry = asyncio.Event()
+
+    @property
+    def active(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running
+
+    async def start(self) -> None:
+        if not await self._try_start():
+            log.info("another scheduler holds the lock; standing by")
+            self._standby = asyncio.create_task(self._stand_by())
+
+    async def _try_start(self) -> bool:
+        try:
+            acquired = await self.lock.try_acquire()
+        except Exception:
+            log.warning("scheduler lock unavailable; will retry", exc_info=True)
+            return False
+        if acquired and self.scheduler is None:
+            self.scheduler = build_scheduler(self.config)
+            self.scheduler.start()
+            log.info("scheduler started", extra={"jobs": sorted(JOBS)})
+        return acquired
+
+    def retry_now(self) -> None:
+        """Try the lock again without waiting for the next poll."""
+        self._retry.set()
+
+    async def _stand_by(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry.wait(), self.poll)
+            self._retry.clear()
+            if await self._try_start():
+                return
+
+    async def stop(self) -> None:
+        if self._standby is not None:
+            self._standby.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._standby
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        await self.lock.release()
