@@ -4,7 +4,7 @@ no handler for, and silence for events that need no answer."""
 from __future__ import annotations
 
 from bot.context import Context
-from bot.filters import AnyMessage, EventIs, KindIs, Regex
+from bot.filters import AnyMessage, Command, EventIs, KindIs, Regex
 from bot.incoming import Incoming, Kind, Reply
 from bot.router import Router
 from models.customers import mark_reachable
@@ -21,6 +21,7 @@ WELCOME_BACK = "欢迎回来！发送「帮助」查看我能为您做什么。"
 NOT_UNDERSTOOD_STAFF = "没有看懂「{text}」。发送「帮助」查看可用的命令。"
 NOT_UNDERSTOOD = "您好！发送「帮助」查看我能为您做什么。"
 UNSUPPORTED = "暂时还不能处理{what}，请用文字告诉我，或发送「帮助」查看可用的命令。"
+NOTHING_TO_CANCEL = "好的。当前没有进行中的操作需要取消。"
 VOICE_UNRECOGNISED = "没能听清这条语音，请再说一遍或改用文字。"
 
 KIND_LABEL = {
@@ -57,6 +58,12 @@ async def other_event(msg: Incoming, ctx: Context) -> Reply:
     # unsubscribe, LOCATION reports, VIEW, template-send receipts, unknown events:
     # WeChat expects an acknowledgement, the user expects no message.
     return Reply.none()
+
+
+@router.message(Command("取消", "cancel", "算了"))
+async def nothing_to_cancel(msg: Incoming, ctx: Context) -> str:
+    # Every dialog handles its own 取消; reaching here means no dialog is open.
+    return NOTHING_TO_CANCEL
 
 
 @router.message(KindIs(Kind.TEXT, Kind.VOICE) & ~_empty_text())

@@ -166,3 +166,7 @@ async def test_a_glued_command_prefers_the_longest_command_word(
     install(client, router)
     assert await wechat.say("改级TS1") == "改级：TS1"
     assert await wechat.say("改回访周五") == "改：回访周五"
+
+
+async def test_cancel_without_a_dialog_is_answered_plainly(wechat: WeChatSender) -> None:
+    assert "没有进行中的操作" in await wechat.say("取消")
