@@ -205,7 +205,16 @@ class LooksLikeComplaint(Filter):
         return rules.looks_like_complaint(msg.text)
 
 
-_RATING = re.compile(r"^([1-5])\s*(?:分|星)?[\s,，。.:：!！]*(.*)$", re.DOTALL)
+# A digit alone, a digit with 分/星, or a digit and a separator: "2台新机器又坏了" or
+# "5号下的单还没到" are messages, not ratings.
+_SEP = r"[\s,，。.:：!！]"
+_RATING = re.compile(
+    rf"^([1-5])(?:\s*(?:分|星){_SEP}*(.*)|{_SEP}+(.*)|)$",
+    re.DOTALL,
+)
+
+
+_TICKETISH = re.compile(r"[A-Za-z]{1,3}\s*\d{4,}|\d{8,}")
 
 
 class RatingAnswer(Filter):
@@ -215,7 +224,7 @@ class RatingAnswer(Filter):
         match = _RATING.match(normalized(msg.text))
         if match:
             ctx.data["score"] = int(match.group(1))
-            ctx.data["comment"] = match.group(2).strip()[:200]
+            ctx.data["comment"] = (match.group(2) or match.group(3) or "").strip()[:200]
         return match is not None
 
 
@@ -313,8 +322,11 @@ async def progress(msg: Incoming, ctx: Context) -> str:
     customer = ctx.sender.customer
     args = ctx.data.get("args", "")
     tz = ctx.config.tz
-    if args:
-        number = parse_ticket_no(args) or args.strip()[:20]
+    number = parse_ticket_no(args) if args else None
+    if number is None and _TICKETISH.search(args):
+        number = args.strip()[:20]  # looks like a ticket number, but not one of ours
+    if number is not None:
+        # "进度怎么样了" asks about progress in general: the list below answers it.
         c = await rules.customer_ticket(customer, number) if customer else None
         if c is None:
             return PROGRESS_NOT_FOUND.format(no=number)

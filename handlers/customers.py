@@ -23,6 +23,7 @@ from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import cipher_of, on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
+from models.complaints import category_label
 from models.customer_card import CustomerCard, customer_card
 from models.customer_search import split_customer_query
 from models.customers import (
@@ -235,7 +236,9 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
         for t in card.complaints:
             lines.append(
                 CARD_COMPLAINT.format(
-                    ticket=t.ticket_no, status=ComplaintStatus(t.status).label, category=t.category
+                    ticket=t.ticket_no,
+                    status=ComplaintStatus(t.status).label,
+                    category=category_label(t.category),
                 ).rstrip()
             )
     return "\n".join(lines)
@@ -252,6 +255,9 @@ class DraftError(ValueError):
     """The reply that tells the rep what to fix; nothing has been saved."""
 
 
+_NAME_THEN_PHONE = re.compile(r"^(\D+?)(\+?\d[\d\-]{6,})$")
+
+
 def parse_new_customer(args: str) -> dict[str, Any]:
     """「张三 13800138000 上海某某贸易 餐饮 VIP 生日3月5日」 → a draft (JSON-friendly,
     kept in the dialog state). Raises :class:`DraftError` with the correction prompt."""
@@ -259,7 +265,18 @@ def parse_new_customer(args: str) -> dict[str, Any]:
     if not tokens:
         raise DraftError(NEW_USAGE)
     name = tokens.pop(0)
-    if len(name) > 20 or looks_like_phone(name) or name.lower() in GRADE_WORDS:
+    glued = _NAME_THEN_PHONE.match(name)
+    if glued:
+        # 「张三13800138000」 typed or spoken without a space: the digits are the phone,
+        # never part of the (unencrypted) name.
+        name = glued.group(1)
+        tokens.insert(0, glued.group(2))
+    if (
+        len(name) > 20
+        or looks_like_phone(name)
+        or name.lower() in GRADE_WORDS
+        or sum(ch.isdigit() for ch in name) >= 3
+    ):
         raise DraftError(BAD_NAME.format(name=name[:20]))
     draft: dict[str, Any] = {"name": name, "phone": None, "company": None, "industry": ""}
     draft |= {"grade": Grade.POTENTIAL.value, "birthday": None, "notes": []}

@@ -293,3 +293,33 @@ async def test_simulator_demo_personas_file_and_answer(app_client: AppFactory, d
     # The seeded tickets are listed for the manager, nearest deadline first.
     listing = await sim_say("sim-manager", "投诉")
     assert listing.index(number) > 0 and "全部待处理投诉" in listing
+
+
+async def test_after_closing_only_a_real_rating_counts_as_one(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 快递把外箱压坏了，东西也摔坏了", sender=CUSTOMER))
+    await wechat.say(f"结案 {number} 已补发新品", sender=REP)
+    # A new problem that happens to start with a digit is not a 2-star rating.
+    reply = await wechat.say("2台新机器又坏了，质量太差", sender=CUSTOMER)
+    assert "评价" not in reply
+    assert (await Complaint.get(ticket_no=number)).rating is None
+    assert "感谢您的评价（4 分）" in await wechat.say("4分还行", sender=CUSTOMER)
+    assert (await Complaint.get(ticket_no=number)).rating == 4
+
+
+async def test_progress_in_words_lists_the_tickets(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 快递三天了还没到", sender=CUSTOMER))
+    reply = await wechat.say("进度怎么样了", sender=CUSTOMER)
+    assert number in reply and "没有找到" not in reply
+    assert "没有找到" in await wechat.say("进度 TS209901010001", sender=CUSTOMER)
+
+
+async def test_the_card_names_the_complaint_category_in_chinese(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep, name="王五")
+    await wechat.say("投诉 快递三天了还没到", sender=CUSTOMER)
+    card = await wechat.say("查 王五", sender=REP)
+    assert "物流" in card and "logistics" not in card

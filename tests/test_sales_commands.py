@@ -256,3 +256,17 @@ async def test_help_lists_the_sales_commands(wechat: WeChatSender) -> None:
     for usage in ("查 客户", "跟进 客户", "待办", "新客户", "成交", "阶段", "生日", "我的客户"):
         assert usage in text
     assert "跟进 客户" not in await wechat.say("帮助")
+
+
+async def test_a_phone_glued_to_the_new_customers_name_is_split_off(
+    wechat: WeChatSender,
+) -> None:
+    from models import Customer, Staff
+
+    await Staff.create(name="李明", role="rep", oa_openid="oRepGlue00000000000000000001")
+    reply = await wechat.say(
+        "新客户 赵六13800138000 上海某某贸易", sender="oRepGlue00000000000000000001"
+    )
+    assert "赵六" in reply
+    customer = await Customer.get(name="赵六")
+    assert customer.phone_last4 == "8000"
