@@ -682,9 +682,12 @@ async def staff_regrade(msg: Incoming, ctx: Context) -> str:
     if match:
         urgency = URGENCY_BY_LABEL[match.group(1)]
         rest = (rest[: match.start()] + " " + rest[match.end() :]).strip()
-    word, _, reason = rest.partition(" ")
-    if word in SEVERITY_BY_LABEL:
+    # 「严重 原因」, 「严重，原因」 or 「严重原因」: the severity word leads.
+    rest = rest.lstrip(" ,，:：")
+    word = next((w for w in SEVERITY_BY_LABEL if rest.startswith(w)), None)
+    if word is not None:
         severity = SEVERITY_BY_LABEL[word]
+        reason = rest[len(word) :].lstrip(" ,，:：;；")
     else:
         reason = rest
     if severity is None and urgency is None:

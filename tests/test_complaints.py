@@ -323,3 +323,12 @@ async def test_the_card_names_the_complaint_category_in_chinese(wechat: WeChatSe
     await wechat.say("投诉 快递三天了还没到", sender=CUSTOMER)
     card = await wechat.say("查 王五", sender=REP)
     assert "物流" in card and "logistics" not in card
+
+
+async def test_regrade_accepts_a_chinese_comma(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 快递三天了还没到", sender=CUSTOMER))
+    reply = await wechat.say(f"改级 {number} 严重，涉及批量退货", sender=MANAGER)
+    assert reply.startswith(f"已改级 {number}")
+    assert (await Complaint.get(ticket_no=number)).severity == Severity.HIGH
