@@ -29,7 +29,7 @@ DEAL_USAGE = (
 NO_AMOUNT = "没有看到成交金额。请写上金额，例如：成交 {name} 5000 产品A 10件。"
 BAD_AMOUNT = "金额「{amount}」不对：请写大于 0 的金额，最多到分，例如 5000、5千、1.2万、五千。"
 TWO_AMOUNTS = "「{a}」和「{b}」都像金额，请只写一个金额，数量带上单位（如 10件）。"
-DEAL_SAVED = "已记录成交：{name} {product}{quantity}，金额 {amount}，日期 {date}。"
+DEAL_SAVED = "已记录成交：{name}{product}{quantity}，金额 {amount}，日期 {date}。"
 DEAL_FROM_OPPORTUNITY = "（由进行中的商机转为签约）"
 NOT_YOURS = "{name}是{owner}的客户，只有负责人或主管可以记录。"
 
@@ -114,7 +114,7 @@ async def record_action(
     )
     text = DEAL_SAVED.format(
         name=customer.name,
-        product=closed.deal.product or "",
+        product=f" {closed.deal.product}" if closed.deal.product else "",
         quantity=f" ×{closed.deal.quantity}" if closed.deal.quantity != 1 else "",
         amount=format_amount(amount),
         date=f"{today.month}月{today.day}日",

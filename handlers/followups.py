@@ -152,12 +152,26 @@ async def log_action(
     return "\n".join(lines)
 
 
+def _amend_parts(args: str) -> tuple[str, str] | None:
+    """(field, new value) of 「回访 周五」, or of 「回访周五」 said without a space."""
+    parts = args.split(maxsplit=1)
+    if len(parts) == 2 and parts[0] in AMEND_FIELDS:
+        return AMEND_FIELDS[parts[0]], parts[1].strip()
+    text = args.strip()
+    # Longest first: 「回访时间周五」 is 回访时间 + 周五, not 回访 + 时间周五.
+    for word in sorted(AMEND_FIELDS, key=len, reverse=True):
+        value = text.removeprefix(word).lstrip(" \u3000:：")
+        if text.startswith(word) and value:
+            return AMEND_FIELDS[word], value
+    return None
+
+
 @router.message(RoleIs("staff"), Command("改", "修改", "更正"))
 async def amend(msg: Incoming, ctx: Context) -> str:
-    parts = ctx.data.get("args", "").split(maxsplit=1)
-    if len(parts) < 2 or parts[0] not in AMEND_FIELDS:
+    parts = _amend_parts(ctx.data.get("args", ""))
+    if parts is None:
         return AMEND_USAGE
-    field, raw = AMEND_FIELDS[parts[0]], parts[1].strip()
+    field, raw = parts
     staff = staff_of(ctx)
     latest = await latest_own_followup(staff)
     if latest is None:

@@ -303,6 +303,10 @@ class ParsedRow:
     owner: Staff | None
     has_grade: bool
     has_lifecycle: bool
+    # The 负责人 cell names only deactivated staff (an export made before they left):
+    # their ids, and the name as written. Fine for a customer one of them still owns.
+    inactive_owner_ids: tuple[int, ...] = ()
+    inactive_owner_name: str = ""
 
 
 def _birthday(value: Any) -> Birthday | None:
@@ -330,10 +334,20 @@ def _shorten(text: str, limit: int = 20) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _no_owner(name: str) -> str:
+    return f"负责人不存在或已停用「{_shorten(name)}」"
+
+
 def parse_row(
-    number: int, values: dict[str, Any], staff_by_name: dict[str, list[Staff]]
+    number: int,
+    values: dict[str, Any],
+    staff_by_name: dict[str, list[Staff]],
+    inactive_by_name: dict[str, list[Staff]] | None = None,
 ) -> ParsedRow | list[str]:
-    """The row as a draft, or the reasons (Chinese) it cannot be imported."""
+    """The row as a draft, or the reasons (Chinese) it cannot be imported.
+
+    A 负责人 found only among ``inactive_by_name`` is not a reason by itself: the row
+    carries their ids, and the import decides (see :func:`_import_row`)."""
     reasons: list[str] = []
     text = {key: _text(values.get(key)) for key in COLUMNS}
     if not text["name"]:
@@ -360,10 +374,13 @@ def parse_row(
             f"生命周期无法识别「{_shorten(text['lifecycle'])}」（可填 潜在、活跃、沉默）"
         )
     owner = None
+    inactive: list[Staff] = []
     if text["owner"]:
         found = staff_by_name.get(text["owner"], [])
         if not found:
-            reasons.append(f"负责人不存在或已停用「{_shorten(text['owner'])}」")
+            inactive = (inactive_by_name or {}).get(text["owner"], [])
+            if not inactive or reasons:
+                reasons.append(_no_owner(text["owner"]))
         elif len(found) > 1:
             reasons.append(f"负责人重名「{text['owner']}」，无法确定是哪一位")
         else:
@@ -383,7 +400,15 @@ def parse_row(
         address=text["address"] or None,
         notes=text["notes"],
     )
-    return ParsedRow(number, draft, owner, grade is not None, lifecycle is not None)
+    return ParsedRow(
+        number,
+        draft,
+        owner,
+        grade is not None,
+        lifecycle is not None,
+        tuple(s.id for s in inactive),
+        text["owner"] if inactive else "",
+    )
 
 
 # --- importing ---------------------------------------------------------------------------
@@ -404,6 +429,15 @@ class Updated:
 
 
 @dataclass
+class Warned:
+    """A row imported, but with something the administrator should know."""
+
+    row: int
+    name: str
+    reason: str
+
+
+@dataclass
 class ImportReport:
     file: str
     dry_run: bool
@@ -413,6 +447,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     ignored_headers: list[str] = field(default_factory=list)
+    warnings: list[Warned] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -428,10 +463,11 @@ class _Rollback(Exception):
     """Raised at the end of a dry run to undo everything it wrote."""
 
 
-async def staff_directory() -> dict[str, list[Staff]]:
-    """Active staff by name; a list, because two people may share a name."""
+async def staff_directory(*, active: bool = True) -> dict[str, list[Staff]]:
+    """Active (or deactivated) staff by name; a list, because two people may share a
+    name."""
     directory: dict[str, list[Staff]] = {}
-    for member in await Staff.filter(active=True).order_by("id"):
+    for member in await Staff.filter(active=active).order_by("id"):
         directory.setdefault(member.name.strip(), []).append(member)
     return directory
 
@@ -466,10 +502,17 @@ async def import_customers(
     try:
         async with in_transaction():
             staff_by_name = await staff_directory()
+            inactive_by_name = await staff_directory(active=False)
             seen = _SeenInFile()
             for done, (number, values) in enumerate(sheet.rows, start=1):
                 await _import_row(
-                    number, values, staff_by_name, seen, cipher, default_owner, report
+                    number,
+                    values,
+                    (staff_by_name, inactive_by_name),
+                    seen,
+                    cipher,
+                    default_owner,
+                    report,
                 )
                 if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
                     progress(done, total)
@@ -515,14 +558,14 @@ class _SeenInFile:
 async def _import_row(
     number: int,
     values: dict[str, Any],
-    staff_by_name: dict[str, list[Staff]],
+    staff: tuple[dict[str, list[Staff]], dict[str, list[Staff]]],
     seen: _SeenInFile,
     cipher: FieldCipher,
     default_owner: Staff | None,
     report: ImportReport,
 ) -> None:
     name = _shorten(_text(values.get("name")))
-    parsed = parse_row(number, values, staff_by_name)
+    parsed = parse_row(number, values, *staff)
     if isinstance(parsed, list):
         report.skipped.append(Skipped(number, name, "；".join(parsed)))
         return
@@ -535,6 +578,20 @@ async def _import_row(
     if isinstance(existing, str):
         report.skipped.append(Skipped(number, name, existing))
         return
+    if parsed.inactive_owner_ids:
+        # Deactivated staff own no new customers and are given no one else's; a file
+        # exported before they left still updates the customers they own.
+        if existing is None or existing.owner_id not in parsed.inactive_owner_ids:  # type: ignore[attr-defined]
+            report.skipped.append(Skipped(number, name, _no_owner(parsed.inactive_owner_name)))
+            return
+        report.warnings.append(
+            Warned(
+                number,
+                name,
+                f"负责人「{_shorten(parsed.inactive_owner_name)}」已停用，保留原负责人，"
+                "请尽快把客户转给在职同事",
+            )
+        )
     seen.add(number, draft)
     if existing is None:
         await create_customer(cipher, draft, parsed.owner or default_owner)
@@ -616,6 +673,11 @@ def format_report(report: ImportReport, *, max_updated: int = 100) -> str:
             lines.append(f"  第 {item.row} 行 {item.name}：{labels}")
         if len(report.updated) > max_updated:
             lines.append(f"  …另有 {len(report.updated) - max_updated} 行")
+    if report.warnings:
+        lines.append("提示：")
+        for note in report.warnings:
+            who = f" {note.name}" if note.name else ""
+            lines.append(f"  第 {note.row} 行{who}：{note.reason}")
     if report.skipped:
         lines.append("跳过的行：")
         for item in report.skipped:

@@ -32,6 +32,8 @@ TYPO_PREFIX = 4
 TYPO_POOL = 1000
 
 _ASCII_NAME = re.compile(r"^[a-z]+$")
+# Said between 查 and the name: 「查一下王五」, 「查下 王五」.
+_FILLER = re.compile(r"^(?:一下|下)\s*")
 _DIGITS = re.compile(r"^\+?[\d\s\-]+$")
 
 
@@ -54,12 +56,12 @@ async def search_customers(
     q = clean_query(query)
     if not q:
         return []
-    if _DIGITS.match(q):
-        matches = await _by_phone(q, cipher)
-    elif _ASCII_NAME.match(q.lower()):
-        matches = await _by_pinyin(q.lower())
-    else:
-        matches = await _by_text(q)
+    matches = await _search(q, cipher)
+    filler = _FILLER.match(q)
+    if not matches and filler and q[filler.end() :]:
+        # 「查一下王五」, 「查下王五」: the filler after 查 is not part of the name. Tried
+        # only when the whole query finds nothing, so a name starting with 下 still works.
+        matches = await _search(q[filler.end() :], cipher)
     matches.sort(
         key=lambda m: (
             -m.score,
@@ -68,6 +70,16 @@ async def search_customers(
         )
     )
     return matches[: MAX_RESULTS + 1]
+
+
+async def _search(q: str, cipher: FieldCipher) -> list[Match]:
+    if _DIGITS.match(q):
+        return await _by_phone(q, cipher)
+    if _ASCII_NAME.match(q.lower()):
+        matches = await _by_pinyin(q.lower())
+        # Latin letters may also be a company or a name as written: 「TCL」, 「ABB」.
+        return matches or await _by_company_or_name(q, [])
+    return await _by_text(q)
 
 
 def best_match(matches: list[Match]) -> Customer | None:
@@ -153,6 +165,11 @@ async def _by_text(q: str) -> list[Match]:
             matches.append(Match(c, score))
     if any(m.score >= 93 for m in matches):
         return matches
+    return await _by_company_or_name(q, matches)
+
+
+async def _by_company_or_name(q: str, matches: list[Match]) -> list[Match]:
+    """``matches`` plus the customers whose company or name contains ``q``."""
     # Nothing certain by name: part of a name or a company (a scan, hence limited).
     found = await Customer.filter(Q(company__icontains=q) | Q(name__contains=q)).limit(SCAN_LIMIT)
     seen = {m.customer.id for m in matches}
@@ -195,14 +212,19 @@ async def split_customer_query(text: str) -> tuple[str, str]:
     head = text[: separator.start()] if separator else text
     glue = separator.group() if separator else ""
     rest = text[separator.end() :] if separator else ""
-    if len(head) <= 4 or not _CJK_NAME.match(head):
+    if len(head) <= 2 or not _CJK_NAME.match(head):
         return head, rest
+    # Even a short head may be glued (「王五电话」, 「王五5千」): the whole head wins
+    # when it is itself a known name, else the longest known name it starts with.
     prefixes = [head[:n] for n in range(min(len(head) - 1, 6), 1, -1)]
+    candidates = [head, *prefixes]
     known = set(
         await Customer.filter(
-            name_initials__in=[name_pinyin(p)[1] for p in prefixes], name__in=prefixes
+            name_initials__in=[name_pinyin(p)[1] for p in candidates], name__in=candidates
         ).values_list("name", flat=True)
     )
+    if head in known:
+        return head, rest
     for prefix in prefixes:
         if prefix in known:
             tail = head[len(prefix) :]

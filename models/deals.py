@@ -75,7 +75,8 @@ async def signed_total(customer_id: int) -> SignedTotal:
 @dataclass(frozen=True)
 class Closed:
     deal: Deal
-    # True when an open opportunity was closed, False when a new deal was recorded.
+    # True when an open opportunity was closed, False when a new deal was recorded (or
+    # the amount given to a deal already moved to 签约 today).
     from_opportunity: bool
 
 
@@ -88,12 +89,25 @@ async def record_deal(
     today: date,
 ) -> Closed:
     """A signed deal. If the customer has exactly one open opportunity for the same
-    product (or either names none), that opportunity is what was signed."""
-    candidates = [
-        d
-        for d in await open_deals(customer.id)
-        if not product or not d.product or d.product == product
-    ]
+    product (or either names none), that opportunity is what was signed. With none,
+    a deal moved to 签约 today without an amount (「阶段 张三 签约」 then 「成交 张三 5000」)
+    is the one whose amount this is."""
+
+    def same_product(d: Deal) -> bool:
+        return not product or not d.product or d.product == product
+
+    candidates = [d for d in await open_deals(customer.id) if same_product(d)]
+    opened = bool(candidates)
+    if not candidates:
+        unpriced = (
+            await Deal.filter(
+                customer_id=customer.id, stage=DealStage.SIGNED, amount=0, closed_on=today
+            )
+            .order_by("-updated_at", "-id")
+            .first()
+        )
+        if unpriced is not None and same_product(unpriced):
+            candidates = [unpriced]
     fields = {
         "amount": amount,
         "quantity": quantity,
@@ -104,7 +118,7 @@ async def record_deal(
         deal = candidates[0]
         deal.update_from_dict({**fields, "product": product or deal.product})
         await deal.save()
-        return Closed(deal, True)
+        return Closed(deal, opened)
     deal = await Deal.create(customer=customer, owner=owner, product=product, **fields)
     return Closed(deal, False)
 

@@ -62,7 +62,7 @@ async def log_followup(
     customer becomes the rep's. Raises :class:`RevisitInPast` before writing anything."""
     if next_revisit_on is not None and next_revisit_on < today:
         raise RevisitInPast(next_revisit_on.isoformat())
-    claimed = customer.owner_id is None  # type: ignore[attr-defined]
+    claimed = False
     async with in_transaction():
         followup = await FollowUp.create(
             customer=customer,
@@ -72,12 +72,15 @@ async def log_followup(
             feedback=feedback,
             next_revisit_on=next_revisit_on,
         )
+        if customer.owner_id is None:  # type: ignore[attr-defined]
+            # Only if still unowned in the database: of two reps claiming at once, the
+            # one whose update matches a row wins, and the other is not told otherwise.
+            claimed = bool(
+                await Customer.filter(id=customer.id, owner_id=None).update(owner_id=rep.id)
+            )
+            await customer.refresh_from_db(fields=["owner_id"])
         customer.last_contact_at = followup.created_at
-        fields = ["last_contact_at", "updated_at"]
-        if claimed:
-            customer.owner = rep
-            fields.append("owner_id")
-        await customer.save(update_fields=fields)
+        await customer.save(update_fields=["last_contact_at", "updated_at"])
     return Logged(followup, claimed)
 
 

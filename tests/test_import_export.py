@@ -24,6 +24,7 @@ from models.customer_io import (
     COLUMNS,
     CustomerFileError,
     ImportReport,
+    export_customers,
     format_report,
     import_file,
     read_customer_file,
@@ -513,3 +514,35 @@ def test_cli_unknown_owner_and_unwritable_export(db_url: str, tmp_path: Path) ->
 
     result = run_cli("--config", config, "export", str(tmp_path / "out.json"))
     assert result.returncode == 1 and "不支持的文件类型（.json）" in result.stderr
+
+
+async def test_reimport_after_the_owner_left(db: str, tmp_path: Path) -> None:
+    await _sample_customers()
+    path = tmp_path / "customers.csv"
+    await export_customers(path, CIPHER)
+    li_ming = await Staff.get(name="李明")
+    li_ming.active = False
+    await li_ming.save()
+    before = await _snapshot()
+
+    # The same customers, still 李明's: kept as they are, with a warning, not skipped.
+    again = await import_file(path, CIPHER)
+    assert again.counts() == {"rows": 3, "created": 0, "updated": 0, "unchanged": 3, "skipped": 0}
+    assert [(w.row, w.name) for w in again.warnings] == [(2, "张三")]
+    assert "李明" in again.warnings[0].reason and "已停用" in again.warnings[0].reason
+    assert "第 2 行 张三" in format_report(again).split("提示：")[1]
+    assert await _snapshot() == before
+
+    # Someone else's customer cannot be handed to the departed rep: skipped.
+    zhang = await Customer.get(name="张三")
+    zhang.owner = await Staff.get(name="张伟")
+    await zhang.save()
+    moved = await import_file(path, CIPHER)
+    assert skips(moved) == {2: "负责人不存在或已停用「李明」"} and not moved.warnings
+    assert (await Customer.get(name="张三")).owner_id == zhang.owner_id  # type: ignore[attr-defined]
+
+    # A new customer for an inactive owner is still skipped with the reason.
+    await Customer.all().delete()
+    fresh = await import_file(path, CIPHER)
+    assert skips(fresh) == {2: "负责人不存在或已停用「李明」"} and not fresh.warnings
+    assert fresh.counts()["created"] == 2

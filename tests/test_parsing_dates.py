@@ -116,6 +116,13 @@ def test_month_arithmetic_clamps_to_month_end() -> None:
         ("送了样品，下周三", date(2026, 1, 21), "送了样品"),
         ("发了合同3天后跟进", date(2026, 1, 17), "发了合同"),
         ("聊了报价。下周三回访。", date(2026, 1, 21), "聊了报价"),
+        # A way of contacting between the date and the action word.
+        ("安装完成 明天电话回访", date(2026, 1, 15), "安装完成"),
+        ("聊了报价 下周三电话联系", date(2026, 1, 21), "聊了报价"),
+        ("聊了报价，明天打电话回访", date(2026, 1, 15), "聊了报价"),
+        ("安装完成 后天上门回访", date(2026, 1, 16), "安装完成"),
+        ("发了资料 下周三微信联系一下", date(2026, 1, 21), "发了资料"),
+        ("看了样品 明天再打个电话回访", date(2026, 1, 15), "看了样品"),
     ],
 )
 def test_revisit_found_in_note(note: str, day: date, rest: str) -> None:

@@ -78,6 +78,17 @@ async def test_fuzzy_search_by_pinyin_initials_typo_company_and_phone(
         assert "【郑晓燕】" in card, (query, card)
 
 
+async def test_latin_company_names_are_found(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    await customer("王五", a, company="TCL")
+    await customer("赵六", a, company="ABB 中国")
+    for query, name in (("TCL", "王五"), ("tcl", "王五"), ("ABB", "赵六"), ("abb", "赵六")):
+        card = await wechat.say(f"查 {query}", sender=REP_A)
+        assert f"【{name}】" in card, (query, card)
+    # Pinyin still comes first: 「ww」 is 王五's initials, not a company.
+    assert "【王五】" in await wechat.say("查 ww", sender=REP_A)
+
+
 async def test_no_match_says_how_to_search(wechat: WeChatSender) -> None:
     await team()
     reply = await wechat.say("查 不存在的人", sender=REP_A)

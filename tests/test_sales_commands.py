@@ -270,3 +270,96 @@ async def test_a_phone_glued_to_the_new_customers_name_is_split_off(
     assert "赵六" in reply
     customer = await Customer.get(name="赵六")
     assert customer.phone_last4 == "8000"
+
+
+async def test_followup_with_a_method_before_the_revisit_word(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    c = await customer("张三", a)
+    with time_machine.travel(FROZEN, tick=True):
+        reply = await wechat.say("跟进 张三 上门 安装完成 明天电话回访", sender=REP_A)
+    assert "内容：安装完成\n" in reply and "下次回访：1月15日" in reply, reply
+    f = await FollowUp.get(customer=c)
+    assert (f.method, f.content) == (FollowUpMethod.VISIT, "安装完成")
+    assert f.next_revisit_on == date(2026, 1, 15)
+
+
+async def test_a_short_name_glued_to_the_next_word(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    c = await customer("王五", a, company="五金店")
+    with time_machine.travel(FROZEN, tick=True):
+        reply = await wechat.say("跟进王五电话，聊了报价", sender=REP_A)
+        assert "方式：电话" in reply and "内容：聊了报价" in reply, reply
+        assert "改为 1月16日" in await wechat.say("改回访周五", sender=REP_A)
+        assert "改为 微信" in await wechat.say("改方式微信", sender=REP_A)
+        reply = await wechat.say("成交 王五5千", sender=REP_A)
+        assert "已记录成交" in reply, reply
+    f = await FollowUp.get(customer=c)
+    assert (f.method, f.content) == (FollowUpMethod.WECHAT, "聊了报价")
+    assert f.next_revisit_on == date(2026, 1, 16)
+    assert (await Deal.get(customer=c)).amount == Decimal(5000)
+    for query in ("查一下王五", "查下王五", "查 一下 王五"):
+        assert "【王五】五金店" in await wechat.say(query, sender=REP_A), query
+
+
+async def test_a_glued_name_is_still_found_when_it_is_the_whole_head(
+    wechat: WeChatSender,
+) -> None:
+    a, _b, _m = await team()
+    await customer("王五", a)
+    longer = await customer("王五电话", a)  # someone really named so wins over 王五
+    reply = await wechat.say("跟进 王五电话 聊了报价", sender=REP_A)
+    assert "客户：王五电话" in reply and "内容：聊了报价" in reply, reply
+    assert (await FollowUp.get()).customer_id == longer.id
+
+
+async def test_signing_by_stage_then_recording_the_amount_is_one_deal(
+    wechat: WeChatSender,
+) -> None:
+    a, _b, _m = await team()
+    c = await customer("王五", a)
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("阶段 王五 报价", sender=REP_A)
+        assert "报价 → 签约" in await wechat.say("阶段 王五 签约", sender=REP_A)
+        reply = await wechat.say("成交 王五 5000", sender=REP_A)
+        assert reply.startswith("已记录成交：王五，金额 ¥5,000"), reply
+        card = await wechat.say("查 王五", sender=REP_A)
+    assert "已成交 1 笔，合计 ¥5,000" in card, card
+    deal = await Deal.get(customer=c)
+    assert (deal.stage, deal.amount, deal.closed_on) == (
+        DealStage.SIGNED,
+        Decimal(5000),
+        date(2026, 1, 14),
+    )
+    # A second deal the same day is a new one: the first is no longer at ¥0.
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("成交 王五 300 配件 2件", sender=REP_A)
+    assert await Deal.filter(customer=c).count() == 2
+
+
+async def test_deal_reply_spacing_with_product_and_quantity(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    await customer("王五", a)
+    with time_machine.travel(FROZEN, tick=True):
+        assert (await wechat.say("成交 王五 5000 10件", sender=REP_A)).startswith(
+            "已记录成交：王五 ×10，金额"
+        )
+        assert (await wechat.say("成交 王五 5000 设备 10件", sender=REP_A)).startswith(
+            "已记录成交：王五 设备 ×10，金额"
+        )
+
+
+async def test_two_reps_claiming_the_same_unowned_customer(db: str) -> None:
+    from models.followups import log_followup
+
+    a, b, _m = await team()
+    c = await customer("陶然", None)
+    # Both reps loaded the customer while it was still unowned.
+    seen_by_a = await Customer.get(id=c.id)
+    seen_by_b = await Customer.get(id=c.id)
+    today = date(2026, 1, 14)
+    first = await log_followup(seen_by_a, a, FollowUpMethod.PHONE, "聊了", "", None, today)
+    second = await log_followup(seen_by_b, b, FollowUpMethod.PHONE, "也聊了", "", None, today)
+    assert first.claimed and not second.claimed
+    assert (await Customer.get(id=c.id)).owner_id == a.id  # type: ignore[attr-defined]
+    assert seen_by_b.owner_id == a.id  # type: ignore[attr-defined]
+    assert (await Customer.get(id=c.id)).last_contact_at is not None

@@ -260,9 +260,13 @@ def parse_date_phrase(text: str, today: date) -> date | None:
 
 # --- the revisit inside a follow-up note --------------------------------------------
 
-# 「下周三回访」, 「明天再联系」, 「周五上门」: the date comes before the action.
+# 「下周三回访」, 「明天再联系」, 「周五上门」: the date comes before the action, maybe
+# with how in between: 「明天电话回访」, 「下周三微信联系」, 「后天上门回访」.
+_WILL = r"(?:再|要|去|需要|准备|记得)?"
+_HOW = r"(?:打个?电话|电话|致电|微信|企微|视频|上门|当面|见面)"
 _AFTER_DATE = re.compile(
-    r"(?:再|要|去|需要|准备|记得)?(?:回访|复访|联系|跟进|沟通|拜访|上门|见面|约见|打电话|电话|致电|再约|再谈)"
+    rf"{_WILL}(?:{_HOW}\s*{_WILL})*"
+    r"(?:回访|复访|联系|跟进|沟通|拜访|上门|见面|约见|打电话|电话|致电|再约|再谈)"
     r"(?:一下|一次|客户|他|她|对方)?[。.!！]?$"
 )
 # 「下次回访：周五」, 「回访时间 2026-12-01」: the date comes after the word.
