@@ -22,10 +22,10 @@ from decimal import Decimal
 from tortoise.transactions import in_transaction
 
 from bot.config import Config
-from bot.crypto import FieldCipher, normalize_phone
+from bot.crypto import FieldCipher
 from models.complaints import Category, Complaint, ComplaintEvent, priority_of
 from models.complaints import ticket_no as draw_ticket_no
-from models.customers import Customer, name_pinyin
+from models.customers import Customer, name_pinyin, phone_fields
 from models.deals import Deal
 from models.enums import (
     ComplaintStatus,
@@ -363,9 +363,7 @@ async def _create_customer(
         birthday_lunar=lunar,
         owner=owner,
         openid=SIM_CUSTOMERS.get(index),
-        phone_enc=cipher.encrypt(phone) if phone else None,
-        phone_hash=cipher.phone_hash(phone) if phone else None,
-        phone_last4=normalize_phone(phone)[-4:] if phone else None,
+        **phone_fields(cipher, phone),
         address_enc=cipher.encrypt(address) if address else None,
         notes=rng.choice(NOTES),
         last_contact_at=last_contact,

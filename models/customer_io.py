@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 from tortoise.transactions import in_transaction
 
-from bot.crypto import FieldCipher, normalize_phone
+from bot.crypto import FieldCipher
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.phones import parse_phone
 from models.audit import AuditLog
@@ -47,6 +47,7 @@ from models.customers import (
     birthday_of,
     create_customer,
     name_pinyin,
+    phone_fields,
     phone_of,
     update_customer,
 )
@@ -609,9 +610,7 @@ async def _import_row(
     changed = await update_customer(cipher, existing, draft, owner)
     if draft.phone and not existing.phone_enc:
         # Matched by name and company: the file brings the phone the lead lacked.
-        existing.phone_enc = cipher.encrypt(draft.phone)
-        existing.phone_hash = cipher.phone_hash(draft.phone)
-        existing.phone_last4 = normalize_phone(draft.phone)[-4:]
+        existing.update_from_dict(phone_fields(cipher, draft.phone))
         await existing.save(update_fields=["phone_enc", "phone_hash", "phone_last4", "updated_at"])
         changed.append("phone")
     if changed:

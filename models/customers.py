@@ -180,11 +180,18 @@ def similar_company(a: str, b: str) -> bool:
     return fuzz.ratio(a, b) >= SIMILAR_COMPANY
 
 
-def _encrypted_fields(cipher: FieldCipher, phone: str | None, address: str | None) -> dict:
+def phone_fields(cipher: FieldCipher, phone: str | None) -> dict[str, str | None]:
+    """The stored form of a phone: encrypted, keyed hash and last four digits."""
     return {
         "phone_enc": cipher.encrypt(phone) if phone else None,
         "phone_hash": cipher.phone_hash(phone) if phone else None,
         "phone_last4": normalize_phone(phone)[-4:] if phone else None,
+    }
+
+
+def _encrypted_fields(cipher: FieldCipher, phone: str | None, address: str | None) -> dict:
+    return {
+        **phone_fields(cipher, phone),
         "address_enc": cipher.encrypt(address) if address else None,
     }
 
