@@ -20,12 +20,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
 from bot.config import ComplaintsConfig, Config, parse_clock, parse_date_list
-from bot.incoming import Reply
 from models.audit import AuditLog
 from models.customers import Customer
 from models.enums import ComplaintStatus, Grade, Lifecycle, Role, Severity
 from models.outbox import enqueue
 from models.staff import Staff
+from models.staff_push import push_to_staff, text_payload
 from models.worktime import WorkCalendar
 
 
@@ -356,31 +356,11 @@ def next_due(c: Complaint) -> datetime:
 # --- people and addresses ---------------------------------------------------------------
 
 
-def staff_address(staff: Staff, cfg: Config) -> tuple[str, str] | None:
-    """Where a staff member gets pushes: WeCom when the app is configured, else the
-    first channel we know them by."""
-    if staff.wecom_userid and cfg.wecom.corp_id:
-        return "wecom", staff.wecom_userid
-    for channel, column in (("oa", "oa_openid"), ("wecom", "wecom_userid")):
-        if getattr(staff, column):
-            return channel, getattr(staff, column)
-    if staff.simulator_id:
-        return "simulator", staff.simulator_id
-    return None
-
-
-async def push_to_staff(staff: Staff, text: str, key: str, cfg: Config) -> bool:
-    address = staff_address(staff, cfg)
-    if address is None:
-        return False
-    return await enqueue(key, address[0], address[1], {"reply": Reply(text=text).to_dict()})
-
-
 async def push_to_customer(c: Complaint, customer: Customer, text: str, key: str) -> bool:
     """Back through the channel the customer wrote from (Official Account or simulator)."""
     if not customer.openid:
         return False
-    return await enqueue(key, c.channel, customer.openid, {"reply": Reply(text=text).to_dict()})
+    return await enqueue(key, c.channel, customer.openid, text_payload(text))
 
 
 async def managers() -> list[Staff]:
