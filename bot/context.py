@@ -50,3 +50,6 @@ class Context:
     data: dict[str, Any] = field(default_factory=dict)
     # Name of the handler that ran, for metrics and audit.
     handler_name: str = ""
+    # Set when the handler chain failed and answered with an apology: the
+    # pipeline then rolls back whatever the handler wrote.
+    failed: bool = False

@@ -23,8 +23,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 import unicodedata
+from functools import lru_cache
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -114,6 +117,12 @@ class FieldCipher:
             ) from None
         return plain.decode("utf-8")
 
+    def encrypt_json(self, data: Any) -> str:
+        return self.encrypt(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    def decrypt_json(self, token: str) -> Any:
+        return json.loads(self.decrypt(token))
+
     def phone_hash(self, phone: str) -> str:
         """Keyed HMAC-SHA256 (hex) of the normalized number, for exact lookup.
 
@@ -124,3 +133,9 @@ class FieldCipher:
         if not digits:
             raise ValueError("phone number has no digits")
         return hmac.new(self._hash_key, digits.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def cipher_for(key: bytes) -> FieldCipher:
+    """One cipher per key for the process: HKDF runs once, not once per message."""
+    return FieldCipher(key)

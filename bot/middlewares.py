@@ -35,6 +35,7 @@ class ErrorMiddleware:
             return await call_next(msg, ctx)
         except Exception:
             handler = ctx.handler_name or "unrouted"
+            ctx.failed = True
             self.metrics.handler_errors.labels(handler=handler).inc()
             log.exception(
                 "handler failed",

@@ -1,10 +1,20 @@
 """One message from any channel to its reply: dedup, the handler chain, and the
-5-second rule.
+5-second rule — in one database transaction.
 
-WeChat waits about 5 s for a passive reply and then retries. The handler races
-``bot.reply_deadline``; if it loses, the request answers ``success`` at once, the
-handler carries on in the background and its reply is queued in the outbox for
-active delivery. Background work is tracked so shutdown can wait for it.
+A message's dedup claim, everything its handler writes, its reply and (when late)
+its outbox row commit together or not at all. A process killed mid-handler
+therefore leaves nothing half-done: the database rolls the transaction back and
+WeChat's retry runs the handler as if for the first time. A committed message is
+never run again: its retries read the stored reply.
+
+WeChat waits about 5 s for a passive reply and then retries. All database work —
+the claim included — runs in a task raced against ``bot.reply_deadline``:
+
+* the task finishes in time: its reply is the answer;
+* the claim is taken but the handler is slow: the request answers ``success``, the
+  task carries on and queues its reply in the outbox (same transaction);
+* not even the claim got through (the database hangs or is gone): the task is
+  cancelled, its transaction rolled back, and the user is asked to resend.
 """
 
 from __future__ import annotations
@@ -14,9 +24,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from tortoise.transactions import in_transaction
+
 from bot.config import Config
 from bot.context import Context
-from bot.dedup import Deduplicator
+from bot.crypto import cipher_for
+from bot.dedup import Deduplicator, Duplicate
 from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
@@ -24,6 +37,36 @@ from bot.metrics import Metrics
 from models.outbox import enqueue, release_waiting
 
 log = logging.getLogger("wecrm.pipeline")
+
+# What the user sees when the database did not answer in time: WeChat does not
+# retry a 200, so the user is the one who resends.
+BUSY = "系统繁忙，请稍后再发一次。"
+
+# After the deadline, how long a reply whose handler already finished may still
+# take to commit before the request answers anyway (WeChat's limit is 5 s; the
+# default deadline is 4.5 s).
+COMMIT_GRACE = 0.3
+
+
+class _HandlerFailed(Exception):
+    """The handler chain failed and answered with an apology: roll its writes back."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__("handler failed")
+        self.reply = reply
+
+
+class Flight:
+    """One message being handled by this process; what its retries here wait on."""
+
+    __slots__ = ("claimed", "decided", "late", "done", "reply")
+
+    def __init__(self) -> None:
+        self.claimed = False  # the claim row is inserted (not yet committed)
+        self.decided = False  # the handler returned; passive or late is settled
+        self.late = False  # the request gave up waiting: the reply goes to the outbox
+        self.done = asyncio.Event()
+        self.reply: Reply | None = None
 
 
 class Pipeline:
@@ -39,10 +82,10 @@ class Pipeline:
         self.metrics = metrics
         # Tells the delivery worker there is something to send right now.
         self.outbox_changed = outbox_changed
-        # A row still "processing" this long after its start belongs to a process
-        # that died (a live one marks it late at the deadline): a retry takes over.
-        self.dedup = Deduplicator(stale_after=config.bot.reply_deadline + 2.0)
-        self._background: set[asyncio.Task[None]] = set()
+        cipher = cipher_for(config.data_key_bytes) if config.security.data_key else None
+        self.dedup = Deduplicator(cipher)
+        self._flights: dict[str, Flight] = {}
+        self._background: set[asyncio.Task[Reply]] = set()
 
     @property
     def deadline(self) -> float:
@@ -50,59 +93,105 @@ class Pipeline:
 
     async def process(self, msg: Incoming) -> Reply:
         started = time.monotonic()
-        if not await self.dedup.claim(msg):
-            self.metrics.dedup_hits.labels(channel=msg.channel).inc()
-            reply = await self.dedup.reply_of_first(msg.dedup_key, self.deadline)
-            return reply if reply is not None else Reply.none()
-        try:
-            return await self._run(msg, started)
-        except BaseException:
-            # Whatever broke after the claim (database down, cancelled at shutdown),
-            # forget the claim so WeChat's retry runs the handler instead of getting
-            # "success" for a message nobody handled.
-            await self.dedup.abandon(msg.dedup_key)
-            raise
-
-    async def _run(self, msg: Incoming, started: float) -> Reply:
-        if msg.channel != "simulator" and await release_waiting(msg.channel, msg.sender):
-            # The user's message reopened the 48-hour window for what waited on it.
-            self.outbox_changed()
+        key = msg.dedup_key
+        first = self._flights.get(key)
+        if first is not None:
+            return await self._await_first(msg, first, started)
+        flight = self._flights[key] = Flight()
         rid = request_id_var.get() or new_request_id()
-        ctx = Context(config=self.config, request_id=rid)
-        task = asyncio.create_task(self.dispatcher.feed(msg, ctx))
-        remaining = max(0.0, self.deadline - (time.monotonic() - started))
+        task = asyncio.create_task(self._handle(msg, flight, rid), name=f"msg:{key}")
+        task.add_done_callback(lambda _: self._forget(key, flight))
         try:
-            done, _ = await asyncio.wait({task}, timeout=remaining)
+            done, _ = await asyncio.wait({task}, timeout=self._left(started))
+            if task not in done and flight.decided and not flight.late:
+                # Handled in time, only the commit is still on its way.
+                done, _ = await asyncio.wait({task}, timeout=COMMIT_GRACE)
         except asyncio.CancelledError:
             task.cancel()
             raise
         if task in done:
-            reply = task.result()
-            await self.dedup.finish(msg.dedup_key, reply)
-            return reply
-        await self.dedup.mark_late(msg.dedup_key)
-        self.metrics.late_replies.labels(channel=msg.channel).inc()
-        log.warning(
-            "reply missed the deadline; it goes to the outbox", extra={"key": msg.dedup_key}
-        )
-        self._track(self._deliver_late(msg, task), name=f"late:{msg.dedup_key}")
-        return Reply.none()
+            return task.result()
+        if flight.decided and not flight.late:
+            log.warning("reply committed after the deadline", extra={"key": key})
+            self._track(task)
+            return flight.reply or Reply.none()
+        self._track(task)
+        if flight.claimed:
+            flight.late = True
+            self.metrics.late_replies.labels(channel=msg.channel).inc()
+            log.warning("reply missed the deadline; it goes to the outbox", extra={"key": key})
+            return Reply.none()
+        # The database did not even take the claim: nothing of this message may
+        # happen later behind the user's back, who is told to resend.
+        task.cancel()
+        log.error("database did not answer in time; asked the user to resend", extra={"key": key})
+        return Reply(text=BUSY)
 
-    async def _deliver_late(self, msg: Incoming, task: asyncio.Task[Reply]) -> None:
-        reply = await task
-        await self.dedup.finish_late(msg.dedup_key, reply)
-        if not reply.is_empty:
-            await enqueue(
-                f"late:{msg.dedup_key}",
-                channel=msg.channel,
-                recipient=msg.sender,
-                payload={"reply": reply.to_dict(), "reason": "late"},
-            )
+    def _left(self, started: float) -> float:
+        return max(0.0, self.deadline - (time.monotonic() - started))
+
+    def _forget(self, key: str, flight: Flight) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        flight.done.set()
+
+    async def _await_first(self, msg: Incoming, first: Flight, started: float) -> Reply:
+        """A retry while this process still handles the message's first request."""
+        self.metrics.dedup_hits.labels(channel=msg.channel).inc()
+        if not first.late:
+            try:
+                await asyncio.wait_for(first.done.wait(), self._left(started))
+            except TimeoutError:
+                return Reply.none()
+        if first.late or first.reply is None:
+            return Reply.none()
+        return first.reply
+
+    async def _handle(self, msg: Incoming, flight: Flight, rid: str) -> Reply:
+        request_id_var.set(rid)
+        ctx = Context(config=self.config, request_id=rid)
+        key = msg.dedup_key
+        wake = False
+        try:
+            async with in_transaction():
+                await self.dedup.claim(msg)
+                flight.claimed = True
+                if msg.channel != "simulator" and await release_waiting(msg.channel, msg.sender):
+                    # The user's message reopened the 48-hour window for what waited on it.
+                    wake = True
+                reply = await self.dispatcher.feed(msg, ctx)
+                if ctx.failed:
+                    raise _HandlerFailed(reply)
+                flight.decided, late = True, flight.late
+                await self.dedup.finish(key, reply, late=late)
+                if late and not reply.is_empty:
+                    await self._enqueue_late(msg, reply)
+                    wake = True
+        except Duplicate:
+            self.metrics.dedup_hits.labels(channel=msg.channel).inc()
+            reply = await self.dedup.reply_of_first(key) or Reply.none()
+        except _HandlerFailed as failed:
+            # Nothing of the failed handler stays; no claim either, so a retry may
+            # succeed where this one failed. A late apology still reaches the user.
+            reply = failed.reply
+            flight.decided = True
+            if flight.late:
+                await self._enqueue_late(msg, reply)
+                wake = True
+        if wake:
             self.outbox_changed()
+        flight.reply = reply
+        return reply
 
-    def _track(self, coro: object, name: str) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
-        task.set_name(name)
+    async def _enqueue_late(self, msg: Incoming, reply: Reply) -> None:
+        await enqueue(
+            f"late:{msg.dedup_key}",
+            channel=msg.channel,
+            recipient=msg.sender,
+            payload={"reply": reply.to_dict(), "reason": "late"},
+        )
+
+    def _track(self, task: asyncio.Task[Reply]) -> None:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
@@ -119,6 +208,6 @@ class Pipeline:
             task.cancel()
 
 
-def _log_failure(task: asyncio.Task[None]) -> None:
+def _log_failure(task: asyncio.Task[Reply]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("late reply failed", exc_info=task.exception())

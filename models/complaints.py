@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from pypinyin import Style, lazy_pinyin
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
+from tortoise.functions import Length
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from bot.config import ComplaintsConfig, Config, parse_clock, parse_date_list
 from models.audit import AuditLog
@@ -174,7 +176,8 @@ MANAGING_ROLES = (Role.MANAGER, Role.ADMIN)
 RATE_STATE = "complaints:rate"
 
 # Ticket numbers as typed: TS202611250007, ts20261125-0007, "TS 20261125 0007".
-TICKET_RE = re.compile(r"TS\s*-?\s*(\d{8})\s*-?\s*(\d{4})", re.IGNORECASE)
+# Four digits of daily sequence, five or more on a day past 9 999 tickets.
+TICKET_RE = re.compile(r"TS\s*-?\s*(\d{8})\s*-?\s*(\d{4,6})(?!\d)", re.IGNORECASE)
 
 # --- what the rules push (the handlers' own replies live in handlers/complaints.py) ---
 
@@ -393,15 +396,16 @@ async def customer_for_openid(openid: str) -> Customer:
         return existing
     name = f"微信客户{openid[-4:]}"
     try:
-        return await Customer.create(
-            name=name,
-            name_pinyin="".join(lazy_pinyin(name)).lower(),
-            name_initials="".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower(),
-            grade=Grade.POTENTIAL,
-            lifecycle=Lifecycle.POTENTIAL,
-            openid=openid,
-            notes="首次来信投诉时自动建档",
-        )
+        async with in_transaction():  # a savepoint inside the message's transaction
+            return await Customer.create(
+                name=name,
+                name_pinyin="".join(lazy_pinyin(name)).lower(),
+                name_initials="".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower(),
+                grade=Grade.POTENTIAL,
+                lifecycle=Lifecycle.POTENTIAL,
+                openid=openid,
+                notes="首次来信投诉时自动建档",
+            )
     except IntegrityError:  # the same person's other message created it a moment ago
         return await Customer.get(openid=openid)
 
@@ -453,13 +457,17 @@ class Intake:
 
 async def _next_ticket_no(now: datetime, tz: ZoneInfo) -> str:
     prefix = ticket_no(now, 0, tz)[:-4]
+    # Past 9 999 a day the sequence grows a digit: order by length first, or
+    # "…10000" would sort before "…9999" as text.
     last = (
         await Complaint.filter(ticket_no__startswith=prefix)
-        .order_by("-ticket_no")
+        .annotate(width=Length("ticket_no"))
+        .order_by("-width", "-ticket_no")
         .first()
         .values_list("ticket_no", flat=True)
     )
-    seq = int(str(last)[-4:]) + 1 if last else 1
+    tail = str(last)[len(prefix) :] if last else ""
+    seq = int(tail) + 1 if tail.isdigit() else 1
     return ticket_no(now, seq, tz)
 
 
@@ -474,6 +482,10 @@ async def open_ticket(
     now = now or datetime.now(UTC)
     content = content.strip()[:2000]
     window = timedelta(minutes=cfg.complaints.media_window_minutes)
+    # Lock the customer for the rest of the message's transaction, so two copies of
+    # the same words handled at once (two workers, a resend) cannot both pass the
+    # check below. SQLite serialises transactions anyway and ignores the clause.
+    await Customer.select_for_update().filter(id=customer.id).values_list("id", flat=True)
     # The same words again within minutes (a double tap, a resend) are one complaint.
     same = (
         await Complaint.filter(
@@ -491,19 +503,20 @@ async def open_ticket(
         # Two intakes in the same instant may draw the same number: the unique
         # constraint decides, the loser draws the next one.
         try:
-            complaint = await Complaint.create(
-                ticket_no=await _next_ticket_no(now, cfg.tz),
-                customer=customer,
-                category=found.category.value if found.category else "",
-                severity=found.severity,
-                urgency=found.urgency,
-                priority=found.priority,
-                content=content,
-                channel=channel,
-                first_reply_due=first_due,
-                resolve_due=resolve_due,
-                created_at=now,
-            )
+            async with in_transaction():  # a savepoint: the loser draws again
+                complaint = await Complaint.create(
+                    ticket_no=await _next_ticket_no(now, cfg.tz),
+                    customer=customer,
+                    category=found.category.value if found.category else "",
+                    severity=found.severity,
+                    urgency=found.urgency,
+                    priority=found.priority,
+                    content=content,
+                    channel=channel,
+                    first_reply_due=first_due,
+                    resolve_due=resolve_due,
+                    created_at=now,
+                )
             break
         except IntegrityError:
             continue

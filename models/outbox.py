@@ -9,6 +9,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from models.enums import OutboxStatus
 
@@ -67,13 +68,16 @@ async def enqueue(
     if bulk:
         when = bulk_send_time(when, dedup_key)
     try:
-        await Outbox.create(
-            dedup_key=dedup_key[:191],
-            channel=channel,
-            recipient=recipient,
-            payload=payload,
-            next_attempt_at=when,
-        )
+        # A savepoint inside a message's transaction: on PostgreSQL a failed
+        # INSERT would otherwise poison the whole transaction.
+        async with in_transaction():
+            await Outbox.create(
+                dedup_key=dedup_key[:191],
+                channel=channel,
+                recipient=recipient,
+                payload=payload,
+                next_attempt_at=when,
+            )
     except IntegrityError:
         return False
     return True

@@ -90,9 +90,14 @@ async def create_invite(
     while True:
         code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
         try:
-            return await InviteCode.create(
-                code=code, role=Role(role), name=name, created_by=created_by, expires_at=now + ttl
-            )
+            async with in_transaction():  # a savepoint inside a message's transaction
+                return await InviteCode.create(
+                    code=code,
+                    role=Role(role),
+                    name=name,
+                    created_by=created_by,
+                    expires_at=now + ttl,
+                )
         except IntegrityError:  # astronomically rare collision: draw again
             continue
 

@@ -332,3 +332,26 @@ async def test_regrade_accepts_a_chinese_comma(wechat: WeChatSender) -> None:
     reply = await wechat.say(f"改级 {number} 严重，涉及批量退货", sender=MANAGER)
     assert reply.startswith(f"已改级 {number}")
     assert (await Complaint.get(ticket_no=number)).severity == Severity.HIGH
+
+
+async def test_ticket_numbers_go_on_past_9999_in_a_day(wechat: WeChatSender) -> None:
+    from datetime import UTC, datetime
+
+    rep, _, _ = await team()
+    vip = await vip_customer(rep)
+    today = datetime.now(UTC).astimezone(make_config("sqlite://:memory:").tz)
+    prefix = f"TS{today:%Y%m%d}"
+    base = await Complaint.create(
+        ticket_no=f"{prefix}9999",
+        customer=vip,
+        content="当天第 9999 张工单",
+        first_reply_due=datetime.now(UTC),
+        resolve_due=datetime.now(UTC),
+    )
+    assert base.id
+    first = await wechat.say("投诉 发票开错了", sender=CUSTOMER)
+    second = await wechat.say("投诉 送货太慢了", sender=CUSTOMER)
+    assert f"{prefix}10000" in first and f"{prefix}10001" in second
+    # The five-digit number is understood when the customer quotes it back.
+    progress = await wechat.say(f"进度 {prefix}10000", sender=CUSTOMER)
+    assert f"投诉单 {prefix}10000" in progress and "状态" in progress

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,52 +20,11 @@ from aiohttp import web
 from bot.app import create_app
 from models import Staff
 from models.staff import create_invite
-from tests.conftest import AES_KEY, APP_ID, DATA_KEY, TOKEN, make_config
+from tests.conftest import make_config
+from tests.live_server import ROOT, free_port, wait_healthy, write_config
+from tests.live_server import post_signed as post_live
 from tests.test_dedup_and_deadline import Gate
-from tests.wechat_client import OPENID, parse_xml, sign, text_xml
-
-ROOT = str(Path(__file__).resolve().parents[1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_config(path: Path, db_url: str) -> Path:
-    path.write_text(
-        f"""
-[database]
-url = "{db_url}"
-[wechat]
-token = "{TOKEN}"
-app_id = "{APP_ID}"
-encoding_aes_key = "{AES_KEY}"
-mode = "compatible"
-[security]
-data_key = "{DATA_KEY}"
-[log]
-format = "json"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-async def wait_healthy(url: str, proc: asyncio.subprocess.Process, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert proc.returncode is None, "server exited during start-up"
-            try:
-                async with session.get(f"{url}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} did not become healthy")
+from tests.wechat_client import OPENID, parse_xml, text_xml
 
 
 @pytest.fixture
@@ -107,11 +64,9 @@ async def two_servers(db: str, tmp_path: Path) -> AsyncIterator[list[str]]:
 
 
 async def post_signed(session: aiohttp.ClientSession, url: str, xml: str) -> str:
-    ts, nonce = str(int(time.time())), "n0nce"
-    params = {"timestamp": ts, "nonce": nonce, "signature": sign(TOKEN, ts, nonce)}
-    async with session.post(f"{url}/wechat", params=params, data=xml.encode()) as resp:
-        assert resp.status == 200
-        return await resp.text()
+    body = await post_live(session, url, xml)
+    assert body is not None
+    return body
 
 
 async def test_a_retry_on_another_worker_gets_the_first_reply(two_servers: list[str]) -> None:
