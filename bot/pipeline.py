@@ -59,7 +59,7 @@ class _HandlerFailed(Exception):
 class Flight:
     """One message being handled by this process; what its retries here wait on."""
 
-    __slots__ = ("claimed", "decided", "late", "done", "reply")
+    __slots__ = ("claimed", "decided", "done", "late", "reply")
 
     def __init__(self) -> None:
         self.claimed = False  # the claim row is inserted (not yet committed)

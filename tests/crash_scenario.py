@@ -44,6 +44,7 @@ async def kill_during_burst(
     xmls = [followup_xml(rep_openid, customer, n) for n in range(messages)]
     answers: dict[int, str] = {}
     gate = asyncio.Semaphore(concurrency)
+    enough = asyncio.Event()
     async with aiohttp.ClientSession() as session:
 
         async def first_attempt(n: int) -> None:
@@ -51,10 +52,14 @@ async def kill_during_burst(
                 body = await post_signed(session, server.url, xmls[n])
                 if body is not None:
                     answers[n] = body
+                    if len(answers) >= kill_after:
+                        enough.set()
 
         tasks = [asyncio.create_task(first_attempt(n)) for n in range(messages)]
-        while len(answers) < kill_after and not all(t.done() for t in tasks):
-            await asyncio.sleep(0.001)
+        await asyncio.wait(
+            [asyncio.ensure_future(enough.wait()), asyncio.ensure_future(asyncio.gather(*tasks))],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         server.kill()
         await asyncio.gather(*tasks)
         before_kill = len(answers)

@@ -124,15 +124,15 @@ def signed_params() -> dict[str, str]:
 
 
 async def post_signed(
-    session: aiohttp.ClientSession, url: str, xml: str, timeout: float = 5.0
+    session: aiohttp.ClientSession, url: str, xml: str, wait: float = 5.0
 ) -> str | None:
-    """POST like WeChat; None when no answer came within ``timeout`` (WeChat retries)."""
+    """POST like WeChat; None when no answer came within ``wait`` seconds (WeChat retries)."""
     try:
         async with session.post(
             f"{url}/wechat",
             params=signed_params(),
             data=xml.encode(),
-            timeout=aiohttp.ClientTimeout(total=timeout),
+            timeout=aiohttp.ClientTimeout(total=wait),
         ) as resp:
             if resp.status != 200:
                 return None
