@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
-from tortoise import Tortoise
 
 from bot import db
 from bot.channels.official_account import INCOMING, OfficialAccountChannel, render_reply
@@ -27,7 +26,7 @@ from bot.middlewares import (
     identify_sender,
     load_conversation,
 )
-from bot.pipeline import Pipeline
+from bot.pipeline import BUSY, Pipeline
 from handlers import routers
 from models.enums import OutboxStatus
 from models.outbox import Outbox, oldest_pending
@@ -40,9 +39,6 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
 DELIVERY: web.AppKey[Delivery] = web.AppKey("delivery", Delivery)
 
-# What WeChat shows the user when we cannot even reach our database: better than
-# its own "该公众号暂时无法提供服务", and WeChat will not retry a 200.
-BUSY = "系统繁忙，请稍后再发一次。"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -114,9 +110,14 @@ def _failure_response(request: web.Request, channel: str) -> web.Response:
     )
 
 
+# A load balancer or WeChat-facing proxy must learn within a second that the
+# database hangs, not after the database's own timeouts.
+HEALTH_TIMEOUT = 1.0
+
+
 async def healthz(request: web.Request) -> web.Response:
     try:
-        await Tortoise.get_connection("default").execute_query("SELECT 1")
+        await db.ping(request.app[CONFIG].database.url, HEALTH_TIMEOUT)
     except Exception as exc:
         return web.json_response({"status": "down", "database": type(exc).__name__}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})

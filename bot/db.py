@@ -6,6 +6,8 @@ that run on SQLite and PostgreSQL and are recorded, so ``migrate`` is idempotent
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from typing import Any
 
 from tortoise import Tortoise
@@ -59,6 +61,34 @@ async def close(ctx: TortoiseContext | None = None) -> None:
         await ctx.close_connections()
     elif Tortoise.is_inited():
         await Tortoise.close_connections()
+
+
+def sqlite_path(url: str) -> str:
+    return normalize_url(url).removeprefix("sqlite://")
+
+
+def _sqlite_writable(path: str, wait: float) -> None:
+    # A connection of its own: a BEGIN IMMEDIATE cut short by a timeout must not
+    # leave the shared connection inside a half-open transaction.
+    conn = sqlite3.connect(path, timeout=wait, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+async def ping(url: str, wait: float) -> None:
+    """Raise unless the database takes a write within ``wait`` seconds.
+
+    PostgreSQL: a round trip on the pool. SQLite: the write lock, because a
+    SQLite "hang" is another writer holding it, and ``SELECT 1`` would not notice.
+    """
+    async with asyncio.timeout(wait):
+        if is_postgres(url):
+            await Tortoise.get_connection("default").execute_query("SELECT 1")
+        else:
+            await asyncio.to_thread(_sqlite_writable, sqlite_path(url), wait)
 
 
 async def migrate(url: str, progress: Any = None) -> None:

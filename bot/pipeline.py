@@ -38,8 +38,9 @@ from models.outbox import enqueue, release_waiting
 
 log = logging.getLogger("wecrm.pipeline")
 
-# What the user sees when the database did not answer in time: WeChat does not
-# retry a 200, so the user is the one who resends.
+# What the user sees when the database did not answer in time: better than
+# WeChat's own "该公众号暂时无法提供服务", and WeChat does not retry a 200, so the
+# user is the one who resends.
 BUSY = "系统繁忙，请稍后再发一次。"
 
 # After the deadline, how long a reply whose handler already finished may still
