@@ -93,3 +93,30 @@ def test_jobs_run_by_hand(db_url: str, tmp_path: Path) -> None:
     assert result.stdout.startswith("prune: ")
     bad = run_cli("--config", config, "jobs", "run", "prune", "--at", "yesterday")
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr
+
+
+async def test_a_holder_that_lost_its_lock_steps_down_and_the_standby_takes_over(
+    db: str,
+) -> None:
+    if not db.startswith("postgres"):
+        return  # SQLite serves a single process: nothing to coordinate
+    import asyncpg
+
+    config = make_config(db)
+    first, second = SchedulerService(config, poll=0.05), SchedulerService(config, poll=0.05)
+    admin = await asyncpg.connect(db.replace("postgres://", "postgresql://", 1))
+    try:
+        await first.start()
+        await second.start()
+        assert first.active and not second.active
+        assert first.lock._conn is not None
+        # What a network cut or an operator does to the lock holder's session.
+        await admin.execute("SELECT pg_terminate_backend($1)", first.lock._conn.get_server_pid())
+        await until(lambda: second.active and not first.active)
+        # The old holder runs nothing more, even if a run was already due.
+        assert not await first.still_holder()
+        assert second.active and await second.still_holder()
+    finally:
+        await admin.close()
+        await first.stop()
+        await second.stop()
