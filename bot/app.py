@@ -145,6 +145,11 @@ def create_app(
     run_worker: bool = True,
     run_scheduler: bool = False,
 ) -> web.Application:
+    if config.wechat.mode == "plain":
+        log.warning(
+            "wechat.mode is plain: WeChat does not sign message bodies in this mode; "
+            "switch the console and the config to safe (安全模式)"
+        )
     app = web.Application(middlewares=[guard], client_max_size=config.security.max_body_bytes)
     metrics = Metrics()
     delivery = Delivery(config, metrics)

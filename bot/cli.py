@@ -125,6 +125,9 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
         host=host,
         port=port,
         shutdown_timeout=cfg.server.shutdown_timeout,
+        # aiohttp closes a connection still waiting for its request headers when
+        # this keep-alive timer fires, counted from the connection's start.
+        keepalive_timeout=cfg.server.header_timeout,
         print=None,
         access_log=None,
     )

@@ -28,6 +28,12 @@ class ServerConfig:
     port: int = 8080
     # Seconds a graceful shutdown waits for in-flight requests and late replies.
     shutdown_timeout: float = 10.0
+    # A connection must deliver its request headers this many seconds after it
+    # opens (or after its previous response), and a request its body this many
+    # seconds after the headers: slow senders cannot hold connections open, and
+    # both stay well inside WeChat's 5-second wait.
+    header_timeout: float = 4.0
+    body_timeout: float = 2.0
 
 
 @dataclass
@@ -72,6 +78,10 @@ class OutboxConfig:
     base_delay_seconds: float = 60.0
     max_delay_seconds: float = 43200.0
     batch_size: int = 50
+    # Tencent's send APIs have no idempotency key: a row whose call was under way
+    # when the worker was killed is sent again after its lease. At most this many
+    # calls are under way at once, which bounds those duplicates.
+    max_in_flight: int = 4
     poll_seconds: float = 1.0
     # A row claimed longer ago than this is presumed lost with its worker and retaken.
     lease_seconds: float = 120.0
@@ -259,6 +269,7 @@ def _validate(cfg: Config) -> None:
         ("outbox.max_attempts", cfg.outbox.max_attempts),
         ("outbox.base_delay_seconds", cfg.outbox.base_delay_seconds),
         ("outbox.batch_size", cfg.outbox.batch_size),
+        ("outbox.max_in_flight", cfg.outbox.max_in_flight),
         ("outbox.poll_seconds", cfg.outbox.poll_seconds),
         ("outbox.lease_seconds", cfg.outbox.lease_seconds),
         ("outbox.request_timeout", cfg.outbox.request_timeout),
@@ -268,6 +279,8 @@ def _validate(cfg: Config) -> None:
         ("security.max_body_bytes", cfg.security.max_body_bytes),
         ("bot.reply_deadline", cfg.bot.reply_deadline),
         ("server.port", cfg.server.port),
+        ("server.header_timeout", cfg.server.header_timeout),
+        ("server.body_timeout", cfg.server.body_timeout),
     ):
         if value <= 0:
             raise ConfigError(f"{key}: expected a positive number, got {value!r}")

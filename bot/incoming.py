@@ -42,6 +42,9 @@ class Incoming:
     # Everything else the channel sent (location, link title, file name, …).
     extra: dict[str, str] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict, repr=False)
+    # Plain-mode callbacks: (key of the signed URL, digest of the body), checked
+    # against replays inside the message's transaction.
+    signed_url: tuple[str, str] | None = None
 
     @property
     def dedup_key(self) -> str:

@@ -199,8 +199,16 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """One round: claim what is due and send it. Returns the number of rows handled."""
         rows = await self.claim(datetime.now(UTC))
-        # Sends of one batch go out together: each waits on Tencent, not on the others.
-        await asyncio.gather(*(self._deliver_safely(row) for row in rows))
+        # Sends of one batch overlap (each waits on Tencent, not on the others), but
+        # only max_in_flight at a time: each row is marked sent as soon as its own
+        # call returns, so a kill can repeat at most that many sends.
+        gate = asyncio.Semaphore(max(1, self.config.max_in_flight))
+
+        async def one(row: Outbox) -> None:
+            async with gate:
+                await self._deliver_safely(row)
+
+        await asyncio.gather(*(one(row) for row in rows))
         return len(rows)
 
     async def _deliver_safely(self, row: Outbox) -> None:

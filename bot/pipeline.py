@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 from tortoise.transactions import in_transaction
 
+from bot.channels.security import DoorError
 from bot.config import Config
 from bot.context import Context
 from bot.crypto import cipher_for
@@ -34,6 +35,7 @@ from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
+from models.messages import ReplayRefused, remember_signed_url
 from models.outbox import enqueue, release_waiting
 
 log = logging.getLogger("wecrm.pipeline")
@@ -155,6 +157,8 @@ class Pipeline:
         wake = False
         try:
             async with in_transaction():
+                if msg.signed_url is not None:
+                    await remember_signed_url(*msg.signed_url)
                 await self.dedup.claim(msg)
                 flight.claimed = True
                 if msg.channel != "simulator" and await release_waiting(msg.channel, msg.sender):
@@ -168,6 +172,8 @@ class Pipeline:
                 if late and not reply.is_empty:
                     await self._enqueue_late(msg, reply)
                     wake = True
+        except ReplayRefused:
+            raise DoorError(403, "signature already used for another message") from None
         except Duplicate:
             self.metrics.dedup_hits.labels(channel=msg.channel).inc()
             reply = await self.dedup.reply_of_first(key) or Reply.none()

@@ -8,7 +8,7 @@ from models.complaints import Complaint, ComplaintEvent
 from models.customers import Customer
 from models.deals import Deal
 from models.followups import FollowUp
-from models.messages import ConversationState, ProcessedMessage
+from models.messages import ConversationState, ProcessedMessage, SignedUrl
 from models.outbox import Outbox
 from models.staff import InviteCode, Staff
 from models.tokens import AccessToken
@@ -25,5 +25,6 @@ __all__ = [
     "InviteCode",
     "Outbox",
     "ProcessedMessage",
+    "SignedUrl",
     "Staff",
 ]

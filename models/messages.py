@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -40,3 +42,38 @@ class ConversationState(Model):
 
     class Meta:
         table = "conversation_state"
+
+
+class SignedUrl(Model):
+    """A plain-mode callback URL (timestamp, nonce, signature) already used, and the
+    digest of the body that came with it.
+
+    WeChat signs the URL but not the body in plain mode, so whoever saw one signed
+    URL could post any body under it within the timestamp window. WeChat's own
+    retries repeat the body; a different body is a forgery. Kept in the database so
+    the record survives restarts and is shared by every worker.
+    """
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    digest = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "signed_url"
+
+
+class ReplayRefused(Exception):
+    """A signed URL used again with another body."""
+
+
+async def remember_signed_url(key: str, digest: str) -> None:
+    """Record the URL's body, or refuse a different body under a URL already used.
+
+    Runs in the message's transaction: no INSERT that may fail (it would abort a
+    PostgreSQL transaction), so an insert that ignores conflicts and a read.
+    """
+    await SignedUrl.bulk_create([SignedUrl(key=key, digest=digest)], ignore_conflicts=True)
+    seen = await SignedUrl.filter(key=key).values_list("digest", flat=True)
+    if seen and not hmac.compare_digest(str(seen[0]), digest):
+        raise ReplayRefused(key)

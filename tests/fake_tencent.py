@@ -185,8 +185,11 @@ class FakeTencent:
         :meth:`stop` and :meth:`release_delays` end the wait early."""
         self._delays[path].extend([seconds] * times)
 
-    def release_delays(self) -> None:
-        """Wake every request that is waiting now; later delays wait again."""
+    def release_delays(self, forget_queued: bool = False) -> None:
+        """Wake every request that is waiting now; later delays wait again, unless
+        ``forget_queued`` drops the ones not yet used."""
+        if forget_queued:
+            self._delays.clear()
         self._released.set()
         self._released = asyncio.Event()
 

@@ -57,9 +57,14 @@ def test_example_config_documents_every_key(repo_root: Path) -> None:
     # And it is a valid configuration once the secrets are filled in.
     cfg = load_config(
         repo_root / "config.example.toml",
-        environ={"WECRM_WECHAT_TOKEN": "t", "WECRM_SECURITY_DATA_KEY": DATA_KEY},
+        environ={
+            "WECRM_WECHAT_TOKEN": "t",
+            "WECRM_WECHAT_APP_ID": "wx1234567890abcdef",
+            "WECRM_WECHAT_ENCODING_AES_KEY": AES_KEY,
+            "WECRM_SECURITY_DATA_KEY": DATA_KEY,
+        },
     )
-    assert cfg.wechat.mode == "plain"
+    assert cfg.wechat.mode == "safe"  # the body is signed: no forged body under a seen URL
     with pytest.raises(ConfigError, match=r"wechat\.token"):
         load_config(repo_root / "config.example.toml", environ={})
 
@@ -101,3 +106,13 @@ def test_secrets_stay_out_of_repr(tmp_path: Path) -> None:
     text = repr(cfg)
     for secret in ("t0ken-value", "app-secret-value", AES_KEY, DATA_KEY):
         assert secret not in text
+
+
+def test_plain_mode_is_warned_about_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    from bot.app import create_app
+    from tests.conftest import make_config
+
+    cfg = make_config("sqlite://:memory:", wechat={"mode": "plain"})
+    with caplog.at_level("WARNING", logger="wecrm.http"):
+        create_app(cfg, connect_db=False)
+    assert any("plain" in r.getMessage() and "safe" in r.getMessage() for r in caplog.records)

@@ -311,6 +311,36 @@ async def test_a_worker_killed_mid_send_does_not_lose_the_row(
     assert len(fake_tencent.sent_to(OA_CUSTOM_SEND)) == 1
 
 
+async def test_a_kill_mid_drain_repeats_at_most_the_sends_in_flight(
+    db: str, fake_tencent: FakeTencent
+) -> None:
+    config = make_config(db, **sections(fake_tencent, outbox={"max_in_flight": 3}))
+    delivery = Delivery(config, Metrics())
+    worker = delivery.build()
+    try:
+        fake_tencent.delay_next(OA_CUSTOM_SEND, 30, times=10)
+        await queue(10)
+        start = datetime.now(UTC)
+        task = asyncio.create_task(worker.run(asyncio.Event()))
+        await fake_tencent.wait_for_calls(OA_CUSTOM_SEND, 3)
+        # Tencent may have taken these three; no fourth call starts while they hang.
+        with pytest.raises(TimeoutError):
+            await fake_tencent.wait_for_calls(OA_CUSTOM_SEND, 4, limit=0.3)
+        task.cancel()  # the worker dies with three calls under way
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        fake_tencent.release_delays(forget_queued=True)
+        with time_machine.travel(start + timedelta(seconds=121), tick=False):
+            while await worker.run_once():
+                pass
+    finally:
+        await delivery.close()
+    assert await Outbox.filter(status=OutboxStatus.SENT).count() == 10
+    texts = [c.json["text"]["content"] for c in fake_tencent.calls_to(OA_CUSTOM_SEND)]
+    assert len(set(texts)) == 10
+    assert len(texts) - 10 <= 3  # the duplicates: at most the sends that were in flight
+
+
 # --- through the webhook ------------------------------------------------------------------
 
 

@@ -599,3 +599,21 @@ async def test_a_signed_url_cannot_carry_a_different_body(client: TestClient) ->
         "/wechat", params=params, data=text_xml("绑定 ABCD2345", sender="oAttacker").encode()
     )
     assert forged.status == 403
+
+
+async def test_a_forged_body_under_a_used_url_is_refused_after_a_restart(
+    app_client: AppFactory,
+) -> None:
+    before = await app_client()
+    params = sender_for(before).signed_query()
+    body = text_xml("帮助").encode()
+    first = await before.post("/wechat", params=params, data=body)
+    assert first.status == 200
+    # A new process (restart, or another worker) shares the record in the database.
+    after = await app_client()
+    forged = await after.post(
+        "/wechat", params=params, data=text_xml("查 张三", sender="oAttacker").encode()
+    )
+    assert forged.status == 403
+    retry = await after.post("/wechat", params=params, data=body)  # WeChat's own retry
+    assert retry.status == 200

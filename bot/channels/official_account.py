@@ -17,13 +17,13 @@ from wechatpy.crypto import PrpCrypto
 
 from bot.channels.security import (
     DoorError,
-    ReplayGuard,
     cdata,
     check_signature,
     check_timestamp,
     parse_xml,
     read_capped,
     signature,
+    signed_url_key,
 )
 from bot.config import Config
 from bot.incoming import Incoming, Kind, Reply
@@ -153,8 +153,8 @@ class OfficialAccountChannel:
     def __init__(self, config: Config, process: Process) -> None:
         self.wechat = config.wechat
         self.security = config.security
+        self.body_timeout = config.server.body_timeout
         self.process = process
-        self._replays = ReplayGuard(config.security.timestamp_window)
         self._crypto: PrpCrypto | None = None
         if self.wechat.encoding_aes_key:
             self._crypto = PrpCrypto(base64.b64decode(self.wechat.encoding_aes_key + "="))
@@ -179,8 +179,7 @@ class OfficialAccountChannel:
         if not encrypted and self.wechat.mode == "safe":
             # Refused before the body is even read: nothing of it will be used.
             raise DoorError(403, "safe mode accepts encrypted messages only")
-        body = await read_capped(request, self.security.max_body_bytes)
-        self._replays.check(timestamp, nonce, request.query.get("signature", ""), body)
+        body = await read_capped(request, self.security.max_body_bytes, self.body_timeout)
         fields = parse_xml(body)
         if encrypted:
             fields = self._decrypt(fields, timestamp, nonce, request.query.get("msg_signature"))
@@ -189,6 +188,10 @@ class OfficialAccountChannel:
             raise DoorError(400, "missing FromUserName")
         if len(incoming.sender) > MAX_ID_LENGTH or len(incoming.msg_id) > MAX_ID_LENGTH:
             raise DoorError(400, "FromUserName or MsgId too long")
+        if not encrypted:
+            incoming.signed_url = signed_url_key(
+                timestamp, nonce, request.query.get("signature", ""), body
+            )
         request[INCOMING] = incoming
         reply = await self.process(incoming)
         xml = render_reply(reply, to_user=incoming.sender, from_user=incoming.recipient)

@@ -7,6 +7,7 @@ for the CDATA sections of a passive reply.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -52,10 +53,19 @@ def check_timestamp(timestamp: str | None, window: int, now: float | None = None
         raise DoorError(403, "stale timestamp")
 
 
-async def read_capped(request: web.Request, cap: int) -> bytes:
-    """Read at most ``cap`` bytes; a longer body is refused before it is parsed."""
+async def read_capped(request: web.Request, cap: int, wait: float = 2.0) -> bytes:
+    """Read at most ``cap`` bytes within ``wait`` seconds; a longer body is refused
+    before it is parsed, a slower one is cut off."""
     if request.content_length is not None and request.content_length > cap:
         raise DoorError(413, "body too large")
+    try:
+        async with asyncio.timeout(wait):
+            return await _read_upto(request, cap)
+    except TimeoutError:
+        raise DoorError(408, "body not received in time") from None
+
+
+async def _read_upto(request: web.Request, cap: int) -> bytes:
     # StreamReader.read(n) returns what has arrived so far, not n bytes: a body that
     # comes in several TCP segments or chunks must be read until EOF (or the cap).
     chunks: list[bytes] = []
@@ -108,33 +118,9 @@ def cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-class ReplayGuard:
-    """A signed URL may be re-sent only with the same body.
-
-    In plain mode WeChat signs (token, timestamp, nonce) but not the body, so whoever
-    sees one signed URL (a proxy log, say) could post any message under it within the
-    timestamp window. WeChat's own retries repeat the URL *and* the body; a different
-    body under a seen URL is a forgery. Kept per process (bounded by the window):
-    several workers each keep their own, which narrows but does not close the gap —
-    safe (AES) mode closes it, because there the body is signed.
-    """
-
-    def __init__(self, window: int, max_entries: int = 100_000) -> None:
-        self.window = window
-        self.max_entries = max_entries
-        self._seen: dict[tuple[str, str, str], tuple[float, str]] = {}
-
-    def check(self, timestamp: str, nonce: str, signature: str, body: bytes) -> None:
-        now = time.time()
-        if len(self._seen) >= self.max_entries:
-            cutoff = now - 2 * self.window
-            self._seen = {k: v for k, v in self._seen.items() if v[0] >= cutoff}
-            if len(self._seen) >= self.max_entries:  # a flood: keep the newest half
-                keep = sorted(self._seen.items(), key=lambda kv: kv[1][0])[self.max_entries // 2 :]
-                self._seen = dict(keep)
-        digest = hashlib.sha256(body).hexdigest()
-        key = (timestamp, nonce, signature)
-        seen = self._seen.get(key)
-        if seen is not None and not hmac.compare_digest(seen[1], digest):
-            raise DoorError(403, "signature already used for another message")
-        self._seen[key] = (now, digest)
+def signed_url_key(timestamp: str, nonce: str, signature: str, body: bytes) -> tuple[str, str]:
+    """(key of a plain-mode signed URL, digest of its body) for the replay record
+    (``models.messages.remember_signed_url``): in plain mode the body is not signed,
+    so a URL seen once may only ever come again with the same body."""
+    url = hashlib.sha256(f"{timestamp}\n{nonce}\n{signature}".encode()).hexdigest()
+    return url, hashlib.sha256(body).hexdigest()
