@@ -168,7 +168,11 @@ def create_app(
     app.router.add_get("/metrics", metrics_view)
 
     async def database(app: web.Application):  # type: ignore[no-untyped-def]
-        ctx = await db.connect(config.database.url) if connect_db else None
+        ctx = (
+            await db.connect(config.database.url, config.data_key_bytes or None)
+            if connect_db
+            else None
+        )
         delivery.build()
         if run_worker:
             delivery.start()

@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 async def _with_db(cfg: Config, work):  # type: ignore[no-untyped-def]
     from bot import db
 
-    ctx = await db.connect(cfg.database.url)
+    ctx = await db.connect(cfg.database.url, cfg.data_key_bytes or None)
     try:
         return await work()
     finally:
@@ -110,9 +110,17 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import create_app
-    from bot.logs import setup_logging
+    from bot.logs import register_secret, setup_logging
 
     setup_logging(cfg.log.level, cfg.log.format)
+    for secret in (
+        cfg.wechat.token,
+        cfg.wechat.app_secret,
+        cfg.wechat.encoding_aes_key,
+        cfg.wecom.secret,
+        cfg.security.data_key,
+    ):
+        register_secret(secret)
     host = args.host or cfg.server.host
     port = args.port or cfg.server.port
     app = create_app(cfg, run_scheduler=not args.no_scheduler)

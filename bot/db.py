@@ -45,8 +45,13 @@ def is_postgres(url: str) -> bool:
     return normalize_url(url).startswith(("postgres://", "asyncpg://"))
 
 
-async def connect(url: str) -> TortoiseContext:
-    """Connect and return the context; close through :func:`close`."""
+async def connect(url: str, data_key: bytes | None = None) -> TortoiseContext:
+    """Connect and return the context; close through :func:`close`.
+
+    ``data_key`` seals phone numbers in free-text columns (``models.sealed``)."""
+    from models.sealed import use_data_key
+
+    use_data_key(data_key)
     # Tortoise caches compiled INSERT/DELETE statements per connection *name*,
     # process-wide; after switching backends (tests run SQLite then PostgreSQL)
     # the cache would hand PostgreSQL SQLite's "?" placeholders.

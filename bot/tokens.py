@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from bot.logs import register_secret
 from models.tokens import AccessToken
 
 log = logging.getLogger("wecrm.tokens")
@@ -78,6 +79,7 @@ class TokenOwner:
                 return self._token
             row = await AccessToken.get_or_none(key=self.key)
             if row and row.token and row.expires_at and row.expires_at - self.margin > now:
+                register_secret(row.token)
                 self._token, self._expires_at = row.token, row.expires_at
                 return self._token
             if self._last_error is not None and now < self._failed_until:
@@ -105,6 +107,7 @@ class TokenOwner:
         self.fetches += 1
         try:
             token, expires_in = await self._fetch()
+            register_secret(token)  # before the SQL that stores it can be logged
         except BaseException as exc:
             # Any failure (cancelled at shutdown included) hands the lease back at
             # once instead of making other workers wait it out.

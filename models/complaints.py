@@ -26,6 +26,7 @@ from models.audit import AuditLog
 from models.customers import Customer
 from models.enums import ComplaintStatus, Grade, Lifecycle, Role, Severity
 from models.outbox import enqueue
+from models.sealed import SealedTextField
 from models.staff import Staff
 from models.staff_push import push_to_staff, text_payload
 from models.worktime import WorkCalendar
@@ -47,16 +48,16 @@ class Complaint(Model):
     assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Staff", related_name="complaints", null=True, on_delete=fields.SET_NULL
     )
-    content = fields.TextField()
+    content = SealedTextField()
     # The channel the customer wrote through: replies go back the same way.
     channel = fields.CharField(max_length=16, default="oa")
     first_reply_due = fields.DatetimeField()
     resolve_due = fields.DatetimeField()
     first_replied_at = fields.DatetimeField(null=True)
     resolved_at = fields.DatetimeField(null=True)
-    resolution = fields.TextField(default="")
+    resolution = SealedTextField(default="")
     rating = fields.SmallIntField(null=True)
-    rating_comment = fields.TextField(default="")
+    rating_comment = SealedTextField(default="")
     rated_at = fields.DatetimeField(null=True)
     # Raised by a manager (升级) or by a missed deadline.
     escalation_level = fields.SmallIntField(default=0)
@@ -85,7 +86,7 @@ class ComplaintEvent(Model):
     )
     actor = fields.CharField(max_length=64)
     kind = fields.CharField(max_length=32)
-    note = fields.TextField(default="")
+    note = SealedTextField(default="")
     media_id = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -487,13 +488,12 @@ async def open_ticket(
     # check below. SQLite serialises transactions anyway and ignores the clause.
     await Customer.select_for_update().filter(id=customer.id).values_list("id", flat=True)
     # The same words again within minutes (a double tap, a resend) are one complaint.
-    same = (
-        await Complaint.filter(
-            customer=customer, content=content, status__in=ACTIVE, created_at__gte=now - window
-        )
-        .order_by("-id")
-        .first()
-    )
+    # Compared here, not in SQL: a phone number in the words is stored encrypted
+    # with a fresh nonce each time (models.sealed), so equal texts differ at rest.
+    recent = await Complaint.filter(
+        customer=customer, status__in=ACTIVE, created_at__gte=now - window
+    ).order_by("-id")
+    same = next((c for c in recent if c.content == content), None)
     if same is not None:
         return Intake(same, created=False, needs_category=not same.category)
     found = classify(content, customer.grade)

@@ -19,6 +19,7 @@ from tortoise.models import Model
 from bot.crypto import FieldCipher, normalize_phone
 from bot.parsing.birthdays import Birthday
 from models.enums import Grade, Lifecycle, Role
+from models.sealed import SealedTextField
 from models.staff import Staff
 
 
@@ -52,7 +53,7 @@ class Customer(Model):
     # Set when WeChat reports the openid unsubscribed or invalid (40003/43004):
     # pushes to this customer are parked instead of retried.
     unreachable_at = fields.DatetimeField(null=True)
-    notes = fields.TextField(default="")
+    notes = SealedTextField(default="")
     last_contact_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

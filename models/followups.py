@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from models.customers import Customer
 from models.enums import FollowUpMethod
+from models.sealed import SealedTextField
 from models.staff import Staff
 
 
@@ -25,8 +26,8 @@ class FollowUp(Model):
         "models.Staff", related_name="followups", null=True, on_delete=fields.SET_NULL
     )
     method = fields.CharEnumField(FollowUpMethod, max_length=16)
-    content = fields.TextField()
-    feedback = fields.TextField(default="")
+    content = SealedTextField()
+    feedback = SealedTextField(default="")
     next_revisit_on = fields.DateField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import ProcessingStatus
+from models.sealed import SealedJSONField
 
 
 class ProcessedMessage(Model):
@@ -36,7 +37,7 @@ class ConversationState(Model):
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=191, unique=True)
     state = fields.CharField(max_length=64)
-    data = fields.JSONField(default=dict)
+    data = SealedJSONField(default=dict)
     expires_at = fields.DatetimeField(db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -12,6 +12,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.enums import OutboxStatus
+from models.sealed import SealedJSONField
 
 
 class Outbox(Model):
@@ -21,7 +22,7 @@ class Outbox(Model):
     dedup_key = fields.CharField(max_length=191, unique=True)
     channel = fields.CharField(max_length=16)
     recipient = fields.CharField(max_length=64)
-    payload = fields.JSONField()
+    payload = SealedJSONField()
     status = fields.CharEnumField(OutboxStatus, max_length=24, default=OutboxStatus.PENDING)
     attempts = fields.SmallIntField(default=0)
     next_attempt_at = fields.DatetimeField()

@@ -28,11 +28,14 @@ async def sla(cfg: Config, at: datetime) -> str:
 
 
 async def prune(cfg: Config, at: datetime) -> str:
-    from models.messages import ConversationState, ProcessedMessage
+    from models.messages import ConversationState, ProcessedMessage, SignedUrl
 
     messages = await ProcessedMessage.filter(
         created_at__lt=at - timedelta(days=PROCESSED_MESSAGE_DAYS)
     ).delete()
+    # A signed URL is only accepted within the timestamp window (minutes): a day's
+    # record is more than enough to refuse a replay.
+    await SignedUrl.filter(created_at__lt=at - timedelta(days=1)).delete()
     dialogs = await ConversationState.filter(expires_at__lt=at).delete()
     return f"prune: {messages} processed message(s), {dialogs} expired dialog(s)"
 

@@ -8,6 +8,7 @@ session, so parallel runs never meet) and every test starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import secrets
@@ -79,7 +80,7 @@ async def truncate_all(url: str) -> None:
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[str]:
     """Connected to the session database with every table empty."""
-    ctx = await dbmod.connect(db_url)
+    ctx = await dbmod.connect(db_url, base64.b64decode(DATA_KEY))
     await truncate_all(db_url)
     try:
         yield db_url

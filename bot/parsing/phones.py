@@ -36,3 +36,20 @@ def mask_phone(phone: str) -> str:
     if len(phone) > 4:
         return "*" * (len(phone) - 4) + phone[-4:]
     return "****"
+
+
+# A phone number inside free text ("客户新号码 138 0013 8000，打这个"): a mainland
+# mobile (optionally +86, spaces or dashes between groups) or a landline with its
+# area code. Not part of a longer run of digits (ticket numbers, amounts).
+_IN_TEXT = re.compile(
+    r"(?<![\d＋+])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)"
+    r"|(?<!\d)0[1-9]\d{1,2}[\s-]?\d{7,8}(?!\d)"
+)
+
+
+def phones_in_text(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each phone number written inside ``text``."""
+    normal = unicodedata.normalize("NFKC", text)
+    if len(normal) != len(text):  # full-width forms changed the length: scan as is
+        normal = text
+    return [m.span() for m in _IN_TEXT.finditer(normal)]
