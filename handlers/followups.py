@@ -45,6 +45,7 @@ LOGGED = "已记录跟进：\n客户：{name}{company}\n方式：{method}\n内�
 LOGGED_FEEDBACK = "反馈：{feedback}"
 LOGGED_REVISIT = "下次回访：{date}"
 LOGGED_NO_REVISIT = "下次回访：未设置（可发送「改 回访 下周三」补上）"
+LOGGED_KEPT_REVISIT = "下次回访：仍是 {date}（之前已安排；要改可发送「改 回访 周五」）"
 LOGGED_CLAIMED = "这位客户之前没有负责人，现在归入你的名下。"
 LOGGED_HINT = "有误可以发送「改 回访 周五」「改 方式 微信」「改 内容 …」「改 反馈 …」。"
 
@@ -143,9 +144,12 @@ async def log_action(
     ]
     if payload.get("feedback"):
         lines.append(LOGGED_FEEDBACK.format(feedback=payload["feedback"]))
-    lines.append(
-        LOGGED_REVISIT.format(date=describe(next_on, today)) if next_on else LOGGED_NO_REVISIT
-    )
+    if logged.kept_revisit is not None:
+        lines.append(LOGGED_KEPT_REVISIT.format(date=describe(logged.kept_revisit, today)))
+    elif next_on:
+        lines.append(LOGGED_REVISIT.format(date=describe(next_on, today)))
+    else:
+        lines.append(LOGGED_NO_REVISIT)
     if logged.claimed:
         lines.append(LOGGED_CLAIMED)
     lines.append(LOGGED_HINT)

@@ -22,6 +22,10 @@ from tortoise.functions import Length
 from bot.crypto import FieldCipher, normalize_phone
 from models.customers import Customer, name_pinyin
 
+# The longest name, and the longest anything a customer can be found by (company).
+NAME_MAX = Customer._meta.fields_map["name"].max_length  # type: ignore[attr-defined]
+LONGEST_SEARCHABLE = Customer._meta.fields_map["company"].max_length  # type: ignore[attr-defined]
+
 MAX_RESULTS = 9  # a numbered list answered with one digit
 # Below this score a candidate is noise, not a typo.
 THRESHOLD = 70
@@ -54,7 +58,9 @@ async def search_customers(
     """Customers matching ``query``, best first; at most :data:`MAX_RESULTS` + 1 so the
     caller can tell "more than fit in a list". Ties go to ``prefer_owner``'s customers."""
     q = clean_query(query)
-    if not q:
+    if not q or len(q) > LONGEST_SEARCHABLE:
+        # Longer than any name, company or phone can be (voice text that never said
+        # a name): nothing can match, and SQLite refuses LIKE patterns that long.
         return []
     matches = await _search(q, cipher)
     filler = _FILLER.match(q)
@@ -217,7 +223,9 @@ async def split_customer_query(text: str) -> tuple[str, str]:
     # Even a short head may be glued (「王五电话」, 「王五5千」): the whole head wins
     # when it is itself a known name, else the longest known name it starts with.
     prefixes = [head[:n] for n in range(min(len(head) - 1, 6), 1, -1)]
-    candidates = [head, *prefixes]
+    # A head longer than a name column can hold is speech, not a name: only its
+    # prefixes can be one.
+    candidates = [head, *prefixes] if len(head) <= NAME_MAX else prefixes
     known = set(
         await Customer.filter(
             name_initials__in=[name_pinyin(p)[1] for p in candidates], name__in=candidates

@@ -48,6 +48,8 @@ class Logged:
     followup: FollowUp
     # The customer had no owner and the rep who followed up now owns them.
     claimed: bool
+    # No date was given and a revisit planned earlier (after today) stays planned.
+    kept_revisit: date | None = None
 
 
 async def log_followup(
@@ -60,10 +62,19 @@ async def log_followup(
     today: date,
 ) -> Logged:
     """Record a follow-up; it is the customer's latest contact, and an unowned
-    customer becomes the rep's. Raises :class:`RevisitInPast` before writing anything."""
+    customer becomes the rep's. Raises :class:`RevisitInPast` before writing anything.
+
+    Without a date the revisit already planned for a later day is carried over (the
+    plan lives on the latest follow-up): an unrelated call must not erase it. A plan
+    for today or earlier is what this follow-up fulfils, so it ends here."""
     if next_revisit_on is not None and next_revisit_on < today:
         raise RevisitInPast(next_revisit_on.isoformat())
     claimed = False
+    kept: date | None = None
+    if next_revisit_on is None:
+        planned = await next_revisit(customer.id)
+        if planned is not None and planned > today:
+            next_revisit_on = kept = planned
     async with in_transaction():
         followup = await FollowUp.create(
             customer=customer,
@@ -82,7 +93,7 @@ async def log_followup(
             await customer.refresh_from_db(fields=["owner_id"])
         customer.last_contact_at = followup.created_at
         await customer.save(update_fields=["last_contact_at", "updated_at"])
-    return Logged(followup, claimed)
+    return Logged(followup, claimed, kept)
 
 
 # How long after logging a follow-up its author may still amend it with 「改 …」.

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.db import normalize_url
 
 
 class PausableProxy:
@@ -59,3 +65,33 @@ class PausableProxy:
         finally:
             with contextlib.suppress(Exception):
                 dst.close()
+
+
+@asynccontextmanager
+async def hangable(db: str) -> AsyncIterator[tuple[str, Callable[[], None], Callable[[], None]]]:
+    """(url the server should use, hang, recover) for the test's database."""
+    if db.startswith("sqlite"):
+        path = db[len("sqlite://") :]
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+        def hang() -> None:
+            # Another process holding the write lock: every writer waits.
+            holder.execute("BEGIN EXCLUSIVE")
+
+        def recover() -> None:
+            holder.execute("ROLLBACK")
+
+        try:
+            yield db, hang, recover
+        finally:
+            holder.close()
+        return
+    parts = urlsplit(normalize_url(db))
+    proxy = PausableProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await proxy.start()
+    user = f"{parts.username}@" if parts.username else ""
+    netloc = f"{user}127.0.0.1:{proxy.port}"
+    try:
+        yield urlunsplit(parts._replace(netloc=netloc)), proxy.pause, proxy.resume
+    finally:
+        await proxy.close()

@@ -5,55 +5,20 @@ second, and service comes back without a restart."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from bot.db import normalize_url
 from bot.pipeline import BUSY
 from models import FollowUp
 from tests.crash_scenario import CONFIRMED, followup_xml
-from tests.db_proxy import PausableProxy
+from tests.db_proxy import hangable
 from tests.live_server import LiveServer, post_signed, write_config
 from tests.sales_helpers import REP_A, customer, team
 from tests.wechat_client import parse_xml
 
 WECHAT_LIMIT = 5.0
-
-
-@asynccontextmanager
-async def hangable(db: str) -> AsyncIterator[tuple[str, Callable[[], None], Callable[[], None]]]:
-    """(url the server should use, hang, recover) for the test's database."""
-    if db.startswith("sqlite"):
-        path = db[len("sqlite://") :]
-        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-
-        def hang() -> None:
-            # Another process holding the write lock: every writer waits.
-            holder.execute("BEGIN EXCLUSIVE")
-
-        def recover() -> None:
-            holder.execute("ROLLBACK")
-
-        try:
-            yield db, hang, recover
-        finally:
-            holder.close()
-        return
-    parts = urlsplit(normalize_url(db))
-    proxy = PausableProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    await proxy.start()
-    user = f"{parts.username}@" if parts.username else ""
-    netloc = f"{user}127.0.0.1:{proxy.port}"
-    try:
-        yield urlunsplit(parts._replace(netloc=netloc)), proxy.pause, proxy.resume
-    finally:
-        await proxy.close()
 
 
 async def timed(coro: object) -> tuple[float, object]:

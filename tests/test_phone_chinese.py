@@ -1,0 +1,49 @@
+"""Phone Chinese as reps really send it (issue #13): each failure reported from the
+simulator, as written, through the webhook."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from bot.middlewares import APOLOGY
+from models import FollowUp
+from tests.sales_helpers import REP_A, customer, team
+from tests.wechat_client import WeChatSender
+
+# Wednesday 2 December 2026, 10:00 in Shanghai.
+FROZEN = datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+APOLOGY_HEAD = APOLOGY.split("（")[0]
+
+VOICE = (
+    "跟进周杰今天下午去他们公司拜访了一趟跟采购部的王经理聊了大概一个小时"
+    "他们对我们的新品挺感兴趣的但是价格上还要再商量一下下下周一再约个时间过去演示一下"
+)
+
+
+async def test_voice_text_glued_to_the_command_is_logged_not_an_apology(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        reply = await wechat.say(VOICE, REP_A)
+        again = await wechat.say(VOICE, REP_A)  # a retry of the same words: same answer
+    assert APOLOGY_HEAD not in reply and APOLOGY_HEAD not in again
+    assert "已记录跟进" in reply and "周杰" in reply
+    stored = await FollowUp.all()
+    assert stored and "采购部的王经理" in stored[0].content  # long speech is kept whole
+
+
+async def test_a_follow_up_without_a_date_keeps_the_planned_revisit(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        planned = await wechat.say("跟进 周杰 电话 聊了报价 12月11日回访", REP_A)
+        assert "12月11日" in planned
+        later = await wechat.say("跟进 周杰 微信 发了产品资料", REP_A)
+        card = await wechat.say("查 周杰", REP_A)
+    assert "仍是" in later and "12月11日" in later
+    assert "未安排" not in card and "12月11日" in card
