@@ -10,7 +10,8 @@ database created and dropped here:
 * kill -9 during a burst of follow-ups (concurrency 32), restart after 1.5 s,
   WeChat-style retries of everything unanswered plus one more retry of every
   message: lost, duplicated, stored-but-unconfirmed;
-* the database hangs (paused TCP proxy / held SQLite write lock) for N seconds
+* the database hangs (paused TCP proxy / held SQLite write lock) — and, on
+  PostgreSQL, refuses connections (proxy closed) — for N seconds
   while follow-ups keep arriving (4 per second): the slowest answer, how many
   were told 系统繁忙, duplicates, /healthz during the hang, recovery time;
 * PostgreSQL only: the scheduler lock holder's session is terminated: seconds
@@ -28,7 +29,9 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -44,7 +47,7 @@ from models import FollowUp  # noqa: E402
 from scheduler.runner import SchedulerService  # noqa: E402
 from tests.conftest import DATA_KEY, make_config  # noqa: E402
 from tests.crash_scenario import followup_xml, kill_during_burst  # noqa: E402
-from tests.db_proxy import hangable  # noqa: E402
+from tests.db_proxy import PausableProxy, hangable  # noqa: E402
 from tests.live_server import LiveServer, post_signed, write_config  # noqa: E402
 from tests.sales_helpers import REP_A, customer, team  # noqa: E402
 from tests.wechat_client import parse_xml  # noqa: E402
@@ -86,40 +89,74 @@ async def crash_runs(url: str, tmp: Path, runs: int, messages: int) -> list[str]
 
 
 async def hang_run(url: str, tmp: Path, seconds: float) -> str:
-    await fresh(url)
     async with hangable(url) as (server_url, hang, recover):
-        server = LiveServer(write_config(tmp / "hang.toml", server_url), None, "--no-scheduler")
-        await server.start()
-        answers: list[tuple[int, float, str | None]] = []
-        try:
-            async with aiohttp.ClientSession() as session:
 
-                async def one(n: int) -> None:
-                    t0 = time.monotonic()
-                    body = await post_signed(
-                        session, server.url, followup_xml(REP_A, "周杰", n), wait=30
-                    )
-                    answers.append((n, time.monotonic() - t0, body))
+        async def hurt() -> None:
+            hang()
 
-                hang()
-                tasks = []
-                for n in range(int(seconds * 4)):
-                    tasks.append(asyncio.create_task(one(n)))
-                    await asyncio.sleep(0.25)
+        async def heal() -> None:
+            recover()
+
+        return await fault_run(url, server_url, tmp, seconds, "hangs", hurt, heal)
+
+
+async def refuse_run(url: str, tmp: Path, seconds: float) -> str:
+    """PostgreSQL goes away (connections reset, new ones refused), then comes back."""
+    parts = urlsplit(url)
+    proxy = PausableProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await proxy.start()
+    user = f"{parts.username}@" if parts.username else ""
+    server_url = urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
+    try:
+        return await fault_run(
+            url, server_url, tmp, seconds, "refuses connections", proxy.refuse, proxy.accept
+        )
+    finally:
+        await proxy.close()
+
+
+async def fault_run(
+    url: str,
+    server_url: str,
+    tmp: Path,
+    seconds: float,
+    label: str,
+    hurt: Callable[[], Awaitable[None]],
+    heal: Callable[[], Awaitable[None]],
+) -> str:
+    """Follow-ups at 4 per second while the database is hurt for ``seconds``."""
+    await fresh(url)
+    server = LiveServer(write_config(tmp / "fault.toml", server_url), None, "--no-scheduler")
+    await server.start()
+    answers: list[tuple[int, float, str | None]] = []
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def one(n: int) -> None:
                 t0 = time.monotonic()
+                xml = followup_xml(REP_A, "周杰", n)
+                body = await post_signed(session, server.url, xml, wait=30)
+                answers.append((n, time.monotonic() - t0, body))
+
+            await hurt()
+            tasks = []
+            for n in range(int(seconds * 4)):
+                tasks.append(asyncio.create_task(one(n)))
+                await asyncio.sleep(0.25)
+            t0 = time.monotonic()
+            async with session.get(f"{server.url}/healthz") as resp:
+                health = (resp.status, time.monotonic() - t0)
+            await heal()
+            healed_at = time.monotonic()
+            await asyncio.gather(*tasks)
+            while True:
                 async with session.get(f"{server.url}/healthz") as resp:
-                    health = (resp.status, time.monotonic() - t0)
-                recover()
-                recovered_at = time.monotonic()
-                await asyncio.gather(*tasks)
-                while True:
-                    async with session.get(f"{server.url}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                    await asyncio.sleep(0.05)
-                recovery = time.monotonic() - recovered_at
-        finally:
-            await server.stop()
+                    if resp.status == 200:
+                        break
+                await asyncio.sleep(0.05)
+            recovery = time.monotonic() - healed_at
+    finally:
+        await server.stop()
     contents = [str(c) for c in await FollowUp.all().values_list("content", flat=True)]
     busy = dup = lost = 0
     for n, _, body in answers:
@@ -130,7 +167,7 @@ async def hang_run(url: str, tmp: Path, seconds: float) -> str:
         lost += stored == 0 and said != BUSY
     slowest = max(t for _, t, _ in answers)
     return (
-        f"| database hangs {seconds:.0f} s | {len(answers)} | slowest answer {slowest:.2f} s | "
+        f"| database {label} {seconds:.0f} s | {len(answers)} | slowest answer {slowest:.2f} s | "
         f"told 系统繁忙 {busy} | lost {lost} | duplicated {dup} | /healthz {health[0]} in "
         f"{health[1]:.2f} s, 200 again {recovery:.2f} s after |"
     )
@@ -180,6 +217,7 @@ async def one_backend(url: str, tmp: Path, args: argparse.Namespace) -> list[str
         lines = await crash_runs(url, tmp, args.runs, args.messages)
         lines.append(await hang_run(url, tmp, args.hang))
         if db.is_postgres(url):
+            lines.append(await refuse_run(url, tmp, args.hang))
             lines.append(await lock_run(url))
         return lines
     finally:

@@ -30,6 +30,19 @@ class PausableProxy:
     def pause(self) -> None:
         self._running.clear()
 
+    async def refuse(self) -> None:
+        """The database goes away: open connections reset, new ones refused."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def accept(self) -> None:
+        """The database is back, on the same port."""
+        if self._server is None:
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
     def resume(self) -> None:
         self._running.set()
 
