@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     run = jobs_sub.add_parser("run", help="run one job once; safe to repeat")
     run.add_argument("name", choices=sorted(JOBS))
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what the job would send; send nothing"
+    )
+    jobs_sub.add_parser("list", help="every job, its schedule and its next run")
 
     sub.add_parser("scheduler", help="run only the scheduler (beside `serve --no-scheduler`)")
     run.add_argument(
@@ -236,11 +240,31 @@ def cmd_jobs(cfg: Config, args: argparse.Namespace) -> int:
         )
         return 2
     job = JOBS[args.name]
+    func = job.func
+    if args.dry_run:
+        if job.preview is None:
+            print(f"wecrm: job {args.name} has no dry run; it only queues idempotent work")
+            return 2
+        func = job.preview
 
     async def work() -> str:
-        return await job.func(cfg, at)
+        return await func(cfg, at)
 
     print(asyncio.run(_with_db(cfg, work)))
+    return 0
+
+
+def cmd_jobs_list(cfg: Config) -> int:
+    from datetime import UTC, datetime
+
+    from scheduler.runner import build_scheduler
+
+    scheduler = build_scheduler(cfg)
+    now = datetime.now(UTC).astimezone(cfg.tz)
+    for job in sorted(scheduler.get_jobs(), key=lambda j: j.id):
+        upcoming = job.trigger.get_next_fire_time(None, now)
+        when = upcoming.strftime("%Y-%m-%d %H:%M %Z") if upcoming else "never"
+        print(f"{job.id:<10} {job.trigger!s:<40} next: {when}")
     return 0
 
 
@@ -309,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_outbox(cfg, args)
     if args.command == "jobs" and args.jobs_command == "run":
         return cmd_jobs(cfg, args)
+    if args.command == "jobs" and args.jobs_command == "list":
+        return cmd_jobs_list(cfg)
     if args.command == "staff" and args.staff_command == "invite":
         return cmd_invite(cfg, args)
     if args.command == "import":

@@ -144,6 +144,36 @@ class ComplaintsConfig:
 
 
 @dataclass
+class CareConfig:
+    """Scheduled care: the morning briefing, birthdays, holidays, silence by grade."""
+
+    # Local time of the daily briefing each rep gets.
+    briefing_time: str = "08:30"
+    # Nothing is pushed between these local times; due prompts wait for the morning.
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    # A customer is "silent" after this many days without contact, by grade.
+    silent_days_vip: int = 7
+    silent_days_normal: int = 30
+    silent_days_potential: int = 14
+    # Days ahead a VIP's birthday, and 春节 / 中秋, are announced (time for a gift).
+    birthday_heads_up_days: int = 3
+    festival_heads_up_days: int = 7
+    # Lines per section in the pushed briefing; 「待办 全部」 shows everything.
+    briefing_max_lines: int = 5
+    # 29 February birthdays in other years: "feb28" or "mar1".
+    leap_day: str = "feb28"
+    # Extra occasions "MM-DD name", comma-separated (western ones the team wants).
+    extra_occasions: str = "01-01 元旦, 02-14 情人节, 12-25 圣诞节"
+    # Official holidays for years chinese-calendar does not know yet:
+    # "YYYY-MM-DD name", comma-separated.
+    fallback_holidays: str = (
+        "2027-01-01 元旦, 2027-02-06 春节, 2027-04-05 清明节, 2027-05-01 劳动节, "
+        "2027-06-09 端午节, 2027-09-15 中秋节, 2027-10-01 国庆节"
+    )
+
+
+@dataclass
 class SimulatorConfig:
     enabled: bool = False
 
@@ -166,6 +196,7 @@ class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     staff: StaffConfig = field(default_factory=StaffConfig)
     complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
+    care: CareConfig = field(default_factory=CareConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -285,6 +316,7 @@ def _validate(cfg: Config) -> None:
         if value <= 0:
             raise ConfigError(f"{key}: expected a positive number, got {value!r}")
     _validate_complaints(cfg.complaints)
+    _validate_care(cfg.care)
     try:
         ZoneInfo(cfg.bot.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -313,6 +345,40 @@ def parse_clock(text: str) -> tuple[int, int]:
 def parse_date_list(text: str) -> frozenset[date]:
     """``"2026-10-09, 2026-12-31"`` -> the dates; ValueError for a malformed one."""
     return frozenset(date.fromisoformat(part.strip()) for part in text.split(",") if part.strip())
+
+
+def parse_occasions(text: str, with_year: bool) -> list[tuple[str, str]]:
+    """``"01-01 元旦, 02-14 情人节"`` -> [("01-01", "元旦"), …]; with_year: "YYYY-MM-DD name".
+    ValueError for a malformed entry."""
+    out = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        when, _, name = part.strip().partition(" ")
+        if with_year:
+            date.fromisoformat(when)
+        else:
+            date.fromisoformat(f"2000-{when}")
+        if not name.strip():
+            raise ValueError(part)
+        out.append((when, name.strip()))
+    return out
+
+
+def _validate_care(c: CareConfig) -> None:
+    for name in ("briefing_time", "quiet_start", "quiet_end"):
+        try:
+            parse_clock(getattr(c, name))
+        except ValueError:
+            raise ConfigError(f"care.{name}: expected HH:MM, e.g. 08:30") from None
+    for name, with_year in (("extra_occasions", False), ("fallback_holidays", True)):
+        try:
+            parse_occasions(getattr(c, name), with_year)
+        except ValueError:
+            example = "2027-02-06 春节" if with_year else "02-14 情人节"
+            raise ConfigError(f"care.{name}: expected entries like 「{example}」") from None
+    if c.leap_day not in {"feb28", "mar1"}:
+        raise ConfigError("care.leap_day: expected feb28 or mar1")
 
 
 def _validate_complaints(c: ComplaintsConfig) -> None:

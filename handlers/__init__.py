@@ -4,7 +4,17 @@ live in service functions next to the models."""
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import complaints, customer_pick, customers, deals, fallback, followups, help, staff
+from handlers import (
+    care,
+    complaints,
+    customer_pick,
+    customers,
+    deals,
+    fallback,
+    followups,
+    help,
+    staff,
+)
 
 
 def routers() -> list[Router]:
@@ -14,6 +24,8 @@ def routers() -> list[Router]:
         help.router,
         # Before customers/followups: their Command("改") would also take "改级 TS…".
         complaints.router,
+        # Before customers: 「生日 本周」 lists birthdays, 「生日 张三 …」 sets one.
+        care.router,
         customers.router,
         customer_pick.router,
         followups.router,

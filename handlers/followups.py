@@ -1,6 +1,6 @@
 """Follow-ups in chat: 「跟进 张三 电话 聊了新品报价，客户有兴趣 下周三回访」 logs one and
-echoes what was understood; 「改 回访 周五」 corrects the last one; 「待办」/「今天」
-lists the revisits due today and overdue.
+echoes what was understood; 「改 回访 周五」 corrects the last one. (「待办」 is
+the care briefing: ``handlers.care``.)
 
 The note is parsed by ``bot.parsing.followups``; the rules (claiming an unowned
 customer, no revisit in the past, what counts as due) are in ``models.followups``.
@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from bot.context import Context
-from bot.filters import Command, Regex, RoleIs
+from bot.filters import Command, RoleIs
 from bot.incoming import Incoming
 from bot.parsing.dates import InvalidDate, describe, local_today, parse_date_phrase
 from bot.parsing.followups import method_of, parse_note
@@ -25,7 +25,6 @@ from models.enums import FollowUpMethod
 from models.followups import (
     RevisitInPast,
     amend_followup,
-    due_revisits,
     latest_own_followup,
     log_followup,
 )
@@ -71,20 +70,12 @@ FIELD_LABELS = {
 NO_REVISIT_WORDS = {"不用", "无", "没有", "取消", "不回访"}
 NONE = "不安排"
 
-DUE_NONE = "今天没有到期的回访，也没有逾期的。"
-DUE_HEAD = "待办回访 {n} 位（逾期在前）："
-DUE_LINE = "{i}. {name}{company} —— {when}{last}"
-DUE_TODAY = "今天"
-DUE_OVERDUE = "逾期 {days} 天"
-DUE_LAST = "；上次：{content}"
-DUE_TAIL = "发送「查 客户」看名片，「跟进 客户 …」记录这次回访。"
 
 register_help(
     "跟进 客户 方式 内容 回访时间", "记录跟进，例如：跟进 张三 电话 聊了报价 下周三回访",
     *STAFF_ROLES,
 )  # fmt: skip
 register_help("改 回访 周五", "修改我最近一条跟进（回访/方式/内容/反馈）", *STAFF_ROLES)
-register_help("待办", "今天到期和逾期的回访", *STAFF_ROLES)
 
 
 @router.message(RoleIs("staff"), Command("跟进", "回访"))
@@ -206,28 +197,3 @@ async def amend(msg: Incoming, ctx: Context) -> str:
         return AMEND_PAST.format(date=shown)
     ctx.data["audit_target"] = f"customer:{latest.customer.id}"
     return AMENDED.format(name=latest.customer.name, label=FIELD_LABELS[field], value=shown)
-
-
-@router.message(
-    RoleIs("staff"), Regex(r"^\s*/?(?:待办|今天|今日|今日待办|今天待办)\s*[。!！]?\s*$")
-)
-async def due(msg: Incoming, ctx: Context) -> str:
-    today = local_today(ctx.config.tz)
-    items = await due_revisits(staff_of(ctx).id, today)
-    if not items:
-        return DUE_NONE
-    lines = [DUE_HEAD.format(n=len(items))]
-    for i, item in enumerate(items, 1):
-        c = item.customer
-        content = item.followup.content
-        lines.append(
-            DUE_LINE.format(
-                i=i,
-                name=c.name,
-                company=f"（{c.company}）" if c.company else "",
-                when=DUE_OVERDUE.format(days=item.days_overdue) if item.days_overdue else DUE_TODAY,
-                last=DUE_LAST.format(content=content[:20] + ("…" if len(content) > 20 else "")),
-            )
-        )
-    lines.append(DUE_TAIL)
-    return "\n".join(lines)

@@ -129,18 +129,25 @@ class DueRevisit:
 
 
 async def due_revisits(rep_id: int, today: date) -> list[DueRevisit]:
-    """The rep's revisits due today or overdue, most overdue first.
+    """The rep's revisits due today or overdue, most overdue first."""
+    return (await due_revisits_by_rep(today, rep_id)).get(rep_id, [])
+
+
+async def due_revisits_by_rep(
+    today: date, rep_id: int | None = None
+) -> dict[int, list[DueRevisit]]:
+    """Revisits due today or overdue, by the rep who planned them (every rep, or one),
+    most overdue first — in two queries, whatever the number of reps.
 
     Only the revisit planned by a customer's *latest* follow-up counts: once someone
     followed up again, the older plan is done.
     """
-    planned = (
-        await FollowUp.filter(rep_id=rep_id, next_revisit_on__lte=today)
-        .order_by("next_revisit_on", "id")
-        .prefetch_related("customer")
-    )
+    query = FollowUp.filter(next_revisit_on__lte=today, rep_id__isnull=False)
+    if rep_id is not None:
+        query = query.filter(rep_id=rep_id)
+    planned = await query.order_by("next_revisit_on", "id").prefetch_related("customer")
     if not planned:
-        return []
+        return {}
     customer_ids = {f.customer_id for f in planned}  # type: ignore[attr-defined]
     rows = await FollowUp.filter(customer_id__in=customer_ids).values_list(
         "customer_id", "id", "created_at"
@@ -150,12 +157,13 @@ async def due_revisits(rep_id: int, today: date) -> list[DueRevisit]:
         if customer_id not in newest or (created, followup_id) > newest[customer_id]:
             newest[customer_id] = (created, followup_id)
     latest = {cid: fid for cid, (_created, fid) in newest.items()}
-    due = []
+    due: dict[int, list[DueRevisit]] = {}
     for f in planned:
         if latest.get(f.customer_id) != f.id:  # type: ignore[attr-defined]
             continue
         assert f.next_revisit_on is not None
-        due.append(DueRevisit(f, f.customer, (today - f.next_revisit_on).days))
+        item = DueRevisit(f, f.customer, (today - f.next_revisit_on).days)
+        due.setdefault(f.rep_id, []).append(item)  # type: ignore[attr-defined]
     return due
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config import Config
+from bot.config import Config, parse_clock
 
 JobFunc = Callable[[Config, datetime], Awaitable[str]]
 
@@ -40,16 +40,64 @@ async def prune(cfg: Config, at: datetime) -> str:
     return f"prune: {messages} processed message(s), {dialogs} expired dialog(s)"
 
 
+async def briefing(cfg: Config, at: datetime) -> str:
+    """Each staff member's morning briefing, once per local day: the outbox key is
+    (job, staff, day), so a second run, a second scheduler or a catch-up after
+    downtime queues nothing new. Inside quiet hours it waits for their end."""
+    from models.care import after_quiet_hours, build_briefings
+    from models.care_text import render_briefing
+    from models.staff_push import push_to_staff
+
+    today = at.astimezone(cfg.tz).date()
+    found = await build_briefings(today, cfg, now=at)
+    when = after_quiet_hours(at, cfg.care, cfg.tz)
+    queued = 0
+    for b in found.values():
+        text = render_briefing(b, push=True, full=False, cap=cfg.care.briefing_max_lines)
+        key = f"briefing:{b.staff.id}:{today.isoformat()}"
+        queued += await push_to_staff(b.staff, text, key, cfg, when=when, bulk=True)
+    return f"briefing {today}: {queued} queued, {len(found) - queued} already queued"
+
+
+async def preview_briefing(cfg: Config, at: datetime) -> str:
+    """What each staff member would get (``wecrm jobs run briefing --dry-run``)."""
+    from models.care import build_briefings
+    from models.care_text import render_briefing
+
+    today = at.astimezone(cfg.tz).date()
+    found = await build_briefings(today, cfg, now=at)
+    if not found:
+        return f"briefing {today}: nobody has anything to do"
+    parts = [
+        f"--- {b.staff.name} ({b.staff.role}) ---\n"
+        + render_briefing(b, push=True, full=False, cap=cfg.care.briefing_max_lines)
+        for b in found.values()
+    ]
+    return "\n\n".join(parts)
+
+
+def _at_clock(cfg: Config) -> dict[str, Any]:
+    hour, minute = parse_clock(cfg.care.briefing_time)
+    return {"hour": hour, "minute": minute}
+
+
 @dataclass(frozen=True)
 class Job:
     func: JobFunc
-    # APScheduler trigger name and arguments, in bot.timezone.
+    # APScheduler trigger name and arguments (fixed, or read from the config), in
+    # bot.timezone.
     trigger: str
-    trigger_args: dict[str, Any]
+    trigger_args: dict[str, Any] | Callable[[Config], dict[str, Any]]
+    # What `wecrm jobs run NAME --dry-run` prints instead of running.
+    preview: JobFunc | None = None
+
+    def args_for(self, cfg: Config) -> dict[str, Any]:
+        return self.trigger_args(cfg) if callable(self.trigger_args) else dict(self.trigger_args)
 
 
 JOBS: dict[str, Job] = {
     # Often enough that a 75 % warning on a 24 h deadline is at most minutes late.
     "sla": Job(sla, "interval", {"minutes": 5}),
     "prune": Job(prune, "cron", {"hour": 3, "minute": 30}),
+    "briefing": Job(briefing, "cron", _at_clock, preview_briefing),
 }

@@ -49,7 +49,7 @@ def build_scheduler(config: Config, may_run: MayRun = _always) -> AsyncIOSchedul
             job.trigger,
             id=name,
             name=name,
-            **job.trigger_args,
+            **job.args_for(config),
         )
     return scheduler
 

@@ -1,0 +1,95 @@
+"""Care in chat: 「待办」/「今天」 shows the morning briefing on demand (the same text
+the scheduler pushes, capped for a phone; 「待办 全部」 lifts the caps), and
+「生日 本周」/「生日 本月」 lists the birthdays ahead. The content is built by
+``models.care`` and written by ``models.care_text``."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import timedelta
+
+from bot.context import Context
+from bot.filters import Regex, RoleIs
+from bot.incoming import Incoming
+from bot.parsing.dates import describe, local_today
+from bot.router import Router
+from handlers.customer_pick import staff_of
+from handlers.help import STAFF_ROLES, register_help
+from models.care import birthdays_between, briefing_for
+from models.care_text import birthday_greeting, render_briefing
+from models.enums import Grade, Role
+
+router = Router("care")
+
+register_help(
+    "待办", "今天的生日、节日、到期回访和久未联系的客户（「待办 全部」看全部）", *STAFF_ROLES
+)
+register_help("生日 本周", "本周（或「生日 本月」「生日 下周」）过生日的客户", *STAFF_ROLES)
+
+BIRTHDAYS_NONE = "{span}（{first}—{last}）没有客户过生日。"
+BIRTHDAYS_HEAD = "{span}（{first}—{last}）过生日的客户 {n} 位："
+BIRTHDAY_LINE = "{i}. {name}{company}（{grade}）：{when}{age}"
+BIRTHDAYS_TAIL = "祝福语可以这样写：{example}"
+
+SPANS = {
+    "本周": "本周",
+    "这周": "本周",
+    "这星期": "本周",
+    "下周": "下周",
+    "本月": "本月",
+    "这个月": "本月",
+    "下个月": "下个月",
+    "下月": "下个月",
+}
+
+
+@router.message(
+    RoleIs("staff"),
+    Regex(r"^\s*/?(?:待办|今天|今日|今日待办|今天待办)\s*(全部|所有|全)?\s*[。!！]?\s*$"),
+)
+async def today(msg: Incoming, ctx: Context) -> str:
+    full = bool(ctx.data["match"].group(1))
+    staff = staff_of(ctx)
+    briefing = await briefing_for(staff, local_today(ctx.config.tz), ctx.config)
+    return render_briefing(briefing, push=False, full=full, cap=ctx.config.care.briefing_max_lines)
+
+
+@router.message(
+    RoleIs("staff"),
+    Regex(r"^\s*/?生日\s*(本周|这周|这星期|下周|本月|这个月|下个月|下月)\s*[。!！?？]?\s*$"),
+)
+async def birthdays_ahead(msg: Incoming, ctx: Context) -> str:
+    span = SPANS[ctx.data["match"].group(1)]
+    today = local_today(ctx.config.tz)
+    if span in ("本周", "下周"):
+        first = today - timedelta(days=today.weekday()) + timedelta(days=7 if span == "下周" else 0)
+        last = first + timedelta(days=6)
+    else:
+        month_start = today.replace(day=1)
+        if span == "下个月":
+            month_start = (month_start + timedelta(days=32)).replace(day=1)
+        first = month_start
+        last = month_start.replace(day=calendar.monthrange(first.year, first.month)[1])
+    first = max(first, today)  # birthdays already past this week are not "ahead"
+    staff = staff_of(ctx)
+    items = await birthdays_between(first, last, ctx.config.care)
+    if staff.role == Role.REP:
+        items = [i for i in items if i.customer.owner_id == staff.id]  # type: ignore[attr-defined]
+    shown = {"first": f"{first.month}月{first.day}日", "last": f"{last.month}月{last.day}日"}
+    if not items:
+        return BIRTHDAYS_NONE.format(span=span, **shown)
+    lines = [BIRTHDAYS_HEAD.format(span=span, n=len(items), **shown)]
+    for i, item in enumerate(items, 1):
+        c = item.customer
+        lines.append(
+            BIRTHDAY_LINE.format(
+                i=i,
+                name=c.name,
+                company=f"（{c.company}）" if c.company else "",
+                grade=Grade(c.grade).label,
+                when=describe(item.on, today),
+                age=f"，{item.age} 岁" if item.age else "",
+            )
+        )
+    lines.append(BIRTHDAYS_TAIL.format(example=birthday_greeting(items[0].customer)))
+    return "\n".join(lines)

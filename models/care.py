@@ -1,0 +1,232 @@
+"""Scheduled care: what each rep should do about their customers today — birthdays,
+occasions to greet, revisits due, customers gone silent — for the morning briefing
+and for 「待办」 on demand (the same data, so the two never disagree).
+
+Built for the whole team at once with a fixed number of queries, whatever the
+number of customers: birthdays by (month, day) of the days ahead, revisits and
+silent customers in one query each. Customers of a departed (inactive) or missing
+owner go to a manager's briefing until they are reassigned.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from lunar_python import LunarMonth, Solar
+from tortoise.expressions import Q
+
+from bot.config import CareConfig, Config, parse_clock
+from bot.parsing.birthdays import Birthday
+from models.customers import Customer, birthday_of
+from models.enums import Grade, Role
+from models.followups import DueRevisit, due_revisits_by_rep
+from models.occasions import Occasion, occasions_ahead, workday_note
+from models.staff import Staff
+
+GRADE_ORDER = {Grade.VIP: 0, Grade.NORMAL: 1, Grade.POTENTIAL: 2}
+
+
+@dataclass(frozen=True)
+class BirthdayItem:
+    customer: Customer
+    on: date
+    # Age reached on that day, when the birth year is known.
+    age: int | None
+
+
+@dataclass(frozen=True)
+class SilentItem:
+    customer: Customer
+    # Days since the last contact (or since the customer was created).
+    days: int
+
+
+@dataclass
+class Briefing:
+    staff: Staff
+    today: date
+    workday_note: str = ""
+    birthdays: list[BirthdayItem] = field(default_factory=list)
+    # VIP birthdays in the next days: time to send a gift.
+    upcoming_birthdays: list[BirthdayItem] = field(default_factory=list)
+    occasions: list[Occasion] = field(default_factory=list)
+    # Whom to greet for the first occasion ahead: VIP first.
+    to_greet: list[Customer] = field(default_factory=list)
+    revisits: list[DueRevisit] = field(default_factory=list)
+    silent: list[SilentItem] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.birthdays
+            or self.upcoming_birthdays
+            or self.occasions
+            or self.revisits
+            or self.silent
+        )
+
+
+def silent_days(grade: Grade | str, cfg: CareConfig) -> int:
+    return {
+        Grade.VIP: cfg.silent_days_vip,
+        Grade.NORMAL: cfg.silent_days_normal,
+        Grade.POTENTIAL: cfg.silent_days_potential,
+    }[Grade(grade)]
+
+
+def birthday_on(b: Birthday, year: int, cfg: CareConfig) -> date | None:
+    """The solar day ``b`` is celebrated in ``year``: 29 February on 28 February (or
+    1 March, config) in other years; a lunar 30th of a 29-day month on the 29th."""
+    day = b.solar_in(year)
+    if day is None and not b.lunar and (b.month, b.day) == (2, 29):
+        return date(year, 2, 28) if cfg.leap_day == "feb28" else date(year, 3, 1)
+    return day
+
+
+def _candidates(days: list[date]) -> tuple[Q, Q]:
+    """Filters for solar and lunar birthdays that can fall on one of ``days``."""
+    solar = Q()
+    lunar = Q()
+    solar_pairs = {(d.month, d.day) for d in days} | {(2, 29)}
+    for month, day in solar_pairs:
+        solar |= Q(birthday_month=month, birthday_day=day)
+    for d in days:
+        lunar_day = Solar.fromYmd(d.year, d.month, d.day).getLunar()
+        month, day = abs(lunar_day.getMonth()), lunar_day.getDay()
+        lunar |= Q(birthday_month=month, birthday_day=day)
+        length = LunarMonth.fromYm(lunar_day.getYear(), lunar_day.getMonth()).getDayCount()
+        if day == length == 29:
+            lunar |= Q(birthday_month=month, birthday_day=30)
+    return Q(solar, birthday_lunar=False), Q(lunar, birthday_lunar=True)
+
+
+async def birthdays_between(first: date, last: date, cfg: CareConfig) -> list[BirthdayItem]:
+    """Every customer whose birthday falls between ``first`` and ``last`` (inclusive)."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    solar, lunar = _candidates(days)
+    found = await Customer.filter(solar | lunar, birthday_month__isnull=False)
+    items = []
+    for customer in found:
+        b = birthday_of(customer)
+        if b is None:
+            continue
+        for year in {first.year, last.year} | ({first.year - 1} if b.lunar else set()):
+            on = birthday_on(b, year, cfg)
+            if on is not None and first <= on <= last:
+                age = on.year - b.year if b.year else None
+                items.append(BirthdayItem(customer, on, age))
+    items.sort(key=lambda i: (i.on, GRADE_ORDER.get(Grade(i.customer.grade), 9), i.customer.id))
+    return items
+
+
+async def _silent(now: datetime, cfg: CareConfig) -> list[SilentItem]:
+    q = Q()
+    for grade in Grade:
+        cutoff = now - timedelta(days=silent_days(grade, cfg))
+        q |= Q(
+            Q(last_contact_at__lt=cutoff) | Q(last_contact_at__isnull=True, created_at__lt=cutoff),
+            grade=grade,
+        )
+    found = await Customer.filter(q)
+    items = []
+    for c in found:
+        since = c.last_contact_at or c.created_at
+        items.append(SilentItem(c, (now - since).days))
+    # VIP first, then the longest silence.
+    items.sort(key=lambda i: (GRADE_ORDER.get(Grade(i.customer.grade), 9), -i.days))
+    return items
+
+
+def _recipients(staff: list[Staff]) -> tuple[dict[int, Staff], Staff | None]:
+    active = {s.id: s for s in staff if s.active}
+    managers = sorted(
+        (s for s in active.values() if s.role in (Role.MANAGER, Role.ADMIN)),
+        key=lambda s: (not s.on_duty, s.role != Role.MANAGER, s.id),
+    )
+    return active, (managers[0] if managers else None)
+
+
+async def build_briefings(
+    today: date, cfg: Config, now: datetime | None = None, staff_ids: set[int] | None = None
+) -> dict[int, Briefing]:
+    """Briefings for every active staff member (or those in ``staff_ids``) who has
+    something to do today, keyed by staff id."""
+    care = cfg.care
+    now = now or datetime.now(UTC)
+    staff = await Staff.all()
+    active, fallback = _recipients(staff)
+
+    def owner_of(owner_id: int | None) -> Staff | None:
+        return active.get(owner_id) if owner_id in active else fallback  # type: ignore[arg-type]
+
+    briefings: dict[int, Briefing] = {}
+
+    def briefing(who: Staff) -> Briefing:
+        if who.id not in briefings:
+            briefings[who.id] = Briefing(who, today, workday_note(today))
+        return briefings[who.id]
+
+    horizon = today + timedelta(days=care.birthday_heads_up_days)
+    for item in await birthdays_between(today, horizon, care):
+        who = owner_of(item.customer.owner_id)  # type: ignore[attr-defined]
+        if who is None:
+            continue
+        if item.on == today:
+            briefing(who).birthdays.append(item)
+        elif item.customer.grade == Grade.VIP:
+            briefing(who).upcoming_birthdays.append(item)
+
+    for rep_id, due in (await due_revisits_by_rep(today)).items():
+        who = owner_of(rep_id)
+        if who is not None:
+            briefing(who).revisits.extend(due)
+
+    for item in await _silent(now, care):
+        who = owner_of(item.customer.owner_id)  # type: ignore[attr-defined]
+        if who is not None:
+            briefing(who).silent.append(item)
+
+    occasions = occasions_ahead(today, care)
+    if occasions:
+        vips = await Customer.filter(grade=Grade.VIP).order_by("id")
+        greet: dict[int, list[Customer]] = defaultdict(list)
+        for c in vips:
+            who = owner_of(c.owner_id)  # type: ignore[attr-defined]
+            if who is not None:
+                greet[who.id].append(c)
+        for who in active.values():
+            if who.role == Role.ADMIN and who.id not in greet:
+                continue
+            b = briefing(who)
+            b.occasions = occasions
+            b.to_greet = greet.get(who.id, [])
+    if staff_ids is not None:
+        briefings = {k: v for k, v in briefings.items() if k in staff_ids}
+    return {k: v for k, v in briefings.items() if not v.is_empty}
+
+
+async def briefing_for(staff: Staff, today: date, cfg: Config) -> Briefing:
+    """One staff member's briefing (「待办」 in chat): the same content as the push."""
+    found = await build_briefings(today, cfg, staff_ids={staff.id})
+    return found.get(staff.id) or Briefing(staff, today, workday_note(today))
+
+
+def in_quiet_hours(moment: datetime, cfg: CareConfig, tz: ZoneInfo) -> bool:
+    local = moment.astimezone(tz).time()
+    start, end = (time(*parse_clock(t)) for t in (cfg.quiet_start, cfg.quiet_end))
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def after_quiet_hours(moment: datetime, cfg: CareConfig, tz: ZoneInfo) -> datetime:
+    """``moment``, or the end of the quiet hours it falls in."""
+    if not in_quiet_hours(moment, cfg, tz):
+        return moment
+    local = moment.astimezone(tz)
+    end = time(*parse_clock(cfg.quiet_end))
+    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)

@@ -1,0 +1,176 @@
+"""The briefing as a rep reads it on a phone: grouped, counted, short — the push at
+08:30 and 「待办」 in chat are the same text; 「待办 全部」 lifts the caps.
+
+Greetings are ready to forward: personalised with the customer's name and with
+what the relationship is (a VIP's long support, a prospect's first contact)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.parsing.dates import describe, weekday_label
+from models.care import BirthdayItem, Briefing, SilentItem
+from models.customers import Customer
+from models.enums import Grade
+
+THANKS = {
+    Grade.VIP: "感谢您一直以来的信任与支持",
+    Grade.NORMAL: "感谢您对我们的支持",
+    Grade.POTENTIAL: "很高兴认识您",
+}
+BIRTHDAY_GREETING = "{name}，生日快乐！{thanks}，祝您身体健康、事业顺利、万事如意！"
+OCCASION_GREETING = "{name}，{greeting}{thanks}。"
+
+HEAD_PUSH = "早上好，{staff}！{day}的待办："
+HEAD_CHAT = "今天（{day}）的待办："
+NOTHING = "今天（{day}）没有到期的回访、生日或节日，也没有久未联系的客户。"
+SECTION_BIRTHDAYS = "【今天生日 {n} 位】"
+BIRTHDAY_LINE = "{i}. {name}{company} · {grade}{age} · 上次联系：{last}"
+GREETING_LINE = "   祝福语：{text}"
+SECTION_HEADS_UP = "【VIP 生日提醒】"
+HEADS_UP_LINE = "· {name}{company}：{when}，可以提前准备礼物。"
+SECTION_OCCASIONS = "【节日】"
+OCCASION_LINE = "· {name}：{when}{gift}"
+GIFT_NOTE = "（送礼要提前安排）"
+TO_GREET = "   要问候的 VIP 客户 {n} 位：{names}"
+OCCASION_TEXT = "   祝福语：{text}"
+SECTION_REVISITS = "【待办回访 {n} 位（逾期在前）】"
+REVISIT_LINE = "{i}. {name}{company} —— {when}{last}"
+REVISIT_TODAY = "今天"
+REVISIT_OVERDUE = "逾期 {days} 天"
+REVISIT_LAST = "；上次：{content}"
+SECTION_SILENT = "【久未联系 {n} 位】"
+SILENT_LINE = "· {name}{company}（{grade}）：{days} 天没有联系"
+MORE = "   …还有 {n} 位，发送「待办 全部」查看。"
+TAIL = "发送「查 客户」看名片，「跟进 客户 …」记录这次联系。"
+
+
+def day_label(day: date) -> str:
+    return f"{day.month}月{day.day}日 {weekday_label(day)}"
+
+
+def _company(c: Customer) -> str:
+    return f"（{c.company}）" if c.company else ""
+
+
+def _grade(c: Customer) -> Grade:
+    return Grade(c.grade)
+
+
+def birthday_greeting(c: Customer) -> str:
+    return BIRTHDAY_GREETING.format(name=c.name, thanks=THANKS[_grade(c)])
+
+
+def _last_contact(c: Customer, today: date) -> str:
+    if c.last_contact_at is None:
+        return "还没有联系记录"
+    days = (today - c.last_contact_at.date()).days
+    return "今天" if days <= 0 else f"{days} 天前"
+
+
+def _capped(lines: list[str], cap: int | None) -> list[str]:
+    if cap is None or len(lines) <= cap:
+        return lines
+    return [*lines[:cap], MORE.format(n=len(lines) - cap)]
+
+
+def _birthdays(items: list[BirthdayItem], today: date, cap: int | None) -> list[str]:
+    lines: list[str] = []
+    for i, item in enumerate(items, 1):
+        c = item.customer
+        lines.append(
+            BIRTHDAY_LINE.format(
+                i=i,
+                name=c.name,
+                company=_company(c),
+                grade=_grade(c).label,
+                age=f" · {item.age} 岁" if item.age else "",
+                last=_last_contact(c, today),
+            )
+        )
+        lines.append(GREETING_LINE.format(text=birthday_greeting(c)))
+    # Two lines per customer: the cap counts customers.
+    if cap is not None and len(items) > cap:
+        return [*lines[: 2 * cap], MORE.format(n=len(items) - cap)]
+    return lines
+
+
+def _silent_lines(items: list[SilentItem]) -> list[str]:
+    return [
+        SILENT_LINE.format(
+            name=i.customer.name,
+            company=_company(i.customer),
+            grade=_grade(i.customer).label,
+            days=i.days,
+        )
+        for i in items
+    ]
+
+
+def render_briefing(b: Briefing, *, push: bool, full: bool, cap: int) -> str:
+    """The briefing text; ``push`` greets by name, ``full`` lists everything."""
+    limit = None if full else cap
+    day = day_label(b.today)
+    if b.is_empty:
+        return NOTHING.format(day=day)
+    lines = [HEAD_PUSH.format(staff=b.staff.name, day=day) if push else HEAD_CHAT.format(day=day)]
+    if b.workday_note:
+        lines.append(f"（{b.workday_note}）")
+    if b.birthdays:
+        lines.append(SECTION_BIRTHDAYS.format(n=len(b.birthdays)))
+        lines.extend(_birthdays(b.birthdays, b.today, limit))
+    if b.upcoming_birthdays:
+        lines.append(SECTION_HEADS_UP)
+        lines.extend(
+            _capped(
+                [
+                    HEADS_UP_LINE.format(
+                        name=i.customer.name,
+                        company=_company(i.customer),
+                        when=describe(i.on, b.today),
+                    )
+                    for i in b.upcoming_birthdays
+                ],
+                limit,
+            )
+        )
+    if b.occasions:
+        lines.append(SECTION_OCCASIONS)
+        for o in b.occasions:
+            lines.append(
+                OCCASION_LINE.format(
+                    name=o.name, when=describe(o.day, b.today), gift=GIFT_NOTE if o.gift else ""
+                )
+            )
+        first = b.occasions[0]
+        if b.to_greet:
+            shown = b.to_greet if limit is None else b.to_greet[:limit]
+            names = "、".join(c.name for c in shown)
+            if len(shown) < len(b.to_greet):
+                names += f" 等（发送「待办 全部」看全部 {len(b.to_greet)} 位）"
+            lines.append(TO_GREET.format(n=len(b.to_greet), names=names))
+        lines.append(OCCASION_TEXT.format(text=first.greeting))
+    if b.revisits:
+        lines.append(SECTION_REVISITS.format(n=len(b.revisits)))
+        revisit_lines = []
+        for i, item in enumerate(b.revisits, 1):
+            c, content = item.customer, item.followup.content
+            revisit_lines.append(
+                REVISIT_LINE.format(
+                    i=i,
+                    name=c.name,
+                    company=_company(c),
+                    when=REVISIT_OVERDUE.format(days=item.days_overdue)
+                    if item.days_overdue
+                    else REVISIT_TODAY,
+                    last=REVISIT_LAST.format(
+                        content=content[:20] + ("…" if len(content) > 20 else "")
+                    ),
+                )
+            )
+        lines.extend(_capped(revisit_lines, limit))
+    if b.silent:
+        lines.append(SECTION_SILENT.format(n=len(b.silent)))
+        lines.extend(_capped(_silent_lines(b.silent), limit))
+    lines.append(TAIL)
+    return "\n".join(lines)
