@@ -8,7 +8,7 @@ customer, no revisit in the past, what counts as due) are in ``models.followups`
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from bot.context import Context
@@ -97,6 +97,7 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
         "content": note.content,
         "feedback": note.feedback,
         "next_revisit_on": note.next_revisit.isoformat() if note.next_revisit else None,
+        "next_revisit_time": note.revisit_time.strftime("%H:%M") if note.revisit_time else None,
     }
     return await resolve_customer(msg, ctx, query, "followups.log", payload)
 
@@ -111,6 +112,8 @@ async def log_action(
     today = local_today(ctx.config.tz)
     revisit = payload.get("next_revisit_on")
     next_on = date.fromisoformat(revisit) if revisit else None
+    at_text = payload.get("next_revisit_time")
+    at = time.fromisoformat(at_text) if at_text else None
     try:
         logged = await log_followup(
             customer,
@@ -120,6 +123,7 @@ async def log_action(
             payload.get("feedback", ""),
             next_on,
             today,
+            at,
         )
     except RevisitInPast:
         # The day turned between the question 「哪一位？」 and the answer.
@@ -138,7 +142,8 @@ async def log_action(
     if logged.kept_revisit is not None:
         lines.append(LOGGED_KEPT_REVISIT.format(date=describe(logged.kept_revisit, today)))
     elif next_on:
-        lines.append(LOGGED_REVISIT.format(date=describe(next_on, today)))
+        when = describe(next_on, today) + (f" {at:%H:%M}（到时提醒你）" if at else "")
+        lines.append(LOGGED_REVISIT.format(date=when))
     else:
         lines.append(LOGGED_NO_REVISIT)
     if logged.claimed:

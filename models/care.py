@@ -22,7 +22,7 @@ from bot.config import CareConfig, Config, parse_clock
 from bot.parsing.birthdays import Birthday
 from models.customers import Customer, birthday_of
 from models.enums import Grade, Role
-from models.followups import DueRevisit, due_revisits_by_rep
+from models.followups import DueRevisit, FollowUp, due_revisits_by_rep
 from models.occasions import Occasion, occasions_ahead, workday_note
 from models.staff import Staff
 
@@ -230,3 +230,49 @@ def after_quiet_hours(moment: datetime, cfg: CareConfig, tz: ZoneInfo) -> dateti
     end = time(*parse_clock(cfg.quiet_end))
     day = local.date() if local.time() < end else local.date() + timedelta(days=1)
     return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+
+
+# A revisit time more than this long ago is not prompted any more (after downtime
+# it is in the next morning's briefing as due instead).
+PROMPT_LOOKBACK = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class RevisitPrompt:
+    staff: Staff
+    followup: FollowUp
+    customer: Customer
+
+
+async def revisit_prompts_due(now: datetime, cfg: Config) -> list[RevisitPrompt]:
+    """Revisits planned for a time of day that has come (within the look-back), on
+    the customer's latest follow-up, addressed to the rep who planned them (or a
+    manager if that rep has left)."""
+    local = now.astimezone(cfg.tz)
+    start = local - PROMPT_LOOKBACK
+    if start.date() != local.date():
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    planned = await FollowUp.filter(
+        next_revisit_on=local.date(),
+        next_revisit_time__lte=f"{local:%H:%M}",
+        next_revisit_time__gt=f"{start:%H:%M}",
+        rep_id__isnull=False,
+    ).prefetch_related("customer")
+    if not planned:
+        return []
+    newest = await FollowUp.filter(
+        customer_id__in={f.customer_id for f in planned}  # type: ignore[attr-defined]
+    ).values_list("customer_id", "id", "created_at")
+    latest: dict[int, tuple[datetime, int]] = {}
+    for customer_id, followup_id, created in newest:
+        if customer_id not in latest or (created, followup_id) > latest[customer_id]:
+            latest[customer_id] = (created, followup_id)
+    active, fallback = _recipients(await Staff.all())
+    prompts = []
+    for f in planned:
+        if latest[f.customer_id][1] != f.id:  # type: ignore[attr-defined]
+            continue
+        who = active.get(f.rep_id) or fallback  # type: ignore[attr-defined]
+        if who is not None:
+            prompts.append(RevisitPrompt(who, f, f.customer))
+    return prompts

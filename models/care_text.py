@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.parsing.dates import describe, weekday_label
-from models.care import BirthdayItem, Briefing, SilentItem
+from models.care import BirthdayItem, Briefing, RevisitPrompt, SilentItem
 from models.customers import Customer
 from models.enums import Grade
 
@@ -174,3 +174,15 @@ def render_briefing(b: Briefing, *, push: bool, full: bool, cap: int) -> str:
         lines.extend(_capped(_silent_lines(b.silent), limit))
     lines.append(TAIL)
     return "\n".join(lines)
+
+
+REVISIT_PROMPT = (
+    "回访提醒：{at} 约了 {name}{company}。\n上次：{content}\n联系后发送「跟进 {name} …」记录结果。"
+)
+
+
+def render_revisit_prompt(prompt: RevisitPrompt) -> str:
+    f, c = prompt.followup, prompt.customer
+    content = f.content[:40] + ("…" if len(f.content) > 40 else "")
+    at = f.next_revisit_time or "今天"
+    return REVISIT_PROMPT.format(at=at, name=c.name, company=_company(c), content=content)

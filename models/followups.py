@@ -4,7 +4,7 @@ and the rules on them: logging one, amending it, and what is due today."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise import fields
@@ -29,6 +29,9 @@ class FollowUp(Model):
     content = SealedTextField()
     feedback = SealedTextField(default="")
     next_revisit_on = fields.DateField(null=True)
+    # Local time of day of the revisit ("HH:MM"), when the rep said one: prompted then.
+    # Text, not a time column: compared as text, and SQLite has no time type.
+    next_revisit_time = fields.CharField(max_length=5, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -60,6 +63,7 @@ async def log_followup(
     feedback: str,
     next_revisit_on: date | None,
     today: date,
+    next_revisit_time: time | None = None,
 ) -> Logged:
     """Record a follow-up; it is the customer's latest contact, and an unowned
     customer becomes the rep's. Raises :class:`RevisitInPast` before writing anything.
@@ -71,10 +75,12 @@ async def log_followup(
         raise RevisitInPast(next_revisit_on.isoformat())
     claimed = False
     kept: date | None = None
+    kept_time = next_revisit_time.strftime("%H:%M") if next_revisit_time else None
     if next_revisit_on is None:
-        planned = await next_revisit(customer.id)
-        if planned is not None and planned > today:
-            next_revisit_on = kept = planned
+        latest = await _latest(customer.id)
+        if latest is not None and latest.next_revisit_on and latest.next_revisit_on > today:
+            next_revisit_on = kept = latest.next_revisit_on
+            kept_time = latest.next_revisit_time
     async with in_transaction():
         followup = await FollowUp.create(
             customer=customer,
@@ -83,6 +89,7 @@ async def log_followup(
             content=content,
             feedback=feedback,
             next_revisit_on=next_revisit_on,
+            next_revisit_time=kept_time,
         )
         if customer.owner_id is None:  # type: ignore[attr-defined]
             # Only if still unowned in the database: of two reps claiming at once, the
@@ -176,7 +183,11 @@ async def recent_followups(customer_id: int, limit: int = 3) -> list[FollowUp]:
     )
 
 
+async def _latest(customer_id: int) -> FollowUp | None:
+    return await FollowUp.filter(customer_id=customer_id).order_by("-created_at", "-id").first()
+
+
 async def next_revisit(customer_id: int) -> date | None:
     """The revisit planned by the customer's latest follow-up."""
-    latest = await FollowUp.filter(customer_id=customer_id).order_by("-created_at", "-id").first()
+    latest = await _latest(customer_id)
     return latest.next_revisit_on if latest else None

@@ -76,6 +76,24 @@ async def preview_briefing(cfg: Config, at: datetime) -> str:
     return "\n\n".join(parts)
 
 
+async def revisit_prompts(cfg: Config, at: datetime) -> str:
+    """A prompt at the time of day a rep planned a revisit for (quiet hours respected):
+    once per follow-up and time, whatever the number of runs."""
+    from models.care import after_quiet_hours, revisit_prompts_due
+    from models.care_text import render_revisit_prompt
+    from models.staff_push import push_to_staff
+
+    when = after_quiet_hours(at, cfg.care, cfg.tz)
+    queued = 0
+    for prompt in await revisit_prompts_due(at, cfg):
+        f = prompt.followup
+        key = f"revisit:{f.id}:{f.next_revisit_on}:{f.next_revisit_time}"
+        queued += await push_to_staff(
+            prompt.staff, render_revisit_prompt(prompt), key, cfg, when=when
+        )
+    return f"revisit prompts: {queued} queued"
+
+
 def _at_clock(cfg: Config) -> dict[str, Any]:
     hour, minute = parse_clock(cfg.care.briefing_time)
     return {"hour": hour, "minute": minute}
@@ -100,4 +118,6 @@ JOBS: dict[str, Job] = {
     "sla": Job(sla, "interval", {"minutes": 5}),
     "prune": Job(prune, "cron", {"hour": 3, "minute": 30}),
     "briefing": Job(briefing, "cron", _at_clock, preview_briefing),
+    # Often enough that 「十点回访」 is prompted within minutes of ten.
+    "revisits": Job(revisit_prompts, "interval", {"minutes": 5}),
 }

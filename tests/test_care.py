@@ -197,3 +197,43 @@ def test_jobs_list_and_dry_run(db_url: str, tmp_path: Path) -> None:
     assert dry.returncode == 0, dry.stderr
     # What each rep would get, or that nobody has anything: printed, not queued.
     assert "早上好" in dry.stdout or "nobody has anything to do" in dry.stdout
+
+
+async def test_a_revisit_at_a_time_of_day_is_prompted_then(db: str, wechat: WeChatSender) -> None:
+    from scheduler.jobs import revisit_prompts
+
+    a, _, _ = await team()
+    await customer("周杰", a, company="华东精密")
+    said_on = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)  # a Wednesday
+    with time_machine.travel(said_on, tick=False):
+        reply = await wechat.say("跟进 周杰 电话 聊了报价 下周一上午十点回访", REP_A)
+    assert "12月7日" in reply and "10:00" in reply and "到时提醒你" in reply
+    cfg = make_config(db)
+    monday = datetime(2026, 12, 7, tzinfo=SHANGHAI)
+
+    async def prompts() -> list[Outbox]:
+        return await Outbox.filter(recipient=REP_A, dedup_key__startswith="revisit:")
+
+    await revisit_prompts(cfg, (monday + timedelta(hours=9, minutes=55)).astimezone(UTC))
+    assert await prompts() == []  # not yet
+    await revisit_prompts(cfg, (monday + timedelta(hours=10, minutes=2)).astimezone(UTC))
+    await revisit_prompts(cfg, (monday + timedelta(hours=10, minutes=7)).astimezone(UTC))
+    rows = await prompts()
+    assert len(rows) == 1  # once, however often the job runs
+    assert "10:00 约了 周杰（华东精密）" in rows[0].payload["reply"]["text"]
+
+
+async def test_a_revisit_prompt_in_quiet_hours_waits_for_the_morning(
+    db: str, wechat: WeChatSender
+) -> None:
+    from scheduler.jobs import revisit_prompts
+
+    a, _, _ = await team()
+    await customer("周杰", a)
+    with time_machine.travel(datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI), tick=False):
+        reply = await wechat.say("跟进 周杰 微信 发了资料 明天晚上十点回访", REP_A)
+    assert "22:00" in reply
+    night = datetime(2026, 12, 3, 22, 1, tzinfo=SHANGHAI)
+    await revisit_prompts(make_config(db), night.astimezone(UTC))
+    row = await Outbox.get(recipient=REP_A, dedup_key__startswith="revisit:")
+    assert row.next_attempt_at.astimezone(SHANGHAI) == datetime(2026, 12, 4, 8, 0, tzinfo=SHANGHAI)

@@ -24,7 +24,7 @@ async def test_schedule_is_in_local_time_and_forgiving(db: str) -> None:
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown(wait=False)
-    assert set(jobs) == set(JOBS) == {"sla", "prune", "briefing"}
+    assert set(jobs) == set(JOBS) == {"sla", "prune", "briefing", "revisits"}
     for job in jobs.values():
         assert job.coalesce is True
         # Not APScheduler's 1 s default, which skips a daily job after a restart.

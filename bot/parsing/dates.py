@@ -19,7 +19,7 @@ import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.parsing.numbers import NUM, normalize, to_int
@@ -239,6 +239,77 @@ def _day_of_month(m: re.Match[str], today: date) -> date:
     raise InvalidDate(m.group(0))
 
 
+# Holidays by name: always the next one (today included). 「春节后」 is the first
+# working day after the official days off (chinese-calendar when it knows the year,
+# else the usual length of the break); 「中秋前」 the day before.
+_SOLAR_FESTIVALS = {"元旦": (1, 1), "五一": (5, 1), "劳动节": (5, 1), "国庆": (10, 1),
+                    "国庆节": (10, 1), "圣诞": (12, 25), "圣诞节": (12, 25),
+                    "情人节": (2, 14)}  # fmt: skip
+_LUNAR_FESTIVALS = {"春节": (1, 1), "过年": (1, 1), "大年初一": (1, 1), "元宵": (1, 15),
+                    "元宵节": (1, 15), "端午": (5, 5), "端午节": (5, 5), "七夕": (7, 7),
+                    "中秋": (8, 15), "中秋节": (8, 15), "重阳": (9, 9), "重阳节": (9, 9),
+                    "腊八": (12, 8), "腊八节": (12, 8), "小年": (12, 23)}  # fmt: skip
+# Days off after the festival day when chinese-calendar does not know the year.
+_BREAK_DAYS = {(1, 1): 7, (10, 1): 7, (5, 1): 5}
+_FESTIVAL_NAMES = sorted([*_SOLAR_FESTIVALS, *_LUNAR_FESTIVALS, "除夕"], key=len, reverse=True)
+
+
+def _lunar_to_solar(year: int, month: int, day: int) -> date:
+    from lunar_python import Lunar  # imported on first use: it is slow to load
+
+    solar = Lunar.fromYmd(year, month, day).getSolar()
+    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+
+def _festival_day(name: str, year: int) -> date:
+    if name == "除夕":
+        return _lunar_to_solar(year, 1, 1) - timedelta(days=1)
+    if name in _SOLAR_FESTIVALS:
+        return date(year, *_SOLAR_FESTIVALS[name])
+    return _lunar_to_solar(year, *_LUNAR_FESTIVALS[name])
+
+
+def _first_workday_after_break(day: date, key: tuple[int, int] | None) -> date:
+    import chinese_calendar
+
+    try:
+        candidate = day + timedelta(days=1)
+        while not chinese_calendar.is_workday(candidate):
+            candidate += timedelta(days=1)
+        return candidate
+    except NotImplementedError:  # a year chinese-calendar does not know yet
+        return day + timedelta(days=_BREAK_DAYS.get(key or (0, 0), 1))
+
+
+@_rule("(" + "|".join(_FESTIVAL_NAMES) + r")(前|之前|以前|后|之后|以后|过后)?")
+def _festival(m: re.Match[str], today: date) -> date:
+    name, when = m.group(1), m.group(2) or ""
+    for year in (today.year - 1, today.year, today.year + 1):
+        day = _festival_day(name, year)
+        if when.endswith("前"):
+            day -= timedelta(days=1)
+        elif when:
+            lunar = name in _LUNAR_FESTIVALS and _LUNAR_FESTIVALS[name] == (1, 1)
+            key = (1, 1) if lunar else _SOLAR_FESTIVALS.get(name)
+            day = _first_workday_after_break(day, key if key in _BREAK_DAYS else None)
+        if day >= today:
+            return day
+    raise InvalidDate(m.group(0))
+
+
+@_rule(rf"(?:农历|阴历)(正|冬|腊|{NUM})月(初{NUM}|廿{NUM}?|卅|{NUM})[日号]?")
+def _lunar_phrase(m: re.Match[str], today: date) -> date:
+    from bot.parsing.birthdays import InvalidBirthday, parse_birthday
+
+    try:
+        parsed = parse_birthday("农历" + m.group(0).removeprefix("农历").removeprefix("阴历"))
+    except InvalidBirthday:
+        raise InvalidDate(m.group(0)) from None
+    if parsed is None:
+        raise InvalidDate(m.group(0))
+    return parsed.next_solar(today)
+
+
 _PREFIX_SPACES = re.compile(r"\s+")
 
 
@@ -256,6 +327,60 @@ def parse_date_phrase(text: str, today: date) -> date | None:
         if match:
             return rule(match, today)
     return None
+
+
+# --- a time of day after the date: 「下周一上午十点」, 「明早」, 「周五下午」 ---------------
+
+# Where a part of the day without an hour puts the appointment.
+_PART_OF_DAY = {"凌晨": 6, "早上": 9, "早晨": 9, "上午": 9, "中午": 12, "下午": 14,
+                "傍晚": 17, "晚上": 19}  # fmt: skip
+_PM = {"下午", "傍晚", "晚上"}
+_DAY_AND_PART = {"明早": ("明天", "早上"), "明晚": ("明天", "晚上"), "今早": ("今天", "早上"),
+                 "今晚": ("今天", "晚上"), "明儿早上": ("明天", "早上")}  # fmt: skip
+_TIME_SUFFIX = re.compile(
+    rf"({'|'.join(_PART_OF_DAY)})?"
+    rf"(?:({NUM})\s*[点时](半|一刻|三刻|({NUM})分?)?|(\d{{1,2}})[:：](\d{{2}}))?$"
+)
+
+
+def parse_moment_phrase(
+    text: str, today: date, now: time | None = None
+) -> tuple[date, time | None] | None:
+    """The date and, when said, the time of day: 「下周一上午十点」 → (next Monday, 10:00),
+    「明早」 → (tomorrow, 09:00), 「周五下午」 → (Friday, 14:00), 「下周三」 → (…, None).
+
+    Raises :class:`InvalidDate` for an impossible date or hour."""
+    phrase = _PREFIX_SPACES.sub("", normalize(text))
+    for word, (day_word, part) in _DAY_AND_PART.items():
+        if phrase.startswith(word):
+            phrase = day_word + part + phrase[len(word) :]
+    match = _TIME_SUFFIX.search(phrase)
+    if match is None or not match.group(0):
+        day = parse_date_phrase(phrase, today)
+        return (day, None) if day is not None else None
+    head = phrase[: match.start()]
+    day = parse_date_phrase(head, today) if head else None
+    if head and day is None:
+        return None
+    part, hour_text, fraction, minute_text, h_colon, m_colon = match.groups()
+    if h_colon is not None:
+        hour, minute = int(h_colon), int(m_colon)
+    elif hour_text is not None:
+        hour = _num(hour_text)
+        minute = {"半": 30, "一刻": 15, "三刻": 45}.get(fraction or "", 0)
+        if minute_text is not None:
+            minute = _num(minute_text)
+        if part in _PM and hour < 12:
+            hour += 12
+    else:
+        hour, minute = _PART_OF_DAY[part], 0
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise InvalidDate(text)
+    at = time(hour, minute)
+    if day is None:
+        # A bare time: today if still ahead (or if the caller does not say), else tomorrow.
+        day = today if now is None or at > now else today + timedelta(days=1)
+    return day, at
 
 
 # --- the revisit inside a follow-up note --------------------------------------------
@@ -280,25 +405,31 @@ class FoundDate:
     # The note with the date (and its 「回访」 words) taken out.
     rest: str
     phrase: str
+    # The time of day, when one was said (「明天下午三点回访」).
+    at: time | None = None
 
 
-def _longest_date_suffix(text: str, today: date) -> tuple[date, int] | None:
-    """The longest date phrase ending ``text``: (date, start index)."""
+Moment = tuple[date, time | None]
+
+
+def _longest_date_suffix(text: str, today: date) -> tuple[Moment, int] | None:
+    """The longest date phrase (maybe with a time of day) ending ``text``:
+    ((date, time), start index)."""
     for start in range(max(0, len(text) - _MAX_PHRASE), len(text)):
         piece = text[start:]
         if not piece.strip() or piece[0] in " ，,；;":
             continue
-        day = parse_date_phrase(piece, today)
-        if day is not None:
-            return day, start
+        found = parse_moment_phrase(piece, today)
+        if found is not None:
+            return found, start
     return None
 
 
-def _longest_date_prefix(text: str, today: date) -> tuple[date, int] | None:
+def _longest_date_prefix(text: str, today: date) -> tuple[Moment, int] | None:
     for end in range(min(len(text), _MAX_PHRASE), 0, -1):
-        day = parse_date_phrase(text[:end], today)
-        if day is not None:
-            return day, end
+        found = parse_moment_phrase(text[:end], today)
+        if found is not None:
+            return found, end
     return None
 
 
@@ -321,18 +452,19 @@ def find_revisit(note: str, today: date) -> FoundDate | None:
         head = text[: action.start()].rstrip()
         found = _longest_date_suffix(head, today)
         if found:
-            day, start = found
-            return FoundDate(day, _clean(head[:start]), text[start:].strip())
+            (day, at), start = found
+            return FoundDate(day, _clean(head[:start]), text[start:].strip(), at)
     for marker in _BEFORE_DATE.finditer(text):
         tail = text[marker.end() :]
-        found = _longest_date_prefix(tail, today)
-        if found and not _clean(tail[found[1] :]):
-            return FoundDate(found[0], _clean(text[: marker.start()]), text[marker.start() :])
+        prefix = _longest_date_prefix(tail, today)
+        if prefix and not _clean(tail[prefix[1] :]):
+            (day, at), _end = prefix
+            return FoundDate(day, _clean(text[: marker.start()]), text[marker.start() :], at)
     # A trailing date standing alone after a separator: 「聊了报价，下周三」.
     parts = re.split(r"[\s,，;；]+", text)
     if len(parts) > 1:
-        day = parse_date_phrase(parts[-1], today)
-        if day is not None:
+        alone = parse_moment_phrase(parts[-1], today)
+        if alone is not None:
             cut = text.rstrip().rfind(parts[-1])
-            return FoundDate(day, _clean(text[:cut]), parts[-1])
+            return FoundDate(alone[0], _clean(text[:cut]), parts[-1], alone[1])
     return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 
 from bot.parsing.dates import find_revisit
 from models.enums import FollowUpMethod
@@ -39,6 +39,8 @@ class Note:
     next_revisit: date | None
     # The words the revisit date came from, echoed back to the rep.
     revisit_phrase: str
+    # The time of day of the revisit, when one was said.
+    revisit_time: time | None = None
 
 
 def method_of(text: str) -> FollowUpMethod | None:
@@ -79,4 +81,5 @@ def parse_note(text: str, today: date) -> Note:
         feedback=feedback.strip(strip),
         next_revisit=revisit.day if revisit else None,
         revisit_phrase=revisit.phrase if revisit else "",
+        revisit_time=revisit.at if revisit else None,
     )

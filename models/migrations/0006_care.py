@@ -1,0 +1,18 @@
+"""Scheduled care: the time of day of a planned revisit."""
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0005_reliability")]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name="FollowUp",
+            name="next_revisit_time",
+            field=fields.CharField(null=True, max_length=5),
+        ),
+    ]
