@@ -53,6 +53,9 @@ from tests.sales_helpers import REP_A, customer, team  # noqa: E402
 from tests.wechat_client import parse_xml  # noqa: E402
 
 
+LIMIT = aiohttp.ClientTimeout(total=10)
+
+
 async def fresh(url: str) -> None:
     """Empty tables, one rep and one customer."""
     conn = Tortoise.get_connection("default")
@@ -144,15 +147,19 @@ async def fault_run(
                 tasks.append(asyncio.create_task(one(n)))
                 await asyncio.sleep(0.25)
             t0 = time.monotonic()
-            async with session.get(f"{server.url}/healthz") as resp:
-                health = (resp.status, time.monotonic() - t0)
+            try:
+                async with session.get(f"{server.url}/healthz", timeout=LIMIT) as resp:
+                    health = (resp.status, time.monotonic() - t0)
+            except TimeoutError:
+                health = (0, time.monotonic() - t0)  # no answer at all: a failure
             await heal()
             healed_at = time.monotonic()
             await asyncio.gather(*tasks)
-            while True:
-                async with session.get(f"{server.url}/healthz") as resp:
-                    if resp.status == 200:
-                        break
+            while time.monotonic() - healed_at < 60:
+                with contextlib.suppress(TimeoutError):
+                    async with session.get(f"{server.url}/healthz", timeout=LIMIT) as resp:
+                        if resp.status == 200:
+                            break
                 await asyncio.sleep(0.05)
             recovery = time.monotonic() - healed_at
     finally:

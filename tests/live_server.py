@@ -58,12 +58,16 @@ class LiveServer:
         self.port = port or free_port()
         self.args = args
         self.proc: asyncio.subprocess.Process | None = None
+        # stderr goes to a file, not a pipe: a pipe nobody reads fills up (64 KiB of
+        # logged tracebacks while the database is away) and then blocks the server.
+        self.log_path = config.with_suffix(f".{self.port}.log")
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self, limit: float = 30) -> None:
+        log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -75,9 +79,10 @@ class LiveServer:
             str(self.port),
             *self.args,
             stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=log,
             env={**os.environ, "PYTHONPATH": ROOT},
         )
+        log.close()
         await wait_healthy(self.url, self.proc, limit)
 
     def kill(self) -> None:
@@ -91,9 +96,9 @@ class LiveServer:
             return b""
         if self.proc.returncode is None:
             self.proc.terminate()
-        _, stderr = await asyncio.wait_for(self.proc.communicate(), 30)
+        await asyncio.wait_for(self.proc.wait(), 30)
         self.proc = None
-        return stderr or b""
+        return self.log_path.read_bytes() if self.log_path.exists() else b""
 
     async def reap(self) -> None:
         """Collect a killed process."""
