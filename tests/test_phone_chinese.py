@@ -47,3 +47,23 @@ async def test_a_follow_up_without_a_date_keeps_the_planned_revisit(wechat: WeCh
         card = await wechat.say("查 周杰", REP_A)
     assert "仍是" in later and "12月11日" in later
     assert "未安排" not in card and "12月11日" in card
+
+
+async def test_the_revisit_is_found_anywhere_in_the_sentence(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("李娜", rep)
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        remind = await wechat.say("跟进 李娜 刚见了李总，他说月底前定，记得28号提醒我", REP_A)
+        afternoon = await wechat.say("跟进 周杰 电话 报了价 明天下午回访", REP_A)
+        monday = await wechat.say("跟进 周杰 微信 发了资料 下周一再跟", REP_A)
+        dotted = await wechat.say("跟进 周杰 电话 聊了报价 12.28", REP_A)
+        voice = await wechat.say(VOICE, REP_A)
+    # 「见了」 is a visit; the 28th tied to 提醒我 is the revisit, not 「月底前定」.
+    assert "方式：拜访" in remind and "下次回访：12月28日" in remind
+    assert "12月3日" in afternoon and "14:00" in afternoon
+    assert "下次回访：12月7日" in monday
+    assert "下次回访：12月28日" in dotted
+    assert "下次回访：12月14日" in voice  # 「下下周一再约个时间」
+    revisits = {f.next_revisit_on.isoformat() for f in await FollowUp.all() if f.next_revisit_on}
+    assert {"2026-12-28", "2026-12-03", "2026-12-07", "2026-12-14"} <= revisits

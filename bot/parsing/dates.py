@@ -121,7 +121,7 @@ def _month_day(m: re.Match[str], today: date) -> date:
     return _next_month_day(today, month, day)
 
 
-@_rule(r"(\d{1,2})\s*/\s*(\d{1,2})")
+@_rule(r"(\d{1,2})\s*(?:/|\.)\s*(\d{1,2})")
 def _slash(m: re.Match[str], today: date) -> date:
     return _next_month_day(today, int(m.group(1)), int(m.group(2)))
 
@@ -431,6 +431,52 @@ def _longest_date_prefix(text: str, today: date) -> tuple[Moment, int] | None:
         if found is not None:
             return found, end
     return None
+
+
+# --- a revisit anywhere in speech: 「…记得28号提醒我」, 「下下周一再约个时间过去演示」 ----
+
+# Words that plan a next contact; a date right before (or right after) one is the
+# revisit. 「了」/「过」 after the word reports a past contact instead.
+_PLAN = re.compile(
+    r"(回访|复访|再联系|联系他|联系她|联系客户|提醒我|提醒一下|提醒|再跟进|再跟|再约|约个?时间|"
+    r"约一下|再谈|再去|再过去|过去演示|演示|再见面|见面|上门|拜访)(?![了过])"
+)
+# Filler between the date and the word: 「下周一 再 约」, 「28号 记得 提醒我」.
+_FILLER_BEFORE = re.compile(
+    r"(?:的时候|之前|以前|左右|前后|再|要|去|记得|准备|需要|还要|还得|得)*$"
+)
+_FILLER_AFTER = re.compile(r"^(?:在|于|到|是|下|一下|我)*")
+_WINDOW = 16
+
+
+def scan_revisit(text: str, today: date) -> FoundDate | None:
+    """The revisit planned anywhere in free speech: the last date tied to a word that
+    plans a contact (回访, 再联系, 提醒我, 再跟, 约…). The text is kept whole (it is
+    the report); dates that are not tied to such a word (「他说月底前定」) are content.
+    Past dates and impossible ones are skipped."""
+    found: FoundDate | None = None
+    for word in _PLAN.finditer(text):
+        before = text[max(0, word.start() - _WINDOW) : word.start()]
+        before = before[: _FILLER_BEFORE.search(before).start()]  # type: ignore[union-attr]
+        moment: Moment | None = None
+        phrase = ""
+        try:
+            suffix = _longest_date_suffix(before, today)
+            if suffix is not None:
+                moment, start = suffix
+                phrase = before[start:] + word.group(0)
+            else:
+                after = text[word.end() : word.end() + _WINDOW]
+                after = after[_FILLER_AFTER.match(after).end() :]  # type: ignore[union-attr]
+                prefix = _longest_date_prefix(after, today)
+                if prefix is not None:
+                    moment, end = prefix
+                    phrase = word.group(0) + after[:end]
+        except InvalidDate:
+            continue
+        if moment is not None and moment[0] >= today:
+            found = FoundDate(moment[0], text, phrase, moment[1])
+    return found
 
 
 def _clean(text: str) -> str:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 
-from bot.parsing.dates import find_revisit
+from bot.parsing.dates import find_revisit, scan_revisit
 from models.enums import FollowUpMethod
 
 # Longest first, so 「打电话」 wins over 「电话」.
@@ -18,6 +18,8 @@ METHOD_WORDS: dict[str, FollowUpMethod] = {
     "微信": FollowUpMethod.WECHAT, "企微": FollowUpMethod.WECHAT, "视频": FollowUpMethod.WECHAT,
     "拜访": FollowUpMethod.VISIT, "上门": FollowUpMethod.VISIT, "面谈": FollowUpMethod.VISIT,
     "见面": FollowUpMethod.VISIT, "到访": FollowUpMethod.VISIT, "来访": FollowUpMethod.VISIT,
+    "见了": FollowUpMethod.VISIT, "见过": FollowUpMethod.VISIT, "当面": FollowUpMethod.VISIT,
+    "面聊": FollowUpMethod.VISIT, "登门": FollowUpMethod.VISIT,
     "邮件": FollowUpMethod.EMAIL, "email": FollowUpMethod.EMAIL, "邮箱": FollowUpMethod.EMAIL,
     "其他": FollowUpMethod.OTHER, "其它": FollowUpMethod.OTHER,
 }  # fmt: skip
@@ -57,7 +59,7 @@ def parse_note(text: str, today: date) -> Note:
     if match:
         method = METHOD_WORDS[match.group(1).lower()]
         text = text[match.end() :]
-    revisit = find_revisit(text, today)
+    revisit = find_revisit(text, today) or scan_revisit(text, today)
     body = revisit.rest if revisit else text
     feedback = ""
     marked = _FEEDBACK_MARK.search(body)
