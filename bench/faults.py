@@ -52,7 +52,6 @@ from tests.live_server import LiveServer, post_signed, write_config  # noqa: E40
 from tests.sales_helpers import REP_A, customer, team  # noqa: E402
 from tests.wechat_client import parse_xml  # noqa: E402
 
-
 LIMIT = aiohttp.ClientTimeout(total=10)
 
 
