@@ -39,7 +39,10 @@ class BirthdayItem:
 
 @dataclass(frozen=True)
 class SilentItem:
-    customer: Customer
+    # Plain values, not a model: a large book has tens of thousands of these.
+    name: str
+    company: str
+    grade: Grade
     # Days since the last contact (or since the customer was created).
     days: int
 
@@ -122,7 +125,7 @@ async def birthdays_between(first: date, last: date, cfg: CareConfig) -> list[Bi
     return items
 
 
-async def _silent(now: datetime, cfg: CareConfig) -> list[SilentItem]:
+async def _silent(now: datetime, cfg: CareConfig) -> list[tuple[int | None, SilentItem]]:
     q = Q()
     for grade in Grade:
         cutoff = now - timedelta(days=silent_days(grade, cfg))
@@ -130,13 +133,16 @@ async def _silent(now: datetime, cfg: CareConfig) -> list[SilentItem]:
             Q(last_contact_at__lt=cutoff) | Q(last_contact_at__isnull=True, created_at__lt=cutoff),
             grade=grade,
         )
-    found = await Customer.filter(q)
+    rows = await Customer.filter(q).values_list(
+        "owner_id", "name", "company", "grade", "last_contact_at", "created_at"
+    )
     items = []
-    for c in found:
-        since = c.last_contact_at or c.created_at
-        items.append(SilentItem(c, (now - since).days))
+    for owner_id, name, company, grade, last, created in rows:
+        items.append(
+            (owner_id, SilentItem(name, company, Grade(grade), (now - (last or created)).days))
+        )
     # VIP first, then the longest silence.
-    items.sort(key=lambda i: (GRADE_ORDER.get(Grade(i.customer.grade), 9), -i.days))
+    items.sort(key=lambda i: (GRADE_ORDER.get(i[1].grade, 9), -i[1].days))
     return items
 
 
@@ -184,8 +190,8 @@ async def build_briefings(
         if who is not None:
             briefing(who).revisits.extend(due)
 
-    for item in await _silent(now, care):
-        who = owner_of(item.customer.owner_id)  # type: ignore[attr-defined]
+    for owner_id, item in await _silent(now, care):
+        who = owner_of(owner_id)
         if who is not None:
             briefing(who).silent.append(item)
 

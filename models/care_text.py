@@ -98,9 +98,9 @@ def _birthdays(items: list[BirthdayItem], today: date, cap: int | None) -> list[
 def _silent_lines(items: list[SilentItem]) -> list[str]:
     return [
         SILENT_LINE.format(
-            name=i.customer.name,
-            company=_company(i.customer),
-            grade=_grade(i.customer).label,
+            name=i.name,
+            company=f"（{i.company}）" if i.company else "",
+            grade=i.grade.label,
             days=i.days,
         )
         for i in items

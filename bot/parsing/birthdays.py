@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from lunar_python import Lunar
 
@@ -56,14 +57,22 @@ class Birthday:
                 return date(year, self.month, self.day)
             except ValueError:
                 return None
-        try:
-            solar = Lunar.fromYmd(year, self.month, self.day).getSolar()
-        except Exception:  # lunar-python raises a bare Exception for a missing day
-            if self.day == 30:
-                # A 30th in a short lunar month is celebrated on the 29th.
-                return Birthday(self.month, 29, lunar=True).solar_in(year)
-            return None
-        return date(solar.getYear(), solar.getMonth(), solar.getDay())
+        solar = lunar_to_solar(year, self.month, self.day)
+        if solar is None and self.day == 30:
+            # A 30th in a short lunar month is celebrated on the 29th.
+            return lunar_to_solar(year, self.month, 29)
+        return solar
+
+
+@lru_cache(maxsize=8192)
+def lunar_to_solar(year: int, month: int, day: int) -> date | None:
+    """The solar date of a lunar date, None when that lunar month is short of the day.
+    Cached: lunar-python recomputes the whole lunar year (~8 ms) on every call."""
+    try:
+        solar = Lunar.fromYmd(year, month, day).getSolar()
+    except Exception:  # lunar-python raises a bare Exception for a missing day
+        return None
+    return date(solar.getYear(), solar.getMonth(), solar.getDay())
 
 
 _CN = "〇一二三四五六七八九十"
