@@ -220,6 +220,11 @@ def cmd_outbox(cfg: Config, args: argparse.Namespace) -> int:
         print(f"{status:<17} {count}")
     if report["oldest_pending"]:
         print(f"oldest pending since {report['oldest_pending'].astimezone(cfg.tz):%Y-%m-%d %H:%M}")
+    if report["sent_by_way"]:
+        print("sent in the last 24 h, by way")
+        print("(custom = 客服消息, template = 模板消息, app = 企业微信应用消息):")
+        for way, count in sorted(report["sent_by_way"].items()):
+            print(f"  {way:<16} {count}")
     if report["errors"]:
         print("last errors:")
         for row in report["errors"]:

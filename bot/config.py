@@ -54,6 +54,10 @@ class WechatConfig:
     # plain | compatible | safe — as chosen in the Official Account console.
     mode: str = "plain"
     api_base: str = "https://api.weixin.qq.com"
+    # Template message for staff outside the 48-hour customer-service window (the
+    # briefing, SLA warnings…): its id, and the page it opens (optional).
+    staff_template_id: str = ""
+    staff_template_url: str = ""
 
 
 @dataclass

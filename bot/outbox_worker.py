@@ -53,8 +53,12 @@ class Deferred(Exception):
         self.reason = reason
 
 
-# Sends one row's payload to its recipient; returns the platform's message id.
-Send = Callable[[str, dict[str, Any]], Awaitable[str]]
+# Sends one row's payload to its recipient; returns the platform's message id and
+# the way it went (custom, template, app).
+Send = Callable[[str, dict[str, Any]], Awaitable[tuple[str, str]]]
+
+# Customer-service messages reach a user only this long after their last message.
+SERVICE_WINDOW = timedelta(hours=48)
 
 
 def payload_reply(payload: dict[str, Any]) -> Reply:
@@ -62,16 +66,30 @@ def payload_reply(payload: dict[str, Any]) -> Reply:
 
 
 def oa_sender(api: OfficialAccountAPI) -> Send:
-    async def send(recipient: str, payload: dict[str, Any]) -> str:
-        template = payload.get("template")
-        if template:
-            return await api.send_template(
-                recipient,
-                template["template_id"],
-                template.get("data", {}),
-                template.get("url", ""),
-            )
-        return await api.send_custom(recipient, payload_reply(payload))
+    """Customer-service message, or a template message: when the payload is one, or
+    when it carries a template fallback (staff pushes) and the person is outside the
+    48-hour window — known from their last message, or learnt from a 45015."""
+
+    async def template(recipient: str, spec: dict[str, Any]) -> tuple[str, str]:
+        msg_id = await api.send_template(
+            recipient, spec["template_id"], spec.get("data", {}), spec.get("url", "")
+        )
+        return msg_id, "template"
+
+    async def send(recipient: str, payload: dict[str, Any]) -> tuple[str, str]:
+        if payload.get("template"):
+            return await template(recipient, payload["template"])
+        fallback = payload.get("template_fallback")
+        if fallback and not await user_wrote_since(
+            "oa", recipient, datetime.now(UTC) - SERVICE_WINDOW
+        ):
+            return await template(recipient, fallback)
+        try:
+            return await api.send_custom(recipient, payload_reply(payload)), "custom"
+        except ApiError as exc:
+            if fallback and exc.code in OUT_OF_WINDOW:
+                return await template(recipient, fallback)
+            raise
 
     return send
 
@@ -101,16 +119,16 @@ class MemberRateLimit:
 def wecom_sender(api: WeComAPI, config: WecomConfig) -> Send:
     limit = MemberRateLimit(config.per_member_per_minute, config.per_member_per_hour)
 
-    async def send(recipient: str, payload: dict[str, Any]) -> str:
+    async def send(recipient: str, payload: dict[str, Any]) -> tuple[str, str]:
         limit.check(recipient, datetime.now(UTC))
-        return await api.send_app_message(recipient, payload_reply(payload))
+        return await api.send_app_message(recipient, payload_reply(payload)), "app"
 
     return send
 
 
-async def simulator_sender(recipient: str, payload: dict[str, Any]) -> str:
+async def simulator_sender(recipient: str, payload: dict[str, Any]) -> tuple[str, str]:
     # The simulator page polls the outbox itself; nothing to call.
-    return ""
+    return "", "simulator"
 
 
 class _Claim:
@@ -242,7 +260,7 @@ class OutboxWorker:
             self._count_failure(row.channel, "unreachable")
             return
         try:
-            msg_id = await send(row.recipient, row.payload)
+            msg_id, via = await send(row.recipient, row.payload)
         except Deferred as exc:
             await mine.update(
                 status=OutboxStatus.PENDING,
@@ -262,6 +280,7 @@ class OutboxWorker:
             status=OutboxStatus.SENT,
             sent_at=datetime.now(UTC),
             platform_msg_id=msg_id or None,
+            via=via,
             attempts=row.attempts + 1,
             last_error="",
         )

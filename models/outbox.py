@@ -28,6 +28,8 @@ class Outbox(Model):
     next_attempt_at = fields.DatetimeField()
     last_error = fields.TextField(default="")
     platform_msg_id = fields.CharField(max_length=64, null=True)
+    # How it went out: custom (customer-service message), template, app (WeCom).
+    via = fields.CharField(max_length=16, default="")
     claimed_by = fields.CharField(max_length=64, null=True)
     claimed_at = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
@@ -111,7 +113,15 @@ async def outbox_report(error_limit: int = 10) -> dict[str, Any]:
         .limit(error_limit)
         .values("id", "channel", "recipient", "status", "attempts", "last_error")
     )
-    return {"counts": counts, "oldest_pending": oldest, "errors": errors}
+    since = datetime.now(UTC) - timedelta(days=1)
+    ways = await Outbox.filter(status=OutboxStatus.SENT, sent_at__gte=since).values_list(
+        "channel", "via"
+    )
+    by_way: dict[str, int] = {}
+    for channel, via in ways:
+        name = f"{channel}:{via or '?'}"
+        by_way[name] = by_way.get(name, 0) + 1
+    return {"counts": counts, "oldest_pending": oldest, "errors": errors, "sent_by_way": by_way}
 
 
 async def oldest_pending() -> datetime | None:

@@ -2,18 +2,22 @@
 
 Every job and service that tells a colleague something (SLA warnings, assignments,
 briefings, digests, lead hand-offs) goes through ``push_to_staff`` so the choice of
-channel lives in one place."""
+channel lives in one place: WeCom app message when the person is bound there and the
+app is configured; else the Official Account — customer-service message inside the
+48-hour window, the staff template message outside it (when one is configured),
+otherwise the push waits for the person's next message."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.config import Config
 from models.outbox import enqueue
 from models.staff import Staff
 
 
-def text_payload(text: str) -> dict:
+def text_payload(text: str) -> dict[str, Any]:
     """The outbox payload of a plain text message (the shape ``Reply.from_dict`` reads)."""
     return {"reply": {"kind": "text", "text": text, "media_id": "", "articles": []}}
 
@@ -45,4 +49,32 @@ async def push_to_staff(
     address = staff_address(staff, cfg)
     if address is None:
         return False
-    return await enqueue(key, address[0], address[1], text_payload(text), when=when, bulk=bulk)
+    payload = text_payload(text)
+    if address[0] == "oa" and cfg.wechat.staff_template_id:
+        payload["template_fallback"] = staff_template(text, cfg, when)
+    return await enqueue(key, address[0], address[1], payload, when=when, bulk=bulk)
+
+
+# Template fields are short; the whole text is one reply (「待办」) or one tap away.
+TEMPLATE_FIELD_MAX = 180
+
+
+def staff_template(text: str, cfg: Config, when: datetime | None = None) -> dict[str, Any]:
+    """A 工作提醒-style template message carrying a push for a staff member who is
+    outside the 48-hour window: the first line as title, the rest shortened."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    title = lines[0] if lines else text
+    rest = "\n".join(lines[1:])
+    if len(rest) > TEMPLATE_FIELD_MAX:
+        rest = rest[: TEMPLATE_FIELD_MAX - 1] + "…"
+    moment = (when or datetime.now(UTC)).astimezone(cfg.tz)
+    return {
+        "template_id": cfg.wechat.staff_template_id,
+        "url": cfg.wechat.staff_template_url,
+        "data": {
+            "first": {"value": title},
+            "keyword1": {"value": rest or title},
+            "keyword2": {"value": f"{moment:%Y-%m-%d %H:%M}"},
+            "remark": {"value": "回复「待办」查看完整内容。"},
+        },
+    }

@@ -237,3 +237,74 @@ async def test_a_revisit_prompt_in_quiet_hours_waits_for_the_morning(
     await revisit_prompts(make_config(db), night.astimezone(UTC))
     row = await Outbox.get(recipient=REP_A, dedup_key__startswith="revisit:")
     assert row.next_attempt_at.astimezone(SHANGHAI) == datetime(2026, 12, 4, 8, 0, tzinfo=SHANGHAI)
+
+
+# --- delivery: WeCom > template (outside 48 h) > customer service (inside) -------------
+
+
+async def _deliver_briefings(db: str, fake: object, **extra: object) -> None:
+    from bot.delivery import Delivery
+    from bot.metrics import Metrics
+    from tests.test_delivery import sections
+
+    sect = sections(fake, wechat={"staff_template_id": "TPL-STAFF"}, **extra)  # type: ignore[arg-type]
+    cfg = make_config(db, **sect)
+    await briefing(cfg, MORNING.astimezone(UTC))
+    await Outbox.filter().update(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+    delivery = Delivery(cfg, Metrics())
+    worker = delivery.build()
+    try:
+        while await worker.run_once():
+            pass
+    finally:
+        await delivery.close()
+
+
+async def test_staff_outside_the_window_get_a_template_inside_a_service_message(
+    db: str, fake_tencent: object
+) -> None:
+    from models import ProcessedMessage
+    from tests.fake_tencent import OA_CUSTOM_SEND, OA_TEMPLATE_SEND
+
+    await _portfolio()
+    # 张伟 wrote an hour ago (inside the 48-hour window); 李明 not for days.
+    await ProcessedMessage.create(key="oa:b:1", channel="oa", sender=REP_B)
+    await _deliver_briefings(db, fake_tencent)
+    templates = fake_tencent.sent_to(OA_TEMPLATE_SEND)  # type: ignore[attr-defined]
+    customs = fake_tencent.sent_to(OA_CUSTOM_SEND)  # type: ignore[attr-defined]
+    assert [t["touser"] for t in templates if t["touser"] == REP_A] == [REP_A]
+    mine = next(t for t in templates if t["touser"] == REP_A)
+    assert mine["template_id"] == "TPL-STAFF"
+    assert mine["data"]["first"]["value"].startswith("早上好，李明")
+    assert "回复「待办」" in mine["data"]["remark"]["value"]
+    assert [c["touser"] for c in customs if c["touser"] == REP_B] == [REP_B]
+    ways = dict(
+        await Outbox.filter(dedup_key__startswith="briefing:").values_list("recipient", "via")
+    )
+    assert ways[REP_A] == "template" and ways[REP_B] == "custom"
+
+
+async def test_a_45015_falls_back_to_the_template(db: str, fake_tencent: object) -> None:
+    from models import ProcessedMessage
+    from tests.fake_tencent import OA_CUSTOM_SEND, OA_TEMPLATE_SEND
+
+    await _portfolio()
+    for sender in (REP_A, REP_B, MANAGER):  # everyone looks inside the window…
+        await ProcessedMessage.create(key=f"oa:{sender}:1", channel="oa", sender=sender)
+    fake_tencent.fail_next(OA_CUSTOM_SEND, 45015, times=3)  # type: ignore[attr-defined]
+    await _deliver_briefings(db, fake_tencent)
+    # …but Tencent says otherwise: the template goes out in the same attempt.
+    assert len(fake_tencent.sent_to(OA_TEMPLATE_SEND)) == 3  # type: ignore[attr-defined]
+    assert await Outbox.filter(via="template").count() == 3
+
+
+async def test_staff_bound_on_wecom_get_an_app_message(db: str, fake_tencent: object) -> None:
+    from tests.fake_tencent import WECOM_SEND
+
+    a, _, _ = await _portfolio()
+    await Staff.filter(id=a.id).update(wecom_userid="liming")
+    await _deliver_briefings(db, fake_tencent)
+    sent = fake_tencent.sent_to(WECOM_SEND)  # type: ignore[attr-defined]
+    assert [m["touser"] for m in sent] == ["liming"]
+    assert "早上好，李明" in sent[0]["text"]["content"]
+    assert await Outbox.get(recipient="liming").values_list("via", flat=True) == "app"

@@ -1,4 +1,4 @@
-"""Scheduled care: the time of day of a planned revisit."""
+"""Scheduled care: the time of day of a planned revisit, and which way a push went."""
 
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
@@ -14,5 +14,10 @@ class Migration(migrations.Migration):
             model_name="FollowUp",
             name="next_revisit_time",
             field=fields.CharField(null=True, max_length=5),
+        ),
+        ops.AddField(
+            model_name="Outbox",
+            name="via",
+            field=fields.CharField(default="", max_length=16),
         ),
     ]
