@@ -47,7 +47,7 @@ CARD_STATUS = "等级：{grade} · 状态：{lifecycle} · 负责人：{owner}"
 CARD_PHONE = "电话：{phone}"
 CARD_ADDRESS = "地址：{address}"
 CARD_PROFILE = "行业：{industry} · 规模：{size} · 类别：{category}"
-CARD_BIRTHDAY = "生日：{label}（下次 {next}）"
+CARD_BIRTHDAY = "生日：{label}（下次 {next}{note}）"
 CARD_REVISIT = "下次回访：{date}"
 CARD_NO_REVISIT = "下次回访：未安排"
 CARD_FOLLOWUPS = "最近跟进："
@@ -189,7 +189,9 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
     if card.birthday and card.next_birthday:
         lines.append(
             CARD_BIRTHDAY.format(
-                label=card.birthday.label(), next=describe(card.next_birthday, today)
+                label=card.birthday.label(),
+                next=describe(card.next_birthday, today),
+                note=_leap_note(card.birthday, card.next_birthday),
             )
         )
     if not card.full:
@@ -309,6 +311,16 @@ def parse_new_customer(args: str) -> dict[str, Any]:
     return draft
 
 
+def _leap_note(birthday: Birthday, next_on: date) -> str:
+    # The lunar year of the next birthday: a January/February date still belongs to
+    # the previous lunar year.
+    for year in (next_on.year, next_on.year - 1):
+        if birthday.solar_in(year) == next_on:
+            note = birthday.leap_fallback_note(year)
+            return f"；{note}" if note else ""
+    return ""
+
+
 def _birthday_or_error(text: str) -> list[Any]:
     try:
         birthday = parse_birthday(text)
@@ -316,7 +328,7 @@ def _birthday_or_error(text: str) -> list[Any]:
         birthday = None
     if birthday is None:
         raise DraftError(BAD_BIRTHDAY.format(text=text[:20]))
-    return [birthday.month, birthday.day, birthday.year, birthday.lunar]
+    return [birthday.month, birthday.day, birthday.year, birthday.lunar, birthday.leap]
 
 
 def _draft(data: dict[str, Any]) -> CustomerDraft:
@@ -327,7 +339,7 @@ def _draft(data: dict[str, Any]) -> CustomerDraft:
         company=data.get("company") or "",
         industry=data.get("industry", ""),
         grade=Grade(data.get("grade", Grade.POTENTIAL.value)),
-        birthday=Birthday(b[0], b[1], b[2], b[3]) if b else None,
+        birthday=Birthday(*b) if b else None,
         notes=data.get("notes", ""),
     )
 
@@ -442,7 +454,7 @@ async def birthday(msg: Incoming, ctx: Context) -> HandlerResult:
         parsed = None
     if parsed is None:
         return BAD_BIRTHDAY.format(text=text[:20])
-    payload = {"birthday": [parsed.month, parsed.day, parsed.year, parsed.lunar]}
+    payload = {"birthday": [parsed.month, parsed.day, parsed.year, parsed.lunar, parsed.leap]}
     return await resolve_customer(msg, ctx, query, "customers.birthday", payload)
 
 
@@ -452,8 +464,7 @@ async def birthday_action(
 ) -> str:
     if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
         return refusal
-    b = payload["birthday"]
-    parsed = Birthday(b[0], b[1], b[2], b[3])
+    parsed = Birthday(*payload["birthday"])
     await set_birthday(customer, parsed)
     today = local_today(ctx.config.tz)
     return BIRTHDAY_SAVED.format(

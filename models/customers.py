@@ -39,6 +39,7 @@ class Customer(Model):
     birthday_day = fields.SmallIntField(null=True)
     birthday_year = fields.SmallIntField(null=True)
     birthday_lunar = fields.BooleanField(default=False)
+    birthday_leap = fields.BooleanField(default=False)
     owner: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Staff", related_name="customers", null=True, on_delete=fields.SET_NULL
     )
@@ -109,6 +110,7 @@ def birthday_of(customer: Customer) -> Birthday | None:
         customer.birthday_day,
         customer.birthday_year,
         customer.birthday_lunar,
+        customer.birthday_leap,
     )
 
 
@@ -217,6 +219,7 @@ async def create_customer(
         birthday_day=birthday.day if birthday else None,
         birthday_year=birthday.year if birthday else None,
         birthday_lunar=birthday.lunar if birthday else False,
+        birthday_leap=birthday.leap if birthday else False,
         owner=owner,
         notes=draft.notes,
         **_encrypted_fields(cipher, draft.phone, draft.address),
@@ -261,6 +264,7 @@ def set_birthday_fields(customer: Customer, birthday: Birthday) -> None:
     customer.birthday_day = birthday.day
     customer.birthday_year = birthday.year
     customer.birthday_lunar = birthday.lunar
+    customer.birthday_leap = birthday.leap
 
 
 async def set_birthday(customer: Customer, birthday: Birthday) -> None:
@@ -271,6 +275,7 @@ async def set_birthday(customer: Customer, birthday: Birthday) -> None:
             "birthday_day",
             "birthday_year",
             "birthday_lunar",
+            "birthday_leap",
             "updated_at",
         ]
     )

@@ -308,3 +308,64 @@ async def test_staff_bound_on_wecom_get_an_app_message(db: str, fake_tencent: ob
     assert [m["touser"] for m in sent] == ["liming"]
     assert "早上好，李明" in sent[0]["text"]["content"]
     assert await Outbox.get(recipient="liming").values_list("via", flat=True) == "app"
+
+
+async def test_a_leap_month_birthday_falls_back_to_the_ordinary_month_and_says_so(
+    wechat: WeChatSender,
+) -> None:
+    a, _, _ = await team()
+    await customer("周杰", a)
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI), tick=False):
+        saved = await wechat.say("生日 周杰 农历2025年闰六月初十", REP_A)
+        card = await wechat.say("查 周杰", REP_A)
+    assert "闰六月初十" in saved
+    # 2025 had a 闰六月 (2025-08-03); 2026 has none: the ordinary 六月初十, 23 July.
+    assert "7月23日" in card and "2026年没有闰六月，按六月初十过" in card
+    found = await birthdays_between(date(2026, 7, 20), date(2026, 7, 25), CARE)
+    assert [(i.customer.name, i.on) for i in found] == [("周杰", date(2026, 7, 23))]
+    assert birthday_on(Birthday(6, 10, 2025, lunar=True, leap=True), 2025, CARE) == date(2025, 8, 3)
+
+
+async def test_two_schedulers_at_once_push_one_briefing(db: str) -> None:
+    import asyncio
+
+    await _portfolio()
+    cfg = make_config(db)
+    at = MORNING.astimezone(UTC)
+    # Two processes running the same job at the same moment (a lost lock, a manual run).
+    await asyncio.gather(briefing(cfg, at), briefing(cfg, at))
+    assert len(await pushed_to(REP_A)) == 1
+
+
+async def test_a_briefing_missed_during_downtime_is_sent_once_when_back(db: str) -> None:
+    import asyncio
+
+    from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+
+    from scheduler.runner import build_scheduler
+
+    await _portfolio()
+    # Back at 10:15: 08:30 passed while the server was down.
+    with time_machine.travel(datetime(2026, 9, 21, 10, 15, tzinfo=SHANGHAI), tick=True):
+        scheduler = build_scheduler(make_config(db))
+        done = asyncio.Event()
+
+        def listener(event: JobExecutionEvent) -> None:
+            if event.job_id == "briefing":
+                done.set()
+
+        scheduler.add_listener(listener, EVENT_JOB_EXECUTED)
+        scheduler.start(paused=True)
+        try:
+            for job in scheduler.get_jobs():
+                later = datetime.now(UTC) + timedelta(hours=1)
+                missed = datetime(2026, 9, 21, 8, 30, tzinfo=SHANGHAI)
+                scheduler.modify_job(
+                    job.id, next_run_time=missed if job.id == "briefing" else later
+                )
+            scheduler.resume()
+            await asyncio.wait_for(done.wait(), 10)
+        finally:
+            scheduler.shutdown(wait=False)
+    rows = await pushed_to(REP_A)
+    assert len(rows) == 1 and rows[0].dedup_key.endswith(":2026-09-21")  # today's, once

@@ -32,13 +32,24 @@ class Birthday:
     day: int
     year: int | None = None
     lunar: bool = False
+    # Born in a leap month (闰四月): celebrated in the leap month in years that have
+    # it, in the ordinary month of the same name in the (many) years that do not.
+    leap: bool = False
 
     def label(self) -> str:
         """「农历八月十五」 or 「3月5日」, with the year when known."""
         year = f"{self.year}年" if self.year else ""
         if self.lunar:
-            return f"农历{year}{lunar_month_name(self.month)}{lunar_day_name(self.day)}"
+            leap = "闰" if self.leap else ""
+            return f"农历{year}{leap}{lunar_month_name(self.month)}{lunar_day_name(self.day)}"
         return f"{year}{self.month}月{self.day}日"
+
+    def leap_fallback_note(self, year: int) -> str:
+        """Said on the card when ``year`` has no such leap month."""
+        if not (self.lunar and self.leap) or has_leap_month(year, self.month):
+            return ""
+        name = lunar_month_name(self.month)
+        return f"{year}年没有闰{name}，按{name}{lunar_day_name(self.day)}过"
 
     def next_solar(self, today: date) -> date:
         """The next solar date this birthday falls on, today included."""
@@ -57,11 +68,19 @@ class Birthday:
                 return date(year, self.month, self.day)
             except ValueError:
                 return None
-        solar = lunar_to_solar(year, self.month, self.day)
+        month = -self.month if self.leap and has_leap_month(year, self.month) else self.month
+        solar = lunar_to_solar(year, month, self.day)
         if solar is None and self.day == 30:
             # A 30th in a short lunar month is celebrated on the 29th.
-            return lunar_to_solar(year, self.month, 29)
+            return lunar_to_solar(year, month, 29)
         return solar
+
+
+@lru_cache(maxsize=512)
+def has_leap_month(year: int, month: int) -> bool:
+    from lunar_python import LunarYear
+
+    return bool(LunarYear.fromYear(year).getLeapMonth() == month)
 
 
 @lru_cache(maxsize=8192)
@@ -120,7 +139,8 @@ def parse_birthday(text: str) -> Birthday | None:
         year = int(match.group(1)) if match.group(1) else None
         month = _LUNAR_MONTHS.get(match.group(2)) or to_int(match.group(2))
         day = _lunar_day(match.group(3))
-        return _lunar(year, month, day, text)
+        leap = "闰" in phrase[: match.start(2)]
+        return _lunar(year, month, day, text, leap)
     match = _SOLAR.match(phrase) or _CN_SOLAR.match(phrase)
     if not match:
         return None
@@ -137,14 +157,16 @@ def parse_birthday(text: str) -> Birthday | None:
     return Birthday(month, day, year, lunar=False)
 
 
-def _lunar(year: int | None, month: int | None, day: int | None, text: str) -> Birthday:
+def _lunar(
+    year: int | None, month: int | None, day: int | None, text: str, leap: bool = False
+) -> Birthday:
     if month is None or day is None or not (1 <= month <= 12 and 1 <= day <= 30):
         raise InvalidBirthday(text)
     if year is not None:
         if not 1900 <= year <= date.today().year:
             raise InvalidBirthday(text)
-        try:
-            Lunar.fromYmd(year, month, day)
-        except Exception:  # that lunar month had 29 days that year
-            raise InvalidBirthday(text) from None
-    return Birthday(month, day, year, lunar=True)
+        if leap and not has_leap_month(year, month):
+            raise InvalidBirthday(text)  # 「1990年闰三月」: that year had no such month
+        if lunar_to_solar(year, -month if leap else month, day) is None:
+            raise InvalidBirthday(text)  # that lunar month had 29 days that year
+    return Birthday(month, day, year, lunar=True, leap=leap)

@@ -1,4 +1,5 @@
-"""Scheduled care: the time of day of a planned revisit, and which way a push went."""
+"""Scheduled care: the time of day of a planned revisit, leap-month lunar birthdays,
+and which way a push went."""
 
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
@@ -14,6 +15,11 @@ class Migration(migrations.Migration):
             model_name="FollowUp",
             name="next_revisit_time",
             field=fields.CharField(null=True, max_length=5),
+        ),
+        ops.AddField(
+            model_name="Customer",
+            name="birthday_leap",
+            field=fields.BooleanField(default=False),
         ),
         ops.AddField(
             model_name="Outbox",
