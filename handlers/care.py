@@ -11,13 +11,13 @@ from datetime import timedelta
 from bot.context import Context
 from bot.filters import Regex, RoleIs
 from bot.incoming import Incoming
-from bot.parsing.dates import describe, local_today
+from bot.parsing.dates import local_today
 from bot.router import Router
 from handlers.customer_pick import staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models.care import birthdays_between, briefing_for
-from models.care_text import birthday_greeting, render_briefing
-from models.enums import Grade, Role
+from models.care_text import render_birthdays_ahead, render_briefing
+from models.enums import Role
 
 router = Router("care")
 
@@ -25,11 +25,6 @@ register_help(
     "待办", "今天的生日、节日、到期回访和久未联系的客户（「待办 全部」看全部）", *STAFF_ROLES
 )
 register_help("生日 本周", "本周（或「生日 本月」「生日 下周」）过生日的客户", *STAFF_ROLES)
-
-BIRTHDAYS_NONE = "{span}（{first}—{last}）没有客户过生日。"
-BIRTHDAYS_HEAD = "{span}（{first}—{last}）过生日的客户 {n} 位："
-BIRTHDAY_LINE = "{i}. {name}{company}（{grade}）：{when}{age}"
-BIRTHDAYS_TAIL = "祝福语可以这样写：{example}"
 
 SPANS = {
     "本周": "本周",
@@ -75,21 +70,4 @@ async def birthdays_ahead(msg: Incoming, ctx: Context) -> str:
     items = await birthdays_between(first, last, ctx.config.care)
     if staff.role == Role.REP:
         items = [i for i in items if i.customer.owner_id == staff.id]  # type: ignore[attr-defined]
-    shown = {"first": f"{first.month}月{first.day}日", "last": f"{last.month}月{last.day}日"}
-    if not items:
-        return BIRTHDAYS_NONE.format(span=span, **shown)
-    lines = [BIRTHDAYS_HEAD.format(span=span, n=len(items), **shown)]
-    for i, item in enumerate(items, 1):
-        c = item.customer
-        lines.append(
-            BIRTHDAY_LINE.format(
-                i=i,
-                name=c.name,
-                company=f"（{c.company}）" if c.company else "",
-                grade=Grade(c.grade).label,
-                when=describe(item.on, today),
-                age=f"，{item.age} 岁" if item.age else "",
-            )
-        )
-    lines.append(BIRTHDAYS_TAIL.format(example=birthday_greeting(items[0].customer)))
-    return "\n".join(lines)
+    return render_birthdays_ahead(span, first, last, items, today)

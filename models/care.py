@@ -22,7 +22,7 @@ from bot.config import CareConfig, Config, parse_clock
 from bot.parsing.birthdays import Birthday
 from models.customers import Customer, birthday_of
 from models.enums import Grade, Role
-from models.followups import DueRevisit, FollowUp, due_revisits_by_rep
+from models.followups import DueRevisit, FollowUp, due_revisits_by_rep, latest_followup_ids
 from models.occasions import Occasion, occasions_ahead, workday_note
 from models.staff import Staff
 
@@ -266,17 +266,11 @@ async def revisit_prompts_due(now: datetime, cfg: Config) -> list[RevisitPrompt]
     ).prefetch_related("customer")
     if not planned:
         return []
-    newest = await FollowUp.filter(
-        customer_id__in={f.customer_id for f in planned}  # type: ignore[attr-defined]
-    ).values_list("customer_id", "id", "created_at")
-    latest: dict[int, tuple[datetime, int]] = {}
-    for customer_id, followup_id, created in newest:
-        if customer_id not in latest or (created, followup_id) > latest[customer_id]:
-            latest[customer_id] = (created, followup_id)
+    latest = await latest_followup_ids({f.customer_id for f in planned})  # type: ignore[attr-defined]
     active, fallback = _recipients(await Staff.all())
     prompts = []
     for f in planned:
-        if latest[f.customer_id][1] != f.id:  # type: ignore[attr-defined]
+        if latest.get(f.customer_id) != f.id:  # type: ignore[attr-defined]
             continue
         who = active.get(f.rep_id) or fallback  # type: ignore[attr-defined]
         if who is not None:

@@ -25,7 +25,6 @@ HEAD_PUSH = "早上好，{staff}！{day}的待办："
 HEAD_CHAT = "今天（{day}）的待办："
 NOTHING = "今天（{day}）没有到期的回访、生日或节日，也没有久未联系的客户。"
 SECTION_BIRTHDAYS = "【今天生日 {n} 位】"
-BIRTHDAY_LINE = "{i}. {name}{company} · {grade}{age} · 上次联系：{last}"
 GREETING_LINE = "   祝福语：{text}"
 SECTION_HEADS_UP = "【VIP 生日提醒】"
 HEADS_UP_LINE = "· {name}{company}：{when}，可以提前准备礼物。"
@@ -74,21 +73,18 @@ def _capped(lines: list[str], cap: int | None) -> list[str]:
     return [*lines[:cap], MORE.format(n=len(lines) - cap)]
 
 
+def _birthday_line(i: int, item: BirthdayItem, tail: str) -> str:
+    c = item.customer
+    age = f" · {item.age} 岁" if item.age else ""
+    return f"{i}. {c.name}{_company(c)} · {_grade(c).label}{age} · {tail}"
+
+
 def _birthdays(items: list[BirthdayItem], today: date, cap: int | None) -> list[str]:
     lines: list[str] = []
     for i, item in enumerate(items, 1):
-        c = item.customer
-        lines.append(
-            BIRTHDAY_LINE.format(
-                i=i,
-                name=c.name,
-                company=_company(c),
-                grade=_grade(c).label,
-                age=f" · {item.age} 岁" if item.age else "",
-                last=_last_contact(c, today),
-            )
-        )
-        lines.append(GREETING_LINE.format(text=birthday_greeting(c)))
+        last = f"上次联系：{_last_contact(item.customer, today)}"
+        lines.append(_birthday_line(i, item, last))
+        lines.append(GREETING_LINE.format(text=birthday_greeting(item.customer)))
     # Two lines per customer: the cap counts customers.
     if cap is not None and len(items) > cap:
         return [*lines[: 2 * cap], MORE.format(n=len(items) - cap)]
@@ -186,3 +182,27 @@ def render_revisit_prompt(prompt: RevisitPrompt) -> str:
     content = f.content[:40] + ("…" if len(f.content) > 40 else "")
     at = f.next_revisit_time or "今天"
     return REVISIT_PROMPT.format(at=at, name=c.name, company=_company(c), content=content)
+
+
+BIRTHDAYS_NONE = "{span}（{first}—{last}）没有客户过生日。"
+BIRTHDAYS_HEAD = "{span}（{first}—{last}）过生日的客户 {n} 位："
+BIRTHDAYS_TAIL = "祝福语可以这样写：{example}"
+
+
+def render_birthdays_ahead(
+    span: str, first: date, last: date, items: list[BirthdayItem], today: date
+) -> str:
+    """「生日 本周」: the birthdays from ``first`` to ``last``, with a greeting to copy."""
+    shown = {
+        "span": span,
+        "first": f"{first.month}月{first.day}日",
+        "last": f"{last.month}月{last.day}日",
+    }
+    if not items:
+        return BIRTHDAYS_NONE.format(**shown)
+    lines = [BIRTHDAYS_HEAD.format(n=len(items), **shown)]
+    lines.extend(
+        _birthday_line(i, item, describe(item.on, today)) for i, item in enumerate(items, 1)
+    )
+    lines.append(BIRTHDAYS_TAIL.format(example=birthday_greeting(items[0].customer)))
+    return "\n".join(lines)

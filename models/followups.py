@@ -135,6 +135,19 @@ class DueRevisit:
     days_overdue: int
 
 
+async def latest_followup_ids(customer_ids: set[int]) -> dict[int, int]:
+    """customer id → id of their latest follow-up (the one whose plan counts), in one
+    query."""
+    rows = await FollowUp.filter(customer_id__in=customer_ids).values_list(
+        "customer_id", "id", "created_at"
+    )
+    newest: dict[int, tuple[datetime, int]] = {}
+    for customer_id, followup_id, created in rows:
+        if customer_id not in newest or (created, followup_id) > newest[customer_id]:
+            newest[customer_id] = (created, followup_id)
+    return {cid: fid for cid, (_created, fid) in newest.items()}
+
+
 async def due_revisits(rep_id: int, today: date) -> list[DueRevisit]:
     """The rep's revisits due today or overdue, most overdue first."""
     return (await due_revisits_by_rep(today, rep_id)).get(rep_id, [])
@@ -155,15 +168,7 @@ async def due_revisits_by_rep(
     planned = await query.order_by("next_revisit_on", "id").prefetch_related("customer")
     if not planned:
         return {}
-    customer_ids = {f.customer_id for f in planned}  # type: ignore[attr-defined]
-    rows = await FollowUp.filter(customer_id__in=customer_ids).values_list(
-        "customer_id", "id", "created_at"
-    )
-    newest: dict[int, tuple[datetime, int]] = {}
-    for customer_id, followup_id, created in rows:
-        if customer_id not in newest or (created, followup_id) > newest[customer_id]:
-            newest[customer_id] = (created, followup_id)
-    latest = {cid: fid for cid, (_created, fid) in newest.items()}
+    latest = await latest_followup_ids({f.customer_id for f in planned})  # type: ignore[attr-defined]
     due: dict[int, list[DueRevisit]] = {}
     for f in planned:
         if latest.get(f.customer_id) != f.id:  # type: ignore[attr-defined]
