@@ -18,7 +18,7 @@ from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer,
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_search import split_customer_query
 from models.customers import Customer
-from models.deals import PIPELINE, move_stage, record_deal
+from models.deals import PIPELINE, NeedsDealName, move_stage, record_deal
 from models.enums import DealStage
 
 router = Router("deals")
@@ -36,7 +36,11 @@ NOT_YOURS = "{name}是{owner}的客户，只有负责人或主管可以记录。
 STAGE_USAGE = "用法：阶段 客户 阶段名，例如：阶段 张三 报价。阶段：{stages}"
 BAD_STAGE = "没有「{stage}」这个阶段。可选：{stages}"
 STAGE_MOVED = "{name}的商机{product}：{old} → {new}"
-STAGE_OPENED = "{name}还没有进行中的商机，已新建一个，当前阶段：{new}"
+STAGE_OPENED = "已为{name}新建商机「{product}」，当前阶段：{new}"
+STAGE_NEEDS_NAME = (
+    "{name}还没有进行中的商机。要新建，请写上商机名称，例如：阶段 {name} {stage} 监护仪采购；"
+    "已经签了合同请用「成交 {name} 金额 产品」记录。"
+)
 STAGE_SAME = "{name}的商机{product}已经在「{new}」阶段。"
 
 STAGE_WORDS: dict[str, DealStage] = {
@@ -62,13 +66,25 @@ class DealError(ValueError):
     """The correction prompt for a deal that could not be read; nothing saved."""
 
 
+# 「1,280,000」: a comma between digit groups is a thousands separator, not a break.
+_THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?:\D|$))")
+# Labels reps put before a value: 「金额 5万 产品 监护仪」, 「数量10件」.
+_LABEL = re.compile(
+    r"^(?:(?:金额|合同额|成交额|价格|总价|产品|品名|商品|货品|数量)(?:[:：]|$)"
+    r"|(?:金额|合同额|成交额|价格|总价|数量)(?=[\d一二两三四五六七八九十百千万]))"
+)
+
+
 def parse_deal(text: str, name: str) -> dict[str, Any]:
-    """「5000 产品A 10件」 → amount, product, quantity (JSON-friendly for the dialog)."""
+    """「5000 产品A 10件」 → amount, product, quantity (JSON-friendly for the dialog).
+    Thousands separators and labels (金额, 产品, 数量) are understood."""
     amount: Decimal | None = None
     amount_token = ""
     quantity = 1
     product: list[str] = []
-    for token in (t for t in re.split(r"[\s\u3000,，;；]+", text) if t):
+    text = _THOUSANDS.sub("", text)
+    tokens = (_LABEL.sub("", t) for t in re.split(r"[\s\u3000,，;；]+", text) if t)
+    for token in (t for t in tokens if t):
         counted = parse_quantity(token)
         if counted is not None:
             quantity = counted[0]
@@ -127,11 +143,13 @@ async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
     query, rest = await split_customer_query(ctx.data.get("args", ""))
     if not query or not rest:
         return STAGE_USAGE.format(stages=STAGE_LIST)
-    word = rest.strip().rstrip("。.!！").removeprefix("到").removesuffix("阶段")
+    word, _, name = rest.strip().rstrip("。.!！").partition(" ")
+    word = word.removeprefix("到").removesuffix("阶段")
     new = STAGE_WORDS.get(word)
     if new is None:
         return BAD_STAGE.format(stage=word[:10], stages=STAGE_LIST)
-    return await resolve_customer(msg, ctx, query, "deals.stage", {"stage": new.value})
+    payload = {"stage": new.value, "name": name.strip()[:128]}
+    return await resolve_customer(msg, ctx, query, "deals.stage", payload)
 
 
 @on_pick("deals.stage")
@@ -142,10 +160,15 @@ async def stage_action(
         return refusal
     staff = staff_of(ctx)
     new = DealStage(payload["stage"])
-    moved = await move_stage(customer, staff, new, local_today(ctx.config.tz))
+    try:
+        moved = await move_stage(
+            customer, staff, new, local_today(ctx.config.tz), payload.get("name", "")
+        )
+    except NeedsDealName:
+        return STAGE_NEEDS_NAME.format(name=customer.name, stage=new.label)
     product = f"「{moved.deal.product}」" if moved.deal.product else ""
     if moved.old is None:
-        return STAGE_OPENED.format(name=customer.name, new=new.label)
+        return STAGE_OPENED.format(name=customer.name, product=moved.deal.product, new=new.label)
     if moved.old is new:
         return STAGE_SAME.format(name=customer.name, product=product, new=new.label)
     return STAGE_MOVED.format(

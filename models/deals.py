@@ -129,9 +129,16 @@ class StageMove:
     old: DealStage | None  # None: a new opportunity was opened at this stage
 
 
-async def move_stage(customer: Customer, owner: Staff, stage: DealStage, today: date) -> StageMove:
+class NeedsDealName(ValueError):
+    """No open deal to move, and no name to open one under: ask, do not invent one."""
+
+
+async def move_stage(
+    customer: Customer, owner: Staff, stage: DealStage, today: date, name: str = ""
+) -> StageMove:
     """Move the customer's most recently active open deal to ``stage``; with none open,
-    open an opportunity at that stage. Reaching 签约 sets the closing date."""
+    open an opportunity called ``name`` at that stage (:class:`NeedsDealName` without
+    one). Reaching 签约 sets the closing date."""
     current = await open_deals(customer.id)
     if not current:
         # 「阶段 张三 售后」 after signing: the latest signed deal moves on.
@@ -144,9 +151,12 @@ async def move_stage(customer: Customer, owner: Staff, stage: DealStage, today: 
             if signed is not None:
                 current = [signed]
     if not current:
+        if not name.strip():
+            raise NeedsDealName(customer.name)
         deal = await Deal.create(
             customer=customer,
             owner=owner,
+            product=name.strip()[:128],
             stage=stage,
             closed_on=today if stage in (DealStage.SIGNED, DealStage.AFTER_SALES) else None,
         )

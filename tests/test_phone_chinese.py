@@ -67,3 +67,22 @@ async def test_the_revisit_is_found_anywhere_in_the_sentence(wechat: WeChatSende
     assert "下次回访：12月14日" in voice  # 「下下周一再约个时间」
     revisits = {f.next_revisit_on.isoformat() for f in await FollowUp.all() if f.next_revisit_on}
     assert {"2026-12-28", "2026-12-03", "2026-12-07", "2026-12-14"} <= revisits
+
+
+async def test_deal_amounts_and_labels_as_reps_write_them(wechat: WeChatSender) -> None:
+    from decimal import Decimal
+
+    from models import Deal
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    await customer("李娜", rep)
+    labelled = await wechat.say("成交 周杰 金额 5万 产品 监护仪", REP_A)
+    assert "已记录成交：周杰 监护仪，金额 ¥50,000" in labelled  # not 「金额 产品 监护仪」
+    separated = await wechat.say("成交 李娜 1,280,000元 呼吸机", REP_A)
+    assert "金额 ¥1,280,000" in separated
+    deals = {d.product: d.amount for d in await Deal.all()}
+    assert deals == {"监护仪": Decimal(50000), "呼吸机": Decimal(1280000)}
+    # 阶段 without an open deal asks for its name instead of inventing 「未命名商机」.
+    asked = await wechat.say("阶段 周杰 报价", REP_A)
+    assert "请写上商机名称" in asked and await Deal.filter(stage="quote").count() == 0

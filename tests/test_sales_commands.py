@@ -221,14 +221,18 @@ async def test_deal_wrong_forms_save_nothing(wechat: WeChatSender) -> None:
 async def test_stage_moves_and_closes_an_opportunity(wechat: WeChatSender) -> None:
     a, _b, _m = await team()
     c = await customer("张三", a)
-    assert "已新建一个，当前阶段：方案" in await wechat.say("阶段 张三 方案", sender=REP_A)
+    # No open deal and no name: asked, nothing invented (「未命名商机」 was).
+    assert "请写上商机名称" in await wechat.say("阶段 张三 方案", sender=REP_A)
+    assert await Deal.filter(customer=c).count() == 0
+    opened = await wechat.say("阶段 张三 方案 设备采购", sender=REP_A)
+    assert "已为张三新建商机「设备采购」，当前阶段：方案" in opened
     assert "方案 → 报价" in await wechat.say("阶段 张三 报价", sender=REP_A)
     assert "已经在「报价」" in await wechat.say("阶段 张三 报价", sender=REP_A)
     assert "没有「发财」这个阶段" in await wechat.say("阶段 张三 发财", sender=REP_A)
-    reply = await wechat.say("成交 张三 3万 设备", sender=REP_A)
+    reply = await wechat.say("成交 张三 3万 设备采购", sender=REP_A)
     assert "由进行中的商机转为签约" in reply
     deal = await Deal.get(customer=c)
-    assert (deal.stage, deal.amount, deal.product) == (DealStage.SIGNED, Decimal(30000), "设备")
+    assert (deal.stage, deal.amount, deal.product) == (DealStage.SIGNED, Decimal(30000), "设备采购")
     assert "签约 → 售后" in await wechat.say("阶段 张三 售后", sender=REP_A)
     card = await wechat.say("查 张三", sender=REP_A)
     assert "已成交 1 笔，合计 ¥30,000" in card
@@ -320,10 +324,10 @@ async def test_signing_by_stage_then_recording_the_amount_is_one_deal(
     a, _b, _m = await team()
     c = await customer("王五", a)
     with time_machine.travel(FROZEN, tick=True):
-        await wechat.say("阶段 王五 报价", sender=REP_A)
+        await wechat.say("阶段 王五 报价 年度采购", sender=REP_A)
         assert "报价 → 签约" in await wechat.say("阶段 王五 签约", sender=REP_A)
         reply = await wechat.say("成交 王五 5000", sender=REP_A)
-        assert reply.startswith("已记录成交：王五，金额 ¥5,000"), reply
+        assert reply.startswith("已记录成交：王五 年度采购，金额 ¥5,000"), reply
         card = await wechat.say("查 王五", sender=REP_A)
     assert "已成交 1 笔，合计 ¥5,000" in card, card
     deal = await Deal.get(customer=c)
