@@ -62,7 +62,6 @@ CARD_MASKED = "这是{owner}的客户，跟进记录和商机只有负责人和�
 CARD_UNOWNED_MASKED = "这位客户还没有负责人；记录一次跟进即可归入你的名下。"
 UNOWNED = "未分配"
 NOT_SET = "—"
-NO_QUERY_EXAMPLE = "查 张三、查 zs、查 8000"
 
 # --- portfolio ---
 PORTFOLIO_HEAD_OWN = "你名下共有 {total} 位客户。"
@@ -107,6 +106,10 @@ NOT_YOURS = "{name}是{owner}的客户，只有负责人或主管可以修改。
 NEW_PHONE = "customers.new:phone"
 NEW_COMPANY = "customers.new:company"
 NEW_CONFIRM = "customers.new:confirm"
+# 「查」 alone: the next message is the name (or company, or phone) to look up.
+ASK_WHO = "customers.card:who"
+ASK_WHO_TEXT = "要查哪位客户？直接回复名字、拼音首字母、公司或电话即可，例如：张三、zs、8000。"
+ASK_WHO_DROPPED = "好的，不查了。"
 
 GRADE_WORDS = {
     "vip": Grade.VIP, "重要": Grade.VIP, "大客户": Grade.VIP, "重点": Grade.VIP,
@@ -151,8 +154,22 @@ async def my_customers(msg: Incoming, ctx: Context) -> str:
 async def show_card(msg: Incoming, ctx: Context) -> HandlerResult:
     query = ctx.data.get("args", "")
     if not query:
-        return f"请告诉我要查哪位客户，例如：{NO_QUERY_EXAMPLE}"
+        assert ctx.conversation is not None
+        await ctx.conversation.set(ASK_WHO)
+        return ASK_WHO_TEXT
     return await resolve_customer(msg, ctx, query, "customers.card", {})
+
+
+@dialog_router.message(StateIs(ASK_WHO), RoleIs("staff"), KindIs("text", "voice"))
+async def card_answer(msg: Incoming, ctx: Context) -> HandlerResult:
+    """The answer to 「要查哪位客户？」. Commands are routed before this, so a new
+    command is never taken for a name."""
+    assert ctx.conversation is not None
+    await ctx.conversation.clear()
+    answer = _answer(msg)
+    if answer.lower() in CANCEL_WORDS:
+        return ASK_WHO_DROPPED
+    return await resolve_customer(msg, ctx, answer, "customers.card", {})
 
 
 @on_pick("customers.card")

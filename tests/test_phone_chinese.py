@@ -86,3 +86,15 @@ async def test_deal_amounts_and_labels_as_reps_write_them(wechat: WeChatSender) 
     # 阶段 without an open deal asks for its name instead of inventing 「未命名商机」.
     asked = await wechat.say("阶段 周杰 报价", REP_A)
     assert "请写上商机名称" in asked and await Deal.filter(stage="quote").count() == 0
+
+
+async def test_cha_alone_asks_who_and_takes_the_answer(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep, company="华东精密")
+    asked = await wechat.say("查", REP_A)
+    assert "要查哪位客户" in asked
+    card = await wechat.say("周杰", REP_A)
+    assert "华东精密" in card and "没有看懂" not in card
+    # A new command after the question is a command, not a name.
+    await wechat.say("查", REP_A)
+    assert "没有到期的回访" in await wechat.say("待办", REP_A)

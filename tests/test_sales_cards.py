@@ -93,7 +93,7 @@ async def test_no_match_says_how_to_search(wechat: WeChatSender) -> None:
     await team()
     reply = await wechat.say("查 不存在的人", sender=REP_A)
     assert "没有找到" in reply and "拼音首字母" in reply
-    assert "请告诉我" in await wechat.say("查", sender=REP_A)
+    assert "要查哪位客户" in await wechat.say("查", sender=REP_A)
 
 
 async def test_several_matches_give_a_numbered_choice(wechat: WeChatSender) -> None:
