@@ -30,7 +30,8 @@ def routers() -> list[Router]:
         customer_pick.router,
         followups.router,
         deals.router,
-        # Free-text answers of the new-customer dialog: after every command router.
+        # Free-text answers to the bot's questions: after every command router.
         customers.dialog_router,
+        deals.dialog_router,
         fallback.router,
     ]

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from bot.context import Context
-from bot.filters import Command, RoleIs
+from bot.filters import Command, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
 from bot.parsing.dates import local_today
@@ -18,10 +19,20 @@ from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer,
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_search import split_customer_query
 from models.customers import Customer
-from models.deals import PIPELINE, NeedsDealName, move_stage, record_deal
+from models.deals import PIPELINE, NeedsDealName, move_stage, recent_same_deal, record_deal
 from models.enums import DealStage
 
 router = Router("deals")
+# Answers to a bot question: after every command router (handlers/__init__.py).
+dialog_router = Router("deals_dialog")
+
+REPEAT_STATE = "deals.repeat"
+REPEAT_ASK = (
+    "{minutes} 分钟前刚记录过同样的成交：{name}{product}，金额 {amount}。\n"
+    "是重复发送吗？确实是第二笔请回复「再记一笔」；否则不用理会，不会重复记录。"
+)
+REPEAT_YES = {"再记一笔", "再记", "是第二笔", "第二笔", "确认", "是"}
+REPEAT_DROPPED = "好的，这笔没有重复记录。"
 
 DEAL_USAGE = (
     "用法：成交 客户 金额 产品 数量，例如：成交 张三 5000 产品A 10件（金额可写 5千、1.2万、五千）"
@@ -125,6 +136,20 @@ async def record_action(
     staff = staff_of(ctx)
     today = local_today(ctx.config.tz)
     amount = Decimal(payload["amount"])
+    if not payload.get("confirmed"):
+        same = await recent_same_deal(customer, amount, payload["product"])
+        if same is not None:
+            assert ctx.conversation is not None
+            await ctx.conversation.set(
+                REPEAT_STATE, {"customer": customer.id, "payload": {**payload, "confirmed": True}}
+            )
+            minutes = max(1, int((datetime.now(UTC) - same.updated_at).total_seconds() // 60))
+            return REPEAT_ASK.format(
+                minutes=minutes,
+                name=customer.name,
+                product=f" {same.product}" if same.product else "",
+                amount=format_amount(amount),
+            )
     closed = await record_deal(
         customer, staff, amount, payload["product"], payload["quantity"], today
     )
@@ -174,3 +199,18 @@ async def stage_action(
     return STAGE_MOVED.format(
         name=customer.name, product=product, old=moved.old.label, new=new.label
     )
+
+
+@dialog_router.message(StateIs(REPEAT_STATE), RoleIs("staff"), KindIs("text", "voice"))
+async def repeat_answer(msg: Incoming, ctx: Context) -> str:
+    """「再记一笔」 records the second deal; anything else drops it."""
+    assert ctx.conversation is not None
+    data = dict(ctx.conversation.data)
+    await ctx.conversation.clear()
+    if msg.text.strip().rstrip("。.!！") not in REPEAT_YES:
+        return REPEAT_DROPPED
+    customer = await Customer.get_or_none(id=data.get("customer"))
+    if customer is None:
+        return REPEAT_DROPPED
+    ctx.handler_name = "deals.record"
+    return await record_action(msg, ctx, customer, data["payload"])

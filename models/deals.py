@@ -4,7 +4,7 @@ recording a closed deal and moving a deal along the pipeline."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from tortoise import fields
@@ -127,6 +127,28 @@ async def record_deal(
 class StageMove:
     deal: Deal
     old: DealStage | None  # None: a new opportunity was opened at this stage
+
+
+# The same deal again within this long is most likely sent twice: ask first.
+REPEAT_WINDOW = timedelta(minutes=30)
+
+
+async def recent_same_deal(
+    customer: Customer, amount: Decimal, product: str, now: datetime | None = None
+) -> Deal | None:
+    """A deal signed for the customer with the same amount and product moments ago."""
+    now = now or datetime.now(UTC)
+    return (
+        await Deal.filter(
+            customer_id=customer.id,
+            stage=DealStage.SIGNED,
+            amount=amount,
+            product=product,
+            updated_at__gte=now - REPEAT_WINDOW,
+        )
+        .order_by("-updated_at")
+        .first()
+    )
 
 
 class NeedsDealName(ValueError):

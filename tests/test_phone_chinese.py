@@ -98,3 +98,21 @@ async def test_cha_alone_asks_who_and_takes_the_answer(wechat: WeChatSender) -> 
     # A new command after the question is a command, not a name.
     await wechat.say("查", REP_A)
     assert "没有到期的回访" in await wechat.say("待办", REP_A)
+
+
+async def test_the_same_deal_twice_asks_before_recording(wechat: WeChatSender) -> None:
+    from models import Deal
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    first = await wechat.say("成交 周杰 5000 监护仪", REP_A)
+    again = await wechat.say("成交 周杰 5000 监护仪", REP_A)
+    assert "已记录成交" in first and "是重复发送吗" in again
+    assert await Deal.all().count() == 1
+    dropped = await wechat.say("不是", REP_A)
+    assert "没有重复记录" in dropped and await Deal.all().count() == 1
+    await wechat.say("成交 周杰 5000 监护仪", REP_A)
+    second = await wechat.say("再记一笔", REP_A)
+    assert "已记录成交" in second and await Deal.all().count() == 2
+    card = await wechat.say("查 周杰", REP_A)
+    assert "已成交 2 笔" in card

@@ -191,17 +191,18 @@ async def test_deal_amount_forms(wechat: WeChatSender) -> None:
     a, _b, _m = await team()
     c = await customer("张三", a)
     with time_machine.travel(FROZEN, tick=True):
-        for text, amount in (
-            ("5000", "5000"),
-            ("5千", "5000"),
-            ("1.2万", "12000"),
-            ("五千", "5000"),
+        # A product each: the same deal twice in a row would be asked about.
+        for text, amount, product in (
+            ("5000", "5000", "产品A"),
+            ("5千", "5000", "产品B"),
+            ("1.2万", "12000", "产品C"),
+            ("五千", "5000", "产品D"),
         ):
-            reply = await wechat.say(f"成交 张三 {text} 产品A 10件", sender=REP_A)
+            reply = await wechat.say(f"成交 张三 {text} {product} 10件", sender=REP_A)
             assert "已记录成交" in reply and "1月14日" in reply, reply
             deal = await Deal.filter(customer=c).order_by("-id").first()
             assert deal is not None
-            assert (deal.amount, deal.product, deal.quantity) == (Decimal(amount), "产品A", 10)
+            assert (deal.amount, deal.product, deal.quantity) == (Decimal(amount), product, 10)
             assert deal.stage == DealStage.SIGNED and deal.closed_on == date(2026, 1, 14)
 
 
