@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 
-from tortoise import fields
+from tortoise import connections, fields
 from tortoise.models import Model
 
 from models.enums import ProcessingStatus
@@ -72,9 +73,20 @@ async def remember_signed_url(key: str, digest: str) -> None:
     """Record the URL's body, or refuse a different body under a URL already used.
 
     Runs in the message's transaction: no INSERT that may fail (it would abort a
-    PostgreSQL transaction), so an insert that ignores conflicts and a read.
+    PostgreSQL transaction), so an insert that ignores conflicts — one statement for
+    a URL seen the first time (every message but WeChat's retries) — and a read only
+    when the URL was seen before.
     """
-    await SignedUrl.bulk_create([SignedUrl(key=key, digest=digest)], ignore_conflicts=True)
+    conn = connections.get("default")
+    mark = "$" if conn.capabilities.dialect == "postgres" else "?"
+    args = [f"{mark}{n}" if mark == "$" else "?" for n in (1, 2, 3)]
+    inserted, _ = await conn.execute_query(
+        f'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES ({", ".join(args)}) '
+        'ON CONFLICT ("key") DO NOTHING',
+        [key, digest, datetime.now(UTC)],
+    )
+    if inserted:
+        return
     seen = await SignedUrl.filter(key=key).values_list("digest", flat=True)
     if seen and not hmac.compare_digest(str(seen[0]), digest):
         raise ReplayRefused(key)

@@ -335,7 +335,8 @@ async def test_raw_columns_hold_no_phone_after_import(db: str, tmp_path: Path) -
     conn = Tortoise.get_connection("default")
     rows = await conn.execute_query_dict('SELECT * FROM "customer"')
     assert len(rows) == 4
-    dump = repr(rows)
+    # Timestamps left out: their microseconds may spell 「0013」 by chance.
+    dump = repr([{k: v for k, v in r.items() if not k.endswith("_at")} for r in rows])
     for number in ("13800138000", "13900139000", "13512345678", "0013", "中山路"):
         assert number not in dump
     zhang = next(r for r in rows if r["name"] == "张三")
