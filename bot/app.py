@@ -105,6 +105,9 @@ def _failure_response(request: web.Request, channel: str) -> web.Response:
             xml = render_reply(Reply(text=BUSY), incoming.sender, incoming.recipient)
             return web.Response(text=xml, content_type="application/xml")
         return web.Response(text="success")
+    if channel == "wecom":
+        # WeCom reads an empty 200 as "no reply"; it must not retry into the same fault.
+        return web.Response(text="")
     return web.json_response(
         {"error": "系统繁忙，请稍后再试", "request_id": request_id_var.get()}, status=503
     )
@@ -160,6 +163,10 @@ def create_app(
     app[DELIVERY] = delivery
 
     OfficialAccountChannel(config, pipeline.process).add_routes(app)
+    if config.wecom.token:
+        from bot.channels.wecom import WeComChannel
+
+        WeComChannel(config, pipeline.process).add_routes(app)
     if config.simulator.enabled:
         from bot.channels.simulator import SimulatorChannel
 

@@ -62,11 +62,15 @@ class WechatConfig:
 
 @dataclass
 class WecomConfig:
-    """WeCom (企业微信) self-built app, for pushes to staff."""
+    """WeCom (企业微信) self-built app: staff talk to the bot at /wecom, pushes go as
+    app messages."""
 
     corp_id: str = ""
     agent_id: int = 0
     secret: str = field(default="", repr=False)
+    # 接收消息 → API 接收: the callback's Token and EncodingAESKey. Empty: no /wecom.
+    token: str = field(default="", repr=False)
+    encoding_aes_key: str = field(default="", repr=False)
     api_base: str = "https://qyapi.weixin.qq.com"
     # WeCom allows an app 30 messages a minute and 1000 an hour per member.
     per_member_per_minute: int = 30
@@ -292,6 +296,7 @@ def _validate(cfg: Config) -> None:
             )
         if not cfg.wechat.app_id:
             raise ConfigError(f"wechat.app_id: required for mode {cfg.wechat.mode!r}")
+    _validate_wecom(cfg.wecom)
     try:
         if len(cfg.data_key_bytes) != 32:
             raise ValueError
@@ -367,6 +372,19 @@ def parse_occasions(text: str, with_year: bool) -> list[tuple[str, str]]:
             raise ValueError(part)
         out.append((when, name.strip()))
     return out
+
+
+def _validate_wecom(w: WecomConfig) -> None:
+    if not (w.token or w.encoding_aes_key):
+        return
+    if not w.token:
+        raise ConfigError("wecom.token: required with wecom.encoding_aes_key (接收消息 → Token)")
+    if len(w.encoding_aes_key) != 43:
+        raise ConfigError(
+            "wecom.encoding_aes_key: expected the 43-character EncodingAESKey (接收消息)"
+        )
+    if not w.corp_id:
+        raise ConfigError("wecom.corp_id: required for the /wecom callback (我的企业 → 企业ID)")
 
 
 def _validate_care(c: CareConfig) -> None:

@@ -72,6 +72,16 @@ class RoleIs(Filter):
         return ctx.sender.role in self.roles
 
 
+class ChannelIs(Filter):
+    """The channel the message came through: ``oa``, ``wecom``, ``simulator``."""
+
+    def __init__(self, *channels: str) -> None:
+        self.channels = frozenset(channels)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return msg.channel in self.channels
+
+
 class KindIs(Filter):
     def __init__(self, *kinds: Kind | str) -> None:
         self.kinds = frozenset(Kind(k) for k in kinds)

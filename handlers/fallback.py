@@ -37,14 +37,16 @@ KIND_LABEL = {
 
 @router.message(EventIs("subscribe"))
 async def subscribed(msg: Incoming, ctx: Context) -> str:
-    await mark_reachable(msg.sender, reachable=True)
+    if msg.channel == "oa":  # reachability is about customers' openids
+        await mark_reachable(msg.sender, reachable=True)
     return WELCOME
 
 
 @router.message(EventIs("unsubscribe"))
 async def unsubscribed(msg: Incoming, ctx: Context) -> Reply:
     # Pushes to someone who left would only come back as 43004: stop them now.
-    await mark_reachable(msg.sender, reachable=False)
+    if msg.channel == "oa":
+        await mark_reachable(msg.sender, reachable=False)
     return Reply.none()
 
 

@@ -10,12 +10,13 @@ import re
 from datetime import timedelta
 
 from bot.context import Context
-from bot.filters import Command, KindIs, RoleIs, StateIs
-from bot.incoming import Incoming
+from bot.filters import ChannelIs, Command, KindIs, RoleIs, StateIs
+from bot.incoming import Incoming, Kind, Reply
 from bot.router import Router
 from handlers.help import register_help
 from models.enums import Role
 from models.staff import (
+    CHANNEL_ID_FIELD,
     BindError,
     bind_blocked_until,
     create_invite,
@@ -28,6 +29,18 @@ router = Router("staff")
 ASK_CODE = "请发送管理员给你的邀请码（8 位字母和数字）。发送「取消」可退出。"
 CANCELLED = "已取消绑定。"
 BOUND = "绑定成功！欢迎你，{name}（{role}）。发送「帮助」查看你可以使用的命令。"
+LINKED = "关联成功！{name}，你在{channels}上是同一个账号，客户、待办和提醒都是同一份。{push}"
+PUSH_ON_WECOM = "以后的提醒会发到企业微信。"
+LINK_CODE = (
+    "关联码：{code}（{minutes} 分钟内有效，只能用一次）\n"
+    "请在{other}里给我发送：绑定 {code}\n两边会是同一个账号，提醒优先发到企业微信。"
+)
+WECOM_UNBOUND = (
+    "你好！你的企业微信账号（{userid}）还没有绑定员工身份。\n"
+    "请发送「绑定 邀请码」（邀请码向主管或管理员要），或把上面的账号告诉管理员为你开通。"
+)
+CHANNEL_LABEL = {"oa": "公众号", "wecom": "企业微信", "simulator": "模拟器"}
+LINK_TTL = timedelta(minutes=30)
 FAILED = {
     "unknown": "邀请码「{code}」不正确，请核对后重新发送（注意区分字母和数字）。",
     "used": "这个邀请码已经被使用过了，每个邀请码只能用一次。请联系管理员重新生成。",
@@ -59,6 +72,7 @@ _TTL = re.compile(r"^(\d{1,3})\s*(h|小时|d|天)$", re.IGNORECASE)
 
 register_help("绑定 邀请码", "用管理员给的邀请码绑定员工身份", "stranger", "customer")
 register_help("邀请 角色 姓名", "生成一次性邀请码，例如：邀请 销售 王五", "manager", "admin")
+register_help("关联", "把企业微信和公众号关联成同一个账号", "rep", "manager", "admin")
 
 
 @router.message(Command("绑定", "bind"))
@@ -112,7 +126,35 @@ async def _redeem(code: str, msg: Incoming, ctx: Context) -> str:
             await ctx.conversation.clear()
     ctx.sender.staff = staff
     ctx.data["audit_target"] = f"staff:{staff.id}"
+    channels = [
+        label for ch, label in CHANNEL_LABEL.items() if getattr(staff, CHANNEL_ID_FIELD[ch])
+    ]
+    if len(channels) > 1:
+        push = PUSH_ON_WECOM if staff.wecom_userid and ctx.config.wecom.corp_id else ""
+        return LINKED.format(name=staff.name, channels="和".join(channels), push=push)
     return BOUND.format(name=staff.name, role=Role(staff.role).label)
+
+
+@router.message(Command("关联", "关联企业微信", "关联公众号"), RoleIs("staff"))
+async def link_code(msg: Incoming, ctx: Context) -> str:
+    staff = ctx.sender.staff
+    assert staff is not None
+    code = await create_invite(
+        staff.role, staff.name, created_by=f"staff:{staff.id}", ttl=LINK_TTL, link_to=staff
+    )
+    ctx.data["audit_target"] = f"invite:{code.id}"
+    other = "公众号" if msg.channel == "wecom" else "企业微信"
+    return LINK_CODE.format(
+        code=code.code, minutes=int(LINK_TTL.total_seconds() // 60), other=other
+    )
+
+
+# WeCom members are colleagues, never customers: until bound they can only bind.
+@router.message(ChannelIs("wecom"), RoleIs("stranger", "customer"))
+async def wecom_unbound(msg: Incoming, ctx: Context) -> Reply:
+    if msg.kind is Kind.EVENT and msg.event not in ("enter_agent", "subscribe"):
+        return Reply.none()
+    return Reply(text=WECOM_UNBOUND.format(userid=msg.sender))
 
 
 @router.message(Command("邀请", "invite"), RoleIs("manager", "admin"))

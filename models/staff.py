@@ -44,6 +44,11 @@ class InviteCode(Model):
     used_by: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
         "models.Staff", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # A link code: redeeming it adds the sender's channel id to this existing staff
+    # row (one person on the Official Account and WeCom is one staff member).
+    link_staff: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "models.Staff", related_name=False, null=True, on_delete=fields.CASCADE
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -85,7 +90,10 @@ async def create_invite(
     created_by: str,
     ttl: timedelta,
     now: datetime | None = None,
+    link_to: Staff | None = None,
 ) -> InviteCode:
+    """A one-time code; with ``link_to``, redeeming it adds the redeemer's channel id
+    to that staff member instead of creating a new one."""
     now = now or datetime.now(UTC)
     while True:
         code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -97,6 +105,7 @@ async def create_invite(
                     name=name,
                     created_by=created_by,
                     expires_at=now + ttl,
+                    link_staff=link_to,
                 )
         except IntegrityError:  # astronomically rare collision: draw again
             continue
@@ -127,13 +136,78 @@ async def redeem_invite(
         # Someone deactivated earlier and invited again: revive their row (the
         # channel id is unique) with the name and role of the new invite.
         staff = await Staff.get_or_none(**{column: sender_id}, active=False)
-        if staff is not None:
+        if invite.link_staff_id is not None:  # type: ignore[attr-defined]
+            staff = await _link(invite.link_staff_id, column, sender_id, staff)  # type: ignore[attr-defined]
+        elif staff is not None:
             staff.name, staff.role, staff.active = invite.name, invite.role, True
             await staff.save(update_fields=["name", "role", "active"])
         else:
             staff = await Staff.create(name=invite.name, role=invite.role, **{column: sender_id})
         await InviteCode.filter(id=invite.id).update(used_by_id=staff.id)
     return staff
+
+
+async def _link(staff_id: int, column: str, sender_id: str, stale: Staff | None) -> Staff:
+    staff = await Staff.get_or_none(id=staff_id, active=True)
+    if staff is None:
+        raise BindError("unknown")
+    if stale is not None and stale.id != staff.id:
+        # A deactivated row still holds this id (unique): it is the same person's past.
+        await Staff.filter(id=stale.id).update(**{column: None})
+    setattr(staff, column, sender_id)
+    await staff.save(update_fields=[column])
+    return staff
+
+
+# --- administration (CLI) ----------------------------------------------------------------
+
+
+class StaffAdminError(Exception):
+    """An administrative change that cannot be made, with the reason for the admin."""
+
+
+async def add_channel_staff(
+    channel: str, sender_id: str, name: str, role: Role | str, link_id: int | None = None
+) -> tuple[Staff, bool]:
+    """Make ``sender_id`` on ``channel`` (e.g. a WeCom userid) staff without an invite
+    code. ``link_id`` joins it to an existing staff member (one person, two channels);
+    without it, a single active staff member of that name who has no id on the channel
+    yet is taken to be the same person. Returns (staff, created)."""
+    column = CHANNEL_ID_FIELD[channel]
+    async with in_transaction():
+        holder = await Staff.get_or_none(**{column: sender_id})
+        if link_id is not None:
+            target = await Staff.get_or_none(id=link_id, active=True)
+            if target is None:
+                raise StaffAdminError(f"no active staff member #{link_id}")
+        elif holder is not None:
+            target = holder
+        else:
+            same_name = await Staff.filter(name=name, active=True, **{f"{column}__isnull": True})
+            target = same_name[0] if len(same_name) == 1 else None
+        if holder is not None and target is not None and holder.id != target.id:
+            if holder.active:
+                raise StaffAdminError(f"{channel} id {sender_id} already belongs to {holder}")
+            await Staff.filter(id=holder.id).update(**{column: None})
+        if target is None:
+            return await Staff.create(name=name, role=Role(role), **{column: sender_id}), True
+        setattr(target, column, sender_id)
+        target.active = True
+        await target.save(update_fields=[column, "active"])
+        return target, False
+
+
+async def deactivate_staff(staff_id: int) -> tuple[Staff, int]:
+    """Stop someone being staff (their channel ids stay, so they are not taken for a
+    customer); returns them and how many customers they still own."""
+    from models.customers import Customer
+
+    staff = await Staff.get_or_none(id=staff_id)
+    if staff is None:
+        raise StaffAdminError(f"no staff member #{staff_id}")
+    await Staff.filter(id=staff_id).update(active=False, on_duty=False)
+    staff.active = False
+    return staff, await Customer.filter(owner_id=staff_id).count()
 
 
 BIND_FAILED = "staff.bind_failed"

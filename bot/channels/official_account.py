@@ -7,14 +7,12 @@ Accepts the same Token, AppID and EncodingAESKey an admin would give WeRoBot or 
 
 from __future__ import annotations
 
-import base64
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from wechatpy.crypto import PrpCrypto
 
+from bot.channels.envelope import AesEnvelope
 from bot.channels.security import (
     DoorError,
     cdata,
@@ -22,7 +20,6 @@ from bot.channels.security import (
     check_timestamp,
     parse_xml,
     read_capped,
-    signature,
     signed_url_key,
 )
 from bot.config import Config
@@ -64,15 +61,15 @@ _EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def to_incoming(fields: dict[str, str]) -> Incoming:
-    """Normalize one decoded WeChat message or event."""
+def to_incoming(fields: dict[str, str], channel: str = CHANNEL) -> Incoming:
+    """Normalize one decoded WeChat (or WeCom: the same XML) message or event."""
     msg_type = fields.get("MsgType", "").lower()
     try:
         kind = Kind(msg_type)
     except ValueError:
         kind = Kind.UNKNOWN
     incoming = Incoming(
-        channel=CHANNEL,
+        channel=channel,
         sender=fields.get("FromUserName", ""),
         recipient=fields.get("ToUserName", ""),
         kind=kind,
@@ -97,7 +94,7 @@ def to_incoming(fields: dict[str, str]) -> Incoming:
         incoming.event_key = key
     elif kind is Kind.UNKNOWN:
         incoming.extra["MsgType"] = msg_type
-    for name in _EXTRA_FIELDS.get(kind.value, ()):
+    for name in (*_EXTRA_FIELDS.get(kind.value, ()), "AgentID"):
         if fields.get(name):
             incoming.extra[name] = fields[name]
     return incoming
@@ -155,9 +152,11 @@ class OfficialAccountChannel:
         self.security = config.security
         self.body_timeout = config.server.body_timeout
         self.process = process
-        self._crypto: PrpCrypto | None = None
+        self._envelope: AesEnvelope | None = None
         if self.wechat.encoding_aes_key:
-            self._crypto = PrpCrypto(base64.b64decode(self.wechat.encoding_aes_key + "="))
+            self._envelope = AesEnvelope(
+                self.wechat.token, self.wechat.encoding_aes_key, self.wechat.app_id
+            )
 
     def _check_request(self, request: web.Request) -> tuple[str, str]:
         q = request.query
@@ -204,31 +203,13 @@ class OfficialAccountChannel:
     def _decrypt(
         self, fields: dict[str, str], timestamp: str, nonce: str, msg_signature: str | None
     ) -> dict[str, str]:
-        if self._crypto is None:
+        if self._envelope is None:
             raise DoorError(400, "encrypted message but no EncodingAESKey configured")
-        encrypt = fields.get("Encrypt", "")
-        if not encrypt:
-            raise DoorError(400, "missing Encrypt")
-        check_signature((self.wechat.token, timestamp, nonce, encrypt), msg_signature)
-        try:
-            plain = self._crypto.decrypt(encrypt, self.wechat.app_id)
-        except Exception:  # bad padding, wrong AppID, not base64: all the sender's fault
-            raise DoorError(400, "cannot decrypt message") from None
-        inner = plain.encode("utf-8") if isinstance(plain, str) else plain
-        return parse_xml(inner)
+        return self._envelope.open(fields, timestamp, nonce, msg_signature)
 
     def _encrypt(self, xml: str) -> str:
-        assert self._crypto is not None
-        timestamp = str(int(time.time()))
-        nonce = secrets.token_hex(8)
-        encrypt = self._crypto.encrypt(xml, self.wechat.app_id)
-        encrypt = encrypt.decode() if isinstance(encrypt, bytes) else encrypt
-        sig = signature(self.wechat.token, timestamp, nonce, encrypt)
-        return (
-            f"<xml><Encrypt>{cdata(encrypt)}</Encrypt>"
-            f"<MsgSignature>{cdata(sig)}</MsgSignature>"
-            f"<TimeStamp>{timestamp}</TimeStamp><Nonce>{cdata(nonce)}</Nonce></xml>"
-        )
+        assert self._envelope is not None
+        return self._envelope.seal(xml)
 
     def add_routes(self, app: web.Application, path: str = "/wechat") -> None:
         app.router.add_get(path, self.verify)
