@@ -1,4 +1,5 @@
-"""The ``wecrm`` command: migrate, serve, seed, outbox, jobs run, staff invite, import, export."""
+"""The ``wecrm`` command: migrate, serve, seed, outbox, jobs, staff (``bot.cli_staff``),
+import, export."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot import cli_staff
 from bot.config import Config, ConfigError, load_config
 from scheduler.jobs import JOBS
 
@@ -72,12 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "--at", help="run as of this moment, ISO 8601 (no offset = bot.timezone); default now"
     )
 
-    staff = sub.add_parser("staff", help="staff administration")
-    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
-    invite = staff_sub.add_parser("invite", help="print a one-time invite code")
-    invite.add_argument("--role", required=True, choices=["rep", "manager", "admin"])
-    invite.add_argument("--name", required=True)
-    invite.add_argument("--expires", type=parse_duration, help="e.g. 72h (default from config)")
+    cli_staff.add_parsers(sub, parse_duration)
 
     imp = sub.add_parser("import", help="import customers from .xlsx or .csv (创建/更新/跳过)")
     imp.add_argument("file", help="FILE.xlsx or FILE.csv, Chinese headers (姓名, 电话, …)")
@@ -184,26 +181,6 @@ def cmd_seed(cfg: Config, args: argparse.Namespace) -> int:
     except SeedError as exc:
         print(f"wecrm: {exc}", file=sys.stderr)
         return 1
-    return 0
-
-
-def cmd_invite(cfg: Config, args: argparse.Namespace) -> int:
-    from models.enums import Role
-    from models.staff import create_invite
-
-    ttl = args.expires or timedelta(hours=cfg.staff.invite_ttl_hours)
-
-    async def work():  # type: ignore[no-untyped-def]
-        return await create_invite(args.role, args.name, created_by="cli", ttl=ttl)
-
-    invite = asyncio.run(_with_db(cfg, work))
-    expires = invite.expires_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M")
-    print(invite.code)
-    print(
-        f"{args.name}（{Role(args.role).label}）的邀请码，{expires} 前有效，只能使用一次。"
-        f"请让对方给机器人发送：绑定 {invite.code}",
-        file=sys.stderr,
-    )
     return 0
 
 
@@ -340,8 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_jobs(cfg, args)
     if args.command == "jobs" and args.jobs_command == "list":
         return cmd_jobs_list(cfg)
-    if args.command == "staff" and args.staff_command == "invite":
-        return cmd_invite(cfg, args)
+    if args.command == "staff":
+        return cli_staff.run(cfg, args, _with_db)
     if args.command == "import":
         return cmd_import(cfg, args)
     if args.command == "export":

@@ -9,6 +9,7 @@ import contextlib
 import aiohttp
 
 from bot.config import Config
+from bot.member_limits import MemberRateLimit
 from bot.metrics import Metrics
 from bot.outbox_worker import OutboxWorker, Send, oa_sender, simulator_sender, wecom_sender
 from bot.tokens import TokenOwner
@@ -58,8 +59,16 @@ class Delivery:
             self.wecom = WeComAPI(
                 TencentClient(self.session, cfg.wecom.api_base, owner, timeout), cfg.wecom.agent_id
             )
-            senders["wecom"] = wecom_sender(self.wecom, cfg.wecom)
-        self.worker = OutboxWorker(cfg.outbox, senders, self.metrics)
+            senders["wecom"] = wecom_sender(self.wecom)
+        elif cfg.simulator.enabled and cfg.wecom.corp_id:
+            # A demo without a WeCom app: pushes to WeCom members show in the simulator.
+            senders["wecom"] = simulator_sender
+        limits = {
+            "wecom": MemberRateLimit(
+                "wecom", cfg.wecom.per_member_per_minute, cfg.wecom.per_member_per_hour
+            )
+        }
+        self.worker = OutboxWorker(cfg.outbox, senders, self.metrics, limits=limits)
         return self.worker
 
     def start(self) -> None:

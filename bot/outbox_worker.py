@@ -17,18 +17,19 @@ everything else retries with exponential backoff and jitter, up to
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F
 
-from bot.config import OutboxConfig, WecomConfig
+from bot.config import OutboxConfig
 from bot.incoming import Reply
+from bot.member_limits import Deferred, MemberRateLimit
 from bot.metrics import Metrics
 from bot.wechat_api import ApiError, OfficialAccountAPI, WeComAPI
 from models.customers import Customer
@@ -39,18 +40,14 @@ from models.outbox import Outbox
 log = logging.getLogger("wecrm.outbox")
 
 OUT_OF_WINDOW = frozenset({45015})
-INVALID_USER = frozenset({40003, 43004})
-QUOTA = frozenset({45047, 45009})
+# Official Account: invalid openid, unsubscribed. WeCom: no such member (60111), or
+# none of the recipients is valid or visible to the app (81013, also sent as
+# ``invaliduser`` beside errcode 0 — see WeComAPI).
+INVALID_USER = frozenset({40003, 43004, 60111, 81013})
+# Quotas and frequency: 45009 daily/API limit, 45011 too frequent, 45033 too many
+# concurrent calls, 45047 customer-service message count.
+QUOTA = frozenset({45047, 45009, 45011, 45033})
 QUOTA_MIN_DELAY = timedelta(minutes=15)
-
-
-class Deferred(Exception):
-    """Not now, and not a failure: try again at ``until`` without counting an attempt."""
-
-    def __init__(self, until: datetime, reason: str) -> None:
-        super().__init__(reason)
-        self.until = until
-        self.reason = reason
 
 
 # Sends one row's payload to its recipient; returns the platform's message id and
@@ -84,8 +81,11 @@ def oa_sender(api: OfficialAccountAPI) -> Send:
             "oa", recipient, datetime.now(UTC) - SERVICE_WINDOW
         ):
             return await template(recipient, fallback)
+        reply = payload_reply(payload)
         try:
-            return await api.send_custom(recipient, payload_reply(payload)), "custom"
+            if upload := payload.get("upload"):
+                reply.media_id = await api.upload_media(*upload_parts(upload))
+            return await api.send_custom(recipient, reply), "custom"
         except ApiError as exc:
             if fallback and exc.code in OUT_OF_WINDOW:
                 return await template(recipient, fallback)
@@ -94,36 +94,23 @@ def oa_sender(api: OfficialAccountAPI) -> Send:
     return send
 
 
-class MemberRateLimit:
-    """WeCom's per-member app-message limits (30/min, 1000/h), counted in this process."""
-
-    def __init__(self, per_minute: int, per_hour: int) -> None:
-        self.limits = ((timedelta(minutes=1), per_minute), (timedelta(hours=1), per_hour))
-        self._sent: dict[str, deque[datetime]] = {}
-
-    def check(self, member: str, now: datetime) -> None:
-        sent = self._sent.setdefault(member, deque())
-        while sent and sent[0] <= now - timedelta(hours=1):
-            sent.popleft()
-        if len(self._sent) > 10_000:
-            # Forget members with nothing in the window, so memory follows activity.
-            for idle in [m for m, d in self._sent.items() if not d and m != member]:
-                del self._sent[idle]
-        for window, limit in self.limits:
-            recent = [t for t in sent if t > now - window]
-            if len(recent) >= limit:
-                raise Deferred(recent[-limit] + window, f"WeCom limit {limit} per {window}")
-        sent.append(now)
-
-
-def wecom_sender(api: WeComAPI, config: WecomConfig) -> Send:
-    limit = MemberRateLimit(config.per_member_per_minute, config.per_member_per_hour)
+def wecom_sender(api: WeComAPI) -> Send:
+    """App messages; an image push carries its file and is uploaded first (WeCom's
+    media ids are its own, and temporary)."""
 
     async def send(recipient: str, payload: dict[str, Any]) -> tuple[str, str]:
-        limit.check(recipient, datetime.now(UTC))
-        return await api.send_app_message(recipient, payload_reply(payload)), "app"
+        reply = payload_reply(payload)
+        if upload := payload.get("upload"):
+            reply.media_id = await api.upload_media(*upload_parts(upload))
+        return await api.send_app_message(recipient, reply), "app"
 
     return send
+
+
+def upload_parts(upload: dict[str, Any]) -> tuple[str, str, bytes]:
+    """(media type, file name, bytes) of a payload's ``upload`` (base64 content)."""
+    content = base64.b64decode(upload["content_b64"])
+    return upload.get("type", "image"), upload.get("filename", "image.png"), content
 
 
 async def simulator_sender(recipient: str, payload: dict[str, Any]) -> tuple[str, str]:
@@ -168,9 +155,12 @@ class OutboxWorker:
         senders: dict[str, Send],
         metrics: Metrics | None = None,
         rng: random.Random | None = None,
+        limits: dict[str, MemberRateLimit] | None = None,
     ) -> None:
         self.config = config
         self.senders = senders
+        # Per-recipient limits by channel, checked before each send.
+        self.limits = limits or {}
         self.metrics = metrics
         self.rng = rng or random.Random()
         self.worker_id = f"w-{secrets.token_hex(4)}"
@@ -260,6 +250,8 @@ class OutboxWorker:
             self._count_failure(row.channel, "unreachable")
             return
         try:
+            if (limit := self.limits.get(row.channel)) is not None:
+                await limit.check(row, now)
             msg_id, via = await send(row.recipient, row.payload)
         except Deferred as exc:
             await mine.update(
@@ -312,7 +304,10 @@ class OutboxWorker:
             )
             return
         if exc.code in INVALID_USER:
-            if await mine.update(status=OutboxStatus.FAILED, last_error=error, attempts=attempts):
+            updated = await mine.update(
+                status=OutboxStatus.FAILED, last_error=error, attempts=attempts
+            )
+            if updated and row.channel == "oa":
                 await Customer.filter(openid=row.recipient).update(unreachable_at=now)
             return
         if attempts >= self.config.max_attempts:

@@ -56,13 +56,15 @@ class StaffSpec:
     role: Role
     simulator_id: str
     on_duty: bool = False
+    # Also on WeCom: the simulator offers "张伟（销售 · 企业微信）" beside the customers.
+    wecom_userid: str | None = None
 
 
 STAFF: tuple[StaffSpec, ...] = (
     StaffSpec("王建国", Role.ADMIN, "sim-admin"),
     StaffSpec("陈静", Role.MANAGER, "sim-manager", on_duty=True),
     StaffSpec("李明", Role.REP, "sim-rep-1"),
-    StaffSpec("张伟", Role.REP, "sim-rep-2"),
+    StaffSpec("张伟", Role.REP, "sim-rep-2", wecom_userid="zhangwei"),
     StaffSpec("刘洋", Role.REP, "sim-rep-3"),
 )
 
@@ -214,7 +216,11 @@ async def seed_demo(cfg: Config, if_empty: bool = False) -> str:
     async with in_transaction():
         staff = [
             await Staff.create(
-                name=s.name, role=s.role, simulator_id=s.simulator_id, on_duty=s.on_duty
+                name=s.name,
+                role=s.role,
+                simulator_id=s.simulator_id,
+                on_duty=s.on_duty,
+                wecom_userid=s.wecom_userid,
             )
             for s in STAFF
         ]

@@ -161,12 +161,13 @@ class OfficialAccountAPI:
 
     async def upload_media(self, media_type: str, filename: str, content: bytes) -> str:
         """Temporary media (3 days), e.g. the digest chart; returns its media_id."""
-        form = aiohttp.FormData()
-        form.add_field("media", content, filename=filename)
-        body = await self.client.call(
-            "POST", "/cgi-bin/media/upload", params={"type": media_type}, data=form
-        )
-        return str(body.get("media_id", ""))
+        return await _upload(self.client, media_type, filename, content)
+
+
+# WeCom textcard fields are short: title 128 bytes, description 512 bytes.
+TEXTCARD_TITLE = 40
+TEXTCARD_DESCRIPTION = 160
+INVALID_MEMBER = 81013
 
 
 class WeComAPI:
@@ -175,10 +176,45 @@ class WeComAPI:
         self.agent_id = agent_id
 
     async def send_app_message(self, userid: str, reply: Reply) -> str:
+        """应用消息: text, image (an uploaded media id) or textcard (a news reply with a
+        link). WeCom answers errcode 0 even when the member is unknown or outside the
+        app's visible range, naming them in ``invaliduser``: that is a failure here."""
         payload: dict[str, Any] = {"touser": userid, "agentid": self.agent_id}
         if reply.kind == "image":
             payload |= {"msgtype": "image", "image": {"media_id": reply.media_id}}
+        elif reply.kind == "news" and reply.articles and reply.articles[0].url:
+            a = reply.articles[0]
+            card = {
+                "title": a.title[:TEXTCARD_TITLE],
+                "description": a.description[:TEXTCARD_DESCRIPTION],
+                "url": a.url,
+                "btntxt": "详情",
+            }
+            payload |= {"msgtype": "textcard", "textcard": card}
         else:
-            payload |= {"msgtype": "text", "text": {"content": reply.text}}
+            payload |= {"msgtype": "text", "text": {"content": reply_text(reply)}}
         body = await self.client.call("POST", "/cgi-bin/message/send", json=payload)
+        if body.get("invaliduser"):
+            raise ApiError(INVALID_MEMBER, f"invalid user {body['invaliduser']}")
         return str(body.get("msgid", ""))
+
+    async def upload_media(self, media_type: str, filename: str, content: bytes) -> str:
+        """上传临时素材 (3 days) on WeCom's side; returns its media_id."""
+        return await _upload(self.client, media_type, filename, content)
+
+
+def reply_text(reply: Reply) -> str:
+    """A reply as plain text: news without a link becomes its title and description."""
+    if reply.kind == "news" and reply.articles:
+        a = reply.articles[0]
+        return "\n".join(part for part in (a.title, a.description, a.url) if part)
+    return reply.text
+
+
+async def _upload(client: TencentClient, media_type: str, filename: str, content: bytes) -> str:
+    form = aiohttp.FormData()
+    form.add_field("media", content, filename=filename)
+    body = await client.call(
+        "POST", "/cgi-bin/media/upload", params={"type": media_type}, data=form
+    )
+    return str(body.get("media_id", ""))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -195,6 +197,32 @@ async def add_channel_staff(
         target.active = True
         await target.save(update_fields=[column, "active"])
         return target, False
+
+
+@dataclass
+class StaffRow:
+    staff: Staff
+    channels: dict[str, str]
+    customers: int
+
+
+async def staff_overview() -> list[StaffRow]:
+    """Everyone who is or was staff, with their channel ids and customer count."""
+    from models.customers import Customer
+
+    counts = dict(
+        await Customer.filter(owner_id__isnull=False)
+        .annotate(n=Count("id"))
+        .group_by("owner_id")
+        .values_list("owner_id", "n")
+    )
+    out = []
+    for staff in await Staff.all().order_by("-active", "id"):
+        channels = {
+            ch: getattr(staff, col) for ch, col in CHANNEL_ID_FIELD.items() if getattr(staff, col)
+        }
+        out.append(StaffRow(staff, channels, int(counts.get(staff.id, 0))))
+    return out
 
 
 async def deactivate_staff(staff_id: int) -> tuple[Staff, int]:

@@ -9,6 +9,7 @@ otherwise the push waits for the person's next message."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,20 @@ from models.staff import Staff
 def text_payload(text: str) -> dict[str, Any]:
     """The outbox payload of a plain text message (the shape ``Reply.from_dict`` reads)."""
     return {"reply": {"kind": "text", "text": text, "media_id": "", "articles": []}}
+
+
+def image_payload(content: bytes, filename: str, caption: str) -> dict[str, Any]:
+    """An image push: the file travels with the row and each channel's sender uploads
+    it there (media ids are per platform and temporary); ``caption`` is what a template
+    message or a text-only view shows instead."""
+    return {
+        "reply": {"kind": "image", "text": caption, "media_id": "", "articles": []},
+        "upload": {
+            "type": "image",
+            "filename": filename,
+            "content_b64": base64.b64encode(content).decode("ascii"),
+        },
+    }
 
 
 def staff_address(staff: Staff, cfg: Config) -> tuple[str, str] | None:
@@ -43,13 +58,15 @@ async def push_to_staff(
     *,
     when: datetime | None = None,
     bulk: bool = False,
+    image: tuple[bytes, str] | None = None,
 ) -> bool:
     """Queue ``text`` for ``staff`` once per ``key``; False when already queued or the
-    person has no channel we can reach."""
+    person has no channel we can reach. With ``image`` (content, file name) the push is
+    that picture and ``text`` its caption."""
     address = staff_address(staff, cfg)
     if address is None:
         return False
-    payload = text_payload(text)
+    payload = text_payload(text) if image is None else image_payload(*image, text)
     if address[0] == "oa" and cfg.wechat.staff_template_id:
         payload["template_fallback"] = staff_template(text, cfg, when)
     return await enqueue(key, address[0], address[1], payload, when=when, bulk=bulk)

@@ -67,9 +67,12 @@ ERRMSG = {
     45009: "reach max api daily quota limit",
     45015: "response out of time limit or subscription is canceled",
     45033: "user api freq out of limit",
+    45011: "api minute-quota reach limit, must slower, retry next minute",
     45047: "out of response count limit",
     47001: "data format error",
     48001: "api unauthorized",
+    60111: "userid not found",
+    81013: "user & party & tag all invalid",
 }
 
 
@@ -121,6 +124,9 @@ class FakeTencent:
         self.calls: list[Call] = []
         # Successful sends: (path, JSON body), in order.
         self.sent: list[tuple[str, Any]] = []
+        # WeCom userids that are not members (or not in the app's visible range): an
+        # app message to them answers errcode 0 with ``invaliduser``, as WeCom does.
+        self.invalid_members: set[str] = set()
         self.token_fetches = 0
         self._tokens: dict[str, _Token] = {}
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
@@ -290,6 +296,10 @@ class FakeTencent:
             return _error(40001, "invalid credential")
         return self._issue("wecom", q["corpid"])
 
+    def _token_kind(self, request: web.Request) -> str:
+        info = self._tokens.get(request.query.get("access_token", ""))
+        return info.kind if info is not None else "oa"
+
     def _check_token(self, request: web.Request, kind: str) -> web.Response | None:
         token = request.query.get("access_token", "")
         if not token:
@@ -311,6 +321,10 @@ class FakeTencent:
             return _error(44002)
         if not isinstance(call.json, dict) or not call.json.get("touser"):
             return _error(47001)
+        if kind == "wecom" and call.json["touser"] in self.invalid_members:
+            return web.json_response(
+                {"errcode": 0, "errmsg": "ok", "invaliduser": call.json["touser"]}
+            )
         self.sent.append((request.path, call.json))
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": next(self._msg_ids)})
 
@@ -324,7 +338,8 @@ class FakeTencent:
         call = await self._record(request)
         if (scripted := await self._scripted(request.path)) is not None:
             return scripted
-        if (rejected := self._check_token(request, "oa")) is not None:
+        # One path for both platforms' 上传临时素材; the token says whose media it is.
+        if (rejected := self._check_token(request, self._token_kind(request))) is not None:
             return rejected
         if "media" not in call.files:
             return _error(41005, "media data missing")

@@ -31,6 +31,9 @@ from models.outbox import Outbox
 from models.staff import Staff
 
 CHANNEL = "simulator"
+# "wecom:<userid>" speaks as that member on the WeCom channel (the demo shows a rep
+# on WeCom beside a customer on the Official Account); pushes to them show here.
+WECOM_PREFIX = "wecom:"
 # Customers whose openid carries this prefix are simulator personas (seed/demo data);
 # real openids never start with it, so real customers are never offered.
 CUSTOMER_PREFIX = "sim-"
@@ -166,6 +169,12 @@ class SimulatorChannel:
             .order_by("id")
             .limit(MAX_CUSTOMERS)
         )
+        wecom = await Staff.filter(wecom_userid__isnull=False, active=True).order_by("id")
+        for member in wecom:
+            identity = WECOM_PREFIX + (member.wecom_userid or "")
+            if valid_id(identity):
+                label = f"{member.name}（{Role(member.role).label} · 企业微信）"
+                out.append({"id": identity, "label": label, "role": str(member.role)})
         taken = {item["id"] for item in out}
         for customer in customers:
             openid = customer.openid or ""
@@ -191,9 +200,10 @@ class SimulatorChannel:
                 raise BadRequest(E_BAD_MSG_ID)
         except BadRequest as exc:
             return _error(exc.message, exc.status)
+        channel, sender = _channel_and_sender(identity)
         incoming = Incoming(
-            channel=CHANNEL,
-            sender=identity,
+            channel=channel,
+            sender=sender,
             kind=Kind.TEXT,
             msg_id=msg_id,
             create_time=int(time.time()),
@@ -219,8 +229,9 @@ class SimulatorChannel:
             after = int(after_raw)
         except BadRequest as exc:
             return _error(exc.message, exc.status)
+        channel, recipient = _channel_and_sender(identity)
         rows = (
-            await Outbox.filter(channel=CHANNEL, recipient=identity, id__gt=after)
+            await Outbox.filter(channel=channel, recipient=recipient, id__gt=after)
             .order_by("id")
             .limit(PUSH_PAGE)
         )
@@ -240,6 +251,17 @@ class SimulatorChannel:
         return body
 
 
+def _channel_and_sender(identity: str) -> tuple[str, str]:
+    if identity.startswith(WECOM_PREFIX) and len(identity) > len(WECOM_PREFIX):
+        return "wecom", identity[len(WECOM_PREFIX) :]
+    return CHANNEL, identity
+
+
+# Pushed images travel with their file (bot.outbox_worker.upload_parts); the page
+# shows them inline, as a phone would.
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
 def _push_reply(row: Outbox) -> dict[str, Any]:
     """The row's reply as a Reply dict; an unreadable payload becomes ``none`` so the
     page still advances past it instead of asking for it forever."""
@@ -247,8 +269,16 @@ def _push_reply(row: Outbox) -> dict[str, Any]:
     data = payload.get("reply") if isinstance(payload, dict) else None
     if isinstance(data, dict):
         try:
-            return Reply.from_dict(data).to_dict()
+            reply = Reply.from_dict(data).to_dict()
         except (TypeError, ValueError):
             pass
+        else:
+            upload = payload.get("upload")
+            if isinstance(upload, dict) and reply["kind"] == "image":
+                name = str(upload.get("filename", ""))
+                mime = _IMAGE_TYPES.get(name[name.rfind(".") :].lower(), "")
+                if mime:
+                    reply["image_url"] = f"data:{mime};base64,{upload.get('content_b64', '')}"
+            return reply
     log.warning("outbox row has no readable reply", extra={"outbox_id": row.id})
     return Reply.none().to_dict()

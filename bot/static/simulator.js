@@ -136,6 +136,21 @@
       return true;
     }
     if (reply.kind === "image") {
+      // Pushed images (the digest chart) arrive as data: URLs; the CSP allows no other.
+      if (typeof reply.image_url === "string" && reply.image_url.startsWith("data:image/")) {
+        const img = document.createElement("img");
+        img.className = "pushed-image";
+        img.src = reply.image_url;
+        img.alt = reply.text || "图片";
+        el.appendChild(img);
+        if (reply.text) {
+          const caption = document.createElement("div");
+          caption.className = "caption";
+          caption.textContent = reply.text;
+          el.appendChild(caption);
+        }
+        return true;
+      }
       el.appendChild(document.createTextNode("[图片] " + (reply.media_id || "")));
       return true;
     }
