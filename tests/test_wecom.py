@@ -127,6 +127,9 @@ SAMPLES: dict[str, str] = {
     "link": wecom_xml(
         "link", Title="报价单", Description="第二版", Url="https://e.x/q", PicUrl="", MsgId="15"
     ),
+    "file": wecom_xml(
+        "file", Title="合同.pdf", FileKey="k", FileMd5="m", FileTotalLen=2048, MsgId="16"
+    ),
     "subscribe": wecom_xml("event", Event="subscribe"),
     "unsubscribe": wecom_xml("event", Event="unsubscribe"),
     "enter_agent": wecom_xml("event", Event="enter_agent", EventKey=""),
@@ -148,7 +151,9 @@ def test_parsed_like_wechatpy_enterprise(name: str) -> None:
     assert ours.recipient == theirs.target == CORP_ID
     # wechatpy's UnknownMessage keeps only the raw fields.
     assert ours.extra["AgentID"] == str(getattr(theirs, "agent", None) or theirs._data["AgentID"])
-    if ours.kind.value == "event":
+    if theirs.type == "unknown" and ours.kind.value != "event":
+        assert ours.kind.value == theirs._data["MsgType"]  # a type wechatpy 1.8 predates
+    elif ours.kind.value == "event":
         expected = getattr(theirs, "event", None) or theirs._data["Event"]
         assert ours.event == str(expected).lower()
     else:
@@ -170,7 +175,7 @@ async def test_every_type_is_answered_without_error(
         assert reply is not None and "跟进" in reply["Content"]  # the rep's help
     elif name == "voice":  # no Recognition: asked to say it again
         assert reply is not None and "语音" in reply["Content"]
-    elif name in ("image", "video", "location", "link"):
+    elif name in ("image", "video", "location", "link", "file"):
         assert reply is not None and "暂时还不能处理" in reply["Content"]
     elif name == "subscribe":
         assert reply is not None and reply["Content"]
@@ -310,3 +315,25 @@ async def test_a_follow_up_from_wecom_is_recorded_once_despite_retries(
     assert first is not None and again is not None
     assert first["Content"] == again["Content"] and "周杰" in first["Content"]
     assert await FollowUp.all().count() == 1
+
+
+async def test_a_slow_handler_answers_empty_and_sends_an_app_message(
+    app_client: AppFactory,
+) -> None:
+    from bot.app import PIPELINE
+    from models import Outbox
+    from tests.test_dedup_and_deadline import Gate
+
+    client = await app_client(wecom=wecom_section(), bot={"reply_deadline": 0.2})
+    await rep_on_wecom()
+    gate = Gate("报表已经生成好了")
+    gate.install(client)
+    sender = WeComSender(client)
+    xml = wecom_text("慢")
+    assert await sender.send(xml) is None  # WeCom's "no reply": an empty 200
+    assert await sender.send(xml) is None and gate.runs == 1  # its retry runs nothing
+    gate.release.set()
+    await client.app[PIPELINE].drain(wait=5)
+    late = await Outbox.get()
+    assert (late.channel, late.recipient) == ("wecom", USERID)
+    assert late.payload["reply"]["text"] == "报表已经生成好了"

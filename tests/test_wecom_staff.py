@@ -163,6 +163,21 @@ async def test_an_unknown_member_fails_once_without_retries(
     assert len(fake_tencent.calls_to(WECOM_SEND)) == 1
 
 
+async def test_an_expired_wecom_token_is_fetched_again_once(
+    db: str, fake_tencent: FakeTencent
+) -> None:
+    from tests.fake_tencent import WECOM_TOKEN
+
+    cfg = wecom_config(db, fake_tencent)
+    await enqueue("t:1", "wecom", USERID, {"reply": {"text": "一"}})
+    await drain(cfg)
+    fake_tencent.expire_tokens()  # every token now answers 42001/40001
+    await enqueue("t:2", "wecom", USERID, {"reply": {"text": "二"}})
+    await drain(cfg)
+    assert [m["text"]["content"] for m in fake_tencent.sent_to(WECOM_SEND)] == ["一", "二"]
+    assert len(fake_tencent.calls_to(WECOM_TOKEN)) == 2
+
+
 @pytest.mark.parametrize("code", [45009, 45011, 45033])
 async def test_rate_limit_errors_back_off(db: str, fake_tencent: FakeTencent, code: int) -> None:
     fake_tencent.fail_next(WECOM_SEND, code)
