@@ -8,7 +8,7 @@ import asyncio
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot import cli_staff
 from bot.config import Config, ConfigError, load_config
@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     cli_staff.add_parsers(sub, parse_duration)
+
+    digest = sub.add_parser("digest", help="the managers' digest for a day, week or month")
+    digest.add_argument("--date", help="YYYY-MM-DD, the day (or last day) of the report")
+    span = digest.add_mutually_exclusive_group()
+    span.add_argument("--week", action="store_true", help="the week up to --date")
+    span.add_argument("--month", action="store_true", help="the month up to --date")
+    digest.add_argument("--print", action="store_true", help="print the text (the default)")
+    digest.add_argument("--png", help="write the chart to this PNG file")
 
     imp = sub.add_parser("import", help="import customers from .xlsx or .csv (创建/更新/跳过)")
     imp.add_argument("file", help="FILE.xlsx or FILE.csv, Chinese headers (姓名, 电话, …)")
@@ -181,6 +189,33 @@ def cmd_seed(cfg: Config, args: argparse.Namespace) -> int:
     except SeedError as exc:
         print(f"wecrm: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_digest(cfg: Config, args: argparse.Namespace) -> int:
+    from bot.parsing.dates import local_today
+    from models.digest import build_digest, day_period, month_period, week_period
+    from models.digest_text import render_digest
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else local_today(cfg.tz)
+    except ValueError:
+        print(f"wecrm: --date: expected YYYY-MM-DD, got {args.date!r}", file=sys.stderr)
+        return 2
+    period = (month_period if args.month else week_period if args.week else day_period)(day)
+
+    async def work():  # type: ignore[no-untyped-def]
+        return await build_digest(period, cfg, keep_snapshot=False)
+
+    found = asyncio.run(_with_db(cfg, work))
+    if args.print or not args.png:
+        print(render_digest(found))
+    if args.png:
+        from models.digest_chart import render_png
+
+        with open(args.png, "wb") as out:
+            out.write(render_png(found))
+        print(f"chart written to {args.png}", file=sys.stderr)
     return 0
 
 
@@ -319,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_jobs_list(cfg)
     if args.command == "staff":
         return cli_staff.run(cfg, args, _with_db)
+    if args.command == "digest":
+        return cmd_digest(cfg, args)
     if args.command == "import":
         return cmd_import(cfg, args)
     if args.command == "export":

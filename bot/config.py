@@ -152,6 +152,16 @@ class ComplaintsConfig:
 
 
 @dataclass
+class DigestConfig:
+    """The managers' daily digest."""
+
+    # Local time the digest (text and chart) is pushed to managers and admins.
+    time: str = "18:30"
+    # Push it at all (「日报」 on demand works either way).
+    enabled: bool = True
+
+
+@dataclass
 class CareConfig:
     """Scheduled care: the morning briefing, birthdays, holidays, silence by grade."""
 
@@ -205,6 +215,7 @@ class Config:
     staff: StaffConfig = field(default_factory=StaffConfig)
     complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
     care: CareConfig = field(default_factory=CareConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -326,6 +337,10 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"{key}: expected a positive number, got {value!r}")
     _validate_complaints(cfg.complaints)
     _validate_care(cfg.care)
+    try:
+        parse_clock(cfg.digest.time)
+    except ValueError:
+        raise ConfigError("digest.time: expected HH:MM, e.g. 18:30") from None
     try:
         ZoneInfo(cfg.bot.timezone)
     except (ZoneInfoNotFoundError, ValueError):

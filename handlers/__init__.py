@@ -10,10 +10,12 @@ from handlers import (
     customer_pick,
     customers,
     deals,
+    digest,
     fallback,
     followups,
     help,
     staff,
+    team,
 )
 
 
@@ -24,6 +26,9 @@ def routers() -> list[Router]:
         help.router,
         # Before customers/followups: their Command("改") would also take "改级 TS…".
         complaints.router,
+        # Managers: 「待办 团队」 before care's 「待办」; 「团队」「日报」「转移」.
+        team.router,
+        digest.router,
         # Before customers: 「生日 本周」 lists birthdays, 「生日 张三 …」 sets one.
         care.router,
         customers.router,

@@ -18,8 +18,12 @@ from handlers.help import STAFF_ROLES, register_help
 from models.care import birthdays_between, briefing_for
 from models.care_text import render_birthdays_ahead, render_briefing
 from models.enums import Role
+from models.team import team_overdue_total
 
 router = Router("care")
+
+TEAM_OVERDUE = "团队逾期回访共 {n} 条（发送「待办 团队」看全部）。"
+TEAM_NO_OVERDUE = "团队没有逾期的回访。"
 
 register_help(
     "待办", "今天的生日、节日、到期回访和久未联系的客户（「待办 全部」看全部）", *STAFF_ROLES
@@ -45,8 +49,13 @@ SPANS = {
 async def today(msg: Incoming, ctx: Context) -> str:
     full = bool(ctx.data["match"].group(1))
     staff = staff_of(ctx)
-    briefing = await briefing_for(staff, local_today(ctx.config.tz), ctx.config)
-    return render_briefing(briefing, push=False, full=full, cap=ctx.config.care.briefing_max_lines)
+    today = local_today(ctx.config.tz)
+    briefing = await briefing_for(staff, today, ctx.config)
+    text = render_briefing(briefing, push=False, full=full, cap=ctx.config.care.briefing_max_lines)
+    if staff.role in (Role.MANAGER, Role.ADMIN):
+        overdue = await team_overdue_total(today)
+        text += "\n\n" + (TEAM_OVERDUE.format(n=overdue) if overdue else TEAM_NO_OVERDUE)
+    return text
 
 
 @router.message(

@@ -182,6 +182,9 @@ async def card_action(
     return render_card(card, today, ctx.config.tz)
 
 
+CARD_OWNER_CHANGE = "负责人变更：{date} {old} → {new}"
+
+
 def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
     c = card.customer
     lines = [
@@ -216,6 +219,15 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
             CARD_MASKED.format(owner=card.owner_name) if card.owner_name else CARD_UNOWNED_MASKED
         )
         return "\n".join(lines)
+    for change in card.owner_history:
+        local = change.created_at.astimezone(tz)
+        lines.append(
+            CARD_OWNER_CHANGE.format(
+                date=f"{local.month}月{local.day}日",
+                old=change.from_staff.name if change.from_staff else UNOWNED,
+                new=change.to_staff.name if change.to_staff else UNOWNED,
+            )
+        )
     lines.append(
         CARD_REVISIT.format(date=describe(card.next_revisit, today))
         if card.next_revisit

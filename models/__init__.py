@@ -6,12 +6,14 @@ This package is the Tortoise app ``models``; its migrations are in ``models.migr
 from models.audit import AuditLog
 from models.complaints import Complaint, ComplaintEvent
 from models.customers import Customer
-from models.deals import Deal
+from models.deals import Deal, DealEvent
+from models.digest import KpiSnapshot
 from models.followups import FollowUp
 from models.messages import ConversationState, ProcessedMessage, SignedUrl
 from models.outbox import Outbox
 from models.staff import InviteCode, Staff
 from models.tokens import AccessToken
+from models.transfer import OwnerChange
 
 __all__ = [
     "AccessToken",
@@ -21,9 +23,12 @@ __all__ = [
     "ConversationState",
     "Customer",
     "Deal",
+    "DealEvent",
     "FollowUp",
     "InviteCode",
+    "KpiSnapshot",
     "Outbox",
+    "OwnerChange",
     "ProcessedMessage",
     "SignedUrl",
     "Staff",

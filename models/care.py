@@ -22,7 +22,13 @@ from bot.config import CareConfig, Config, parse_clock
 from bot.parsing.birthdays import Birthday
 from models.customers import Customer, birthday_of
 from models.enums import Grade, Role
-from models.followups import DueRevisit, FollowUp, due_revisits_by_rep, latest_followup_ids
+from models.followups import (
+    DueRevisit,
+    FollowUp,
+    due_revisits_by_rep,
+    latest_followup_ids,
+    revisit_owner,
+)
 from models.occasions import Occasion, occasions_ahead, workday_note
 from models.staff import Staff
 
@@ -272,7 +278,7 @@ async def revisit_prompts_due(now: datetime, cfg: Config) -> list[RevisitPrompt]
     for f in planned:
         if latest.get(f.customer_id) != f.id:  # type: ignore[attr-defined]
             continue
-        who = active.get(f.rep_id) or fallback  # type: ignore[attr-defined]
+        who = active.get(revisit_owner(f)) or fallback
         if who is not None:
             prompts.append(RevisitPrompt(who, f, f.customer))
     return prompts

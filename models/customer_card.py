@@ -26,6 +26,7 @@ from models.deals import Deal, SignedTotal, open_deals, signed_total
 from models.enums import ComplaintStatus
 from models.followups import FollowUp, next_revisit, recent_followups
 from models.staff import Staff
+from models.transfer import OwnerChange, previous_owners
 
 OPEN_COMPLAINTS = (ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS, ComplaintStatus.REOPENED)
 
@@ -44,6 +45,8 @@ class CustomerCard:
     deals: list[Deal] = field(default_factory=list)
     signed: SignedTotal | None = None
     complaints: list[Complaint] = field(default_factory=list)
+    # Who owned the customer before (「转移」), newest first.
+    owner_history: list[OwnerChange] = field(default_factory=list)
 
 
 async def customer_card(
@@ -71,4 +74,5 @@ async def customer_card(
     card.complaints = await Complaint.filter(
         customer_id=customer.id, status__in=OPEN_COMPLAINTS
     ).order_by("-created_at")
+    card.owner_history = await previous_owners(customer.id, limit=2)
     return card

@@ -61,7 +61,14 @@ class Customer(Model):
 
     class Meta:
         table = "customer"
-        indexes = (("birthday_month", "birthday_day"), ("owner_id", "grade"))
+        indexes = (
+            ("birthday_month", "birthday_day"),
+            ("owner_id", "grade"),
+            # The digest: new customers of a day, silent VIPs, prospects contacted.
+            ("created_at",),
+            ("grade", "last_contact_at"),
+            ("lifecycle", "last_contact_at"),
+        )
 
     def __str__(self) -> str:
         return self.name

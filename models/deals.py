@@ -37,6 +37,40 @@ class Deal(Model):
         indexes = (("owner_id", "stage"), ("closed_on",))
 
 
+class DealEvent(Model):
+    """A deal entering a stage (opened, moved, signed): the digest's "stage moves" and a
+    deal's history. ``from_stage`` is empty for a deal opened or recorded at once; a
+    "move" to the stage a deal is already at is not recorded."""
+
+    id = fields.IntField(primary_key=True)
+    deal: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Deal", related_name="events", on_delete=fields.CASCADE
+    )
+    staff: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Staff", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    from_stage = fields.CharField(max_length=16, default="")
+    to_stage = fields.CharEnumField(DealStage, max_length=16)
+    amount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "deal_event"
+        indexes = (("created_at",),)
+
+
+async def _event(deal: Deal, staff: Staff, old: DealStage | str | None) -> None:
+    if old is not None and DealStage(old) == deal.stage:
+        return  # an amount given to a deal already at 签约 is not a move
+    await DealEvent.create(
+        deal=deal,
+        staff=staff,
+        from_stage=str(old or ""),
+        to_stage=deal.stage,
+        amount=deal.amount,
+    )
+
+
 # --- rules -------------------------------------------------------------------------------
 
 PIPELINE = tuple(DealStage)
@@ -116,10 +150,13 @@ async def record_deal(
     }
     if len(candidates) == 1:
         deal = candidates[0]
+        old = deal.stage
         deal.update_from_dict({**fields, "product": product or deal.product})
         await deal.save()
+        await _event(deal, owner, old)
         return Closed(deal, opened)
     deal = await Deal.create(customer=customer, owner=owner, product=product, **fields)
+    await _event(deal, owner, None)
     return Closed(deal, False)
 
 
@@ -182,6 +219,7 @@ async def move_stage(
             stage=stage,
             closed_on=today if stage in (DealStage.SIGNED, DealStage.AFTER_SALES) else None,
         )
+        await _event(deal, owner, None)
         return StageMove(deal, None)
     deal = current[0]
     old = DealStage(deal.stage)
@@ -191,4 +229,5 @@ async def move_stage(
     elif deal.closed_on is None:
         deal.closed_on = today
     await deal.save()
+    await _event(deal, owner, old)
     return StageMove(deal, old)

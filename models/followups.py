@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -36,7 +37,11 @@ class FollowUp(Model):
 
     class Meta:
         table = "followup"
-        indexes = (("rep_id", "next_revisit_on"), ("customer_id", "created_at"))
+        indexes = (
+            ("rep_id", "next_revisit_on"),
+            ("customer_id", "created_at"),
+            ("created_at",),  # the digest's follow-ups of a day
+        )
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -156,15 +161,18 @@ async def due_revisits(rep_id: int, today: date) -> list[DueRevisit]:
 async def due_revisits_by_rep(
     today: date, rep_id: int | None = None
 ) -> dict[int, list[DueRevisit]]:
-    """Revisits due today or overdue, by the rep who planned them (every rep, or one),
-    most overdue first — in two queries, whatever the number of reps.
+    """Revisits due today or overdue, by the rep who is to make them (every rep, or
+    one), most overdue first — in two queries, whatever the number of reps.
 
     Only the revisit planned by a customer's *latest* follow-up counts: once someone
-    followed up again, the older plan is done.
+    followed up again, the older plan is done. It is the customer's owner's to make
+    (so it moves with the customer, 「转移」); the planner's for a customer nobody owns.
     """
     query = FollowUp.filter(next_revisit_on__lte=today, rep_id__isnull=False)
     if rep_id is not None:
-        query = query.filter(rep_id=rep_id)
+        query = query.filter(
+            Q(customer__owner_id=rep_id) | Q(customer__owner_id__isnull=True, rep_id=rep_id)
+        )
     planned = await query.order_by("next_revisit_on", "id").prefetch_related("customer")
     if not planned:
         return {}
@@ -175,8 +183,13 @@ async def due_revisits_by_rep(
             continue
         assert f.next_revisit_on is not None
         item = DueRevisit(f, f.customer, (today - f.next_revisit_on).days)
-        due.setdefault(f.rep_id, []).append(item)  # type: ignore[attr-defined]
+        due.setdefault(revisit_owner(f), []).append(item)
     return due
+
+
+def revisit_owner(f: FollowUp) -> int:
+    """Who is to make the revisit ``f`` plans: the customer's owner, else its planner."""
+    return f.customer.owner_id or f.rep_id  # type: ignore[attr-defined,no-any-return]
 
 
 async def recent_followups(customer_id: int, limit: int = 3) -> list[FollowUp]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hmac
 from datetime import UTC, datetime
 
-from tortoise import connections, fields
+from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import ProcessingStatus
+from models.rawsql import execute
 from models.sealed import SealedJSONField
 
 
@@ -77,13 +78,12 @@ async def remember_signed_url(key: str, digest: str) -> None:
     a URL seen the first time (every message but WeChat's retries) — and a read only
     when the URL was seen before.
     """
-    conn = connections.get("default")
-    mark = "$" if conn.capabilities.dialect == "postgres" else "?"
-    args = [f"{mark}{n}" if mark == "$" else "?" for n in (1, 2, 3)]
-    inserted, _ = await conn.execute_query(
-        f'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES ({", ".join(args)}) '
+    inserted = await execute(
+        'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES (?, ?, ?) '
         'ON CONFLICT ("key") DO NOTHING',
-        [key, digest, datetime.now(UTC)],
+        key,
+        digest,
+        datetime.now(UTC),
     )
     if inserted:
         return

@@ -6,6 +6,7 @@ scheduler runs them on their triggers.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,8 +95,55 @@ async def revisit_prompts(cfg: Config, at: datetime) -> str:
     return f"revisit prompts: {queued} queued"
 
 
+async def digest(cfg: Config, at: datetime) -> str:
+    """The day's digest to every active manager and admin: the text, then the chart —
+    once per person and day (outbox keys), so a re-run or a second scheduler adds
+    nothing."""
+    from models.digest import build_digest, day_period
+    from models.digest_chart import render_png
+    from models.digest_text import render_digest
+    from models.enums import Role
+    from models.staff import Staff
+    from models.staff_push import push_to_staff
+
+    if not cfg.digest.enabled:
+        return "digest: disabled"
+    today = at.astimezone(cfg.tz).date()
+    found = await build_digest(day_period(today), cfg, now=at)
+    text = render_digest(found)
+    png = await asyncio.to_thread(render_png, found)
+    queued = 0
+    managers = await Staff.filter(active=True, role__in=[Role.MANAGER, Role.ADMIN])
+    for m in managers:
+        day = today.isoformat()
+        queued += await push_to_staff(m, text, f"digest:{m.id}:{day}", cfg, bulk=True)
+        caption = f"{today.month}月{today.day}日 销售日报图表"
+        await push_to_staff(
+            m,
+            caption,
+            f"digest-chart:{m.id}:{day}",
+            cfg,
+            bulk=True,
+            image=(png, f"digest-{day}.png"),
+        )
+    return f"digest {today}: {queued} queued, {len(managers) - queued} already queued"
+
+
+async def preview_digest(cfg: Config, at: datetime) -> str:
+    from models.digest import build_digest, day_period
+    from models.digest_text import render_digest
+
+    today = at.astimezone(cfg.tz).date()
+    return render_digest(await build_digest(day_period(today), cfg, now=at, keep_snapshot=False))
+
+
 def _at_clock(cfg: Config) -> dict[str, Any]:
     hour, minute = parse_clock(cfg.care.briefing_time)
+    return {"hour": hour, "minute": minute}
+
+
+def _digest_clock(cfg: Config) -> dict[str, Any]:
+    hour, minute = parse_clock(cfg.digest.time)
     return {"hour": hour, "minute": minute}
 
 
@@ -120,4 +168,5 @@ JOBS: dict[str, Job] = {
     "briefing": Job(briefing, "cron", _at_clock, preview_briefing),
     # Often enough that 「十点回访」 is prompted within minutes of ten.
     "revisits": Job(revisit_prompts, "interval", {"minutes": 5}),
+    "digest": Job(digest, "cron", _digest_clock, preview_digest),
 }

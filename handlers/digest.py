@@ -1,0 +1,88 @@
+"""The digest in chat for managers: 「日报」 (today, or 「日报 11月20日」 / 「日报 昨天」),
+「周报」, 「月报」. The text is the answer; the chart follows as an image push (a passive
+reply cannot carry a picture we have not uploaded yet). Reps get their own to-do list
+instead: the team's figures are not theirs to read."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from bot.context import Context
+from bot.filters import Command, RoleIs
+from bot.incoming import Incoming
+from bot.parsing.dates import local_today, parse_date_phrase
+from bot.router import Router
+from handlers.customer_pick import staff_of
+from handlers.help import register_help
+from models.digest import Digest, Period, build_digest, day_period, month_period, week_period
+from models.digest_chart import render_png
+from models.digest_text import digest_title, render_digest
+from models.staff_push import push_to_staff
+
+router = Router("digest")
+
+register_help(
+    "日报",
+    "团队今天的数据和需要你处理的事（「日报 11月20日」「周报」「月报」）",
+    "manager",
+    "admin",
+)
+
+MANAGERS_ONLY = (
+    "日报和团队数据只对主管开放。你可以发送「待办」看今天要做的事，「我的客户」看自己的客户。"
+)
+BAD_DATE = "没看懂日期「{text}」。可以这样发：日报、日报 昨天、日报 11月20日、周报、月报。"
+FUTURE = "{day} 还没到，没有日报。"
+CHART_CAPTION = "{title}图表"
+WORDS = ("日报", "周报", "月报", "统计", "业绩", "kpi")
+
+
+@router.message(Command(*WORDS), RoleIs("rep"))
+async def not_for_reps(msg: Incoming, ctx: Context) -> str:
+    return MANAGERS_ONLY
+
+
+@router.message(Command(*WORDS), RoleIs("manager", "admin"))
+async def digest(msg: Incoming, ctx: Context) -> str:
+    today = local_today(ctx.config.tz)
+    word, args = ctx.data["command"], ctx.data.get("args", "").strip()
+    if word == "周报":
+        period = week_period(today)
+    elif word == "月报":
+        period = month_period(today)
+    elif args:
+        day = past_day(args, today)
+        if day is None:
+            return BAD_DATE.format(text=args[:20])
+        if day > today:
+            return FUTURE.format(day=f"{day.month}月{day.day}日")
+        period = day_period(day)
+    else:
+        period = day_period(today)
+    found = await build_digest(period, ctx.config)
+    text = render_digest(found)
+    await _push_chart(found, period, ctx)
+    return text
+
+
+def past_day(text: str, today: date) -> date | None:
+    """A date a manager asks a report for: 「11月20日」 in December is this year's, not
+    next year's (the parser looks ahead, as a revisit date does)."""
+    day = parse_date_phrase(text, today)
+    if day is not None and day > today:
+        try:
+            earlier = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            return day
+        if earlier <= today and (today - earlier).days < 366:
+            return earlier
+    return day
+
+
+async def _push_chart(found: Digest, period: Period, ctx: Context) -> None:
+    staff = staff_of(ctx)
+    png = await asyncio.to_thread(render_png, found)
+    key = f"digest-chart:{staff.id}:{period.kind}:{period.first}:{period.last}:{ctx.request_id}"
+    caption = CHART_CAPTION.format(title=digest_title(period))
+    await push_to_staff(staff, caption, key, ctx.config, image=(png, f"digest-{period.last}.png"))

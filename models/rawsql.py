@@ -1,0 +1,37 @@
+"""Hand-written SQL for the few statements the ORM cannot say (window functions,
+``ON CONFLICT DO NOTHING``), portable between SQLite and PostgreSQL: write ``?``
+placeholders; on PostgreSQL they become ``$1, $2, …``, and on SQLite dates and times
+are passed as the ISO text Tortoise stores them as."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from tortoise import connections
+
+_MARK = re.compile(r"\?")
+
+
+def _prepare(sql: str, params: list[Any]) -> tuple[Any, str, list[Any]]:
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        counter = iter(range(1, len(params) + 1))
+        return conn, _MARK.sub(lambda _m: f"${next(counter)}", sql), params
+    plain = [
+        p.isoformat() if isinstance(p, date) and not isinstance(p, datetime) else p for p in params
+    ]
+    return conn, sql, plain
+
+
+async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
+    conn, text, args = _prepare(sql, list(params))
+    return list(await conn.execute_query_dict(text, args))
+
+
+async def execute(sql: str, *params: Any) -> int:
+    """Run a statement; the number of rows it changed."""
+    conn, text, args = _prepare(sql, list(params))
+    changed, _ = await conn.execute_query(text, args)
+    return int(changed or 0)
