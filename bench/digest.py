@@ -41,6 +41,38 @@ TODAY = date(2026, 12, 3)
 NOW = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)  # 18:30 in Shanghai, the digest's hour
 
 
+# Values for NOT NULL columns a table has beyond what the benchmark cares about (the
+# ORM fills them from model defaults; COPY does not).
+_TYPE_DEFAULTS = {
+    "character varying": "",
+    "text": "",
+    "integer": 0,
+    "smallint": 0,
+    "bigint": 0,
+    "boolean": False,
+    "numeric": Decimal(0),
+}
+
+
+async def copy(conn: asyncpg.Connection, table: str, columns: list[str], records: list) -> None:
+    """COPY ``records`` into ``table``, filling its other required columns."""
+    rows = await conn.fetch(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 "
+        "AND is_nullable = 'NO' AND column_default IS NULL",
+        table,
+    )
+    extra = [(r["column_name"], r["data_type"]) for r in rows if r["column_name"] not in columns]
+    extra = [(name, kind) for name, kind in extra if name != "id"]
+    fillers = tuple(
+        NOW if kind.startswith("timestamp") else _TYPE_DEFAULTS[kind] for _, kind in extra
+    )
+    await conn.copy_records_to_table(
+        table,
+        columns=[*columns, *(name for name, _ in extra)],
+        records=[(*record, *fillers) for record in records],
+    )
+
+
 async def fill(url: str, customers: int, followups: int, reps: int, rng: random.Random) -> None:
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
@@ -49,9 +81,10 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
             "deal, followup, customer, staff RESTART IDENTITY CASCADE"
         )
         year_ago = NOW - timedelta(days=365)
-        await conn.copy_records_to_table(
+        await copy(
+            conn,
             "staff",
-            columns=["name", "role", "oa_openid", "active", "on_duty", "created_at"],
+            ["name", "role", "oa_openid", "active", "on_duty", "created_at"],
             records=[
                 (f"销售{i}", "rep", f"oRep{i:024d}", True, False, year_ago) for i in range(reps)
             ]
@@ -83,9 +116,10 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
                     created,
                 )
             )
-        await conn.copy_records_to_table(
+        await copy(
+            conn,
             "customer",
-            columns=[
+            [
                 "name",
                 "name_pinyin",
                 "name_initials",
@@ -121,9 +155,10 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
                     at,
                 )
             )
-        await conn.copy_records_to_table(
+        await copy(
+            conn,
             "followup",
-            columns=[
+            [
                 "customer_id",
                 "rep_id",
                 "method",
@@ -156,9 +191,10 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
             events.append(
                 (i + 1, "quote" if signed else "", "signed" if signed else "quote", amount, at)
             )
-        await conn.copy_records_to_table(
+        await copy(
+            conn,
             "deal",
-            columns=[
+            [
                 "customer_id",
                 "owner_id",
                 "product",
@@ -171,9 +207,10 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
             ],
             records=deals,
         )
-        await conn.copy_records_to_table(
+        await copy(
+            conn,
             "deal_event",
-            columns=["deal_id", "from_stage", "to_stage", "amount", "created_at"],
+            ["deal_id", "from_stage", "to_stage", "amount", "created_at"],
             records=events,
         )
         complaints = []
@@ -187,6 +224,7 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
             )
             complaints.append(
                 (
+                    "medium",
                     f"TS{i:010d}",
                     rng.randint(1, customers),
                     "发货慢",
@@ -202,9 +240,11 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
                     opened,
                 )
             )
-        await conn.copy_records_to_table(
+        await copy(
+            conn,
             "complaint",
-            columns=[
+            [
+                "severity",
                 "ticket_no",
                 "customer_id",
                 "content",
@@ -259,7 +299,7 @@ async def run(url: str, rounds: int) -> None:
         f"text+chart {statistics.median(t[1] for t in warm):.2f} s, "
         f"total {statistics.median(t[2] for t in warm):.2f} s"
     )
-    print(f"  of which overdue revisits (window function over follow-ups): {overdue_alone:.2f} s")
+    print(f"  of which overdue revisits (each customer's latest follow-up): {overdue_alone:.2f} s")
     print(f"text {len(text)} chars, chart {len(png):,} bytes")
 
 

@@ -29,7 +29,7 @@ from models.deals import Deal, DealEvent
 from models.digest_attention import Attention, attention_items, silent_vip_filter
 from models.enums import ComplaintStatus, DealStage, Lifecycle, Role
 from models.followups import FollowUp
-from models.rawsql import fetch
+from models.rawsql import dialect, fetch
 from models.staff import Staff
 
 SIGNED = (DealStage.SIGNED, DealStage.AFTER_SALES)
@@ -359,14 +359,27 @@ async def _rolling(last: date, cfg: Config, now: datetime) -> Rolling:
 
 async def overdue_by_owner(today: date) -> list[dict[str, Any]]:
     """Overdue revisits (planned before ``today`` by a customer's latest follow-up) by
-    the rep who is to make them — the owner, else the planner: who, n, oldest."""
+    the rep who is to make them — the owner, else the planner: who, n, oldest.
+
+    PostgreSQL reads each customer's latest follow-up with one probe of the
+    (customer_id, created_at, id) index (LATERAL … LIMIT 1); SQLite, which has no
+    LATERAL, numbers each customer's follow-ups with a window function."""
+    if dialect() == "postgres":
+        latest = (
+            'FROM "customer" c CROSS JOIN LATERAL (SELECT g."rep_id", g."next_revisit_on" '
+            'FROM "followup" g WHERE g."customer_id" = c."id" '
+            'ORDER BY g."created_at" DESC, g."id" DESC LIMIT 1) t WHERE'
+        )
+    else:
+        latest = (
+            'FROM (SELECT "customer_id", "rep_id", "next_revisit_on", ROW_NUMBER() OVER ('
+            'PARTITION BY "customer_id" ORDER BY "created_at" DESC, "id" DESC) AS rn '
+            'FROM "followup") t JOIN "customer" c ON c."id" = t."customer_id" WHERE t.rn = 1 AND'
+        )
     return await fetch(
         'SELECT COALESCE(c."owner_id", t."rep_id") AS who, COUNT(*) AS n, '
-        'MIN(t."next_revisit_on") AS oldest FROM ('
-        'SELECT "customer_id", "rep_id", "next_revisit_on", ROW_NUMBER() OVER ('
-        'PARTITION BY "customer_id" ORDER BY "created_at" DESC, "id" DESC) AS rn '
-        'FROM "followup") t JOIN "customer" c ON c."id" = t."customer_id" '
-        'WHERE t.rn = 1 AND t."next_revisit_on" < ? AND t."rep_id" IS NOT NULL '
+        f'MIN(t."next_revisit_on") AS oldest {latest} '
+        't."next_revisit_on" < ? AND t."rep_id" IS NOT NULL '
         'GROUP BY COALESCE(c."owner_id", t."rep_id")',
         today,
     )

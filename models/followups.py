@@ -39,7 +39,9 @@ class FollowUp(Model):
         table = "followup"
         indexes = (
             ("rep_id", "next_revisit_on"),
-            ("customer_id", "created_at"),
+            # A customer's latest follow-up is the first entry of this index (created_at,
+            # then id breaks ties): the planned revisit that counts.
+            ("customer_id", "created_at", "id"),
             ("created_at",),  # the digest's follow-ups of a day
         )
 

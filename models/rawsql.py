@@ -14,6 +14,11 @@ from tortoise import connections
 _MARK = re.compile(r"\?")
 
 
+def dialect() -> str:
+    """``postgres`` or ``sqlite``: for the rare statement written differently on each."""
+    return str(connections.get("default").capabilities.dialect)
+
+
 def _prepare(sql: str, params: list[Any]) -> tuple[Any, str, list[Any]]:
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
