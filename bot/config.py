@@ -152,6 +152,15 @@ class ComplaintsConfig:
 
 
 @dataclass
+class RequestsConfig:
+    """Customers' wishes that need a person: leads (询价, 想买) and service requests."""
+
+    # Working hours (complaints' calendar) within which the owner rep gets in touch.
+    lead_reply_hours: float = 2.0
+    service_reply_hours: float = 4.0
+
+
+@dataclass
 class DigestConfig:
     """The managers' daily digest."""
 
@@ -216,6 +225,7 @@ class Config:
     complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
     care: CareConfig = field(default_factory=CareConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    requests: RequestsConfig = field(default_factory=RequestsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -332,6 +342,8 @@ def _validate(cfg: Config) -> None:
         ("server.port", cfg.server.port),
         ("server.header_timeout", cfg.server.header_timeout),
         ("server.body_timeout", cfg.server.body_timeout),
+        ("requests.lead_reply_hours", cfg.requests.lead_reply_hours),
+        ("requests.service_reply_hours", cfg.requests.service_reply_hours),
     ):
         if value <= 0:
             raise ConfigError(f"{key}: expected a positive number, got {value!r}")

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from bot.context import Context
 from bot.incoming import Incoming, Kind
+from bot.parsing.intent import Intent, classify
 
 
 class Filter:
@@ -183,3 +184,18 @@ class StateIs(Filter):
 class AnyMessage(Filter):
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         return True
+
+
+class IntentIs(Filter):
+    """A customer's free text is about one of ``intents`` (``bot.parsing.intent``);
+    classified once per message and kept in ``ctx.data["intent"]``."""
+
+    def __init__(self, *intents: Intent) -> None:
+        self.intents = frozenset(intents)
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        if not msg.text:
+            return False
+        if "intent" not in ctx.data:
+            ctx.data["intent"] = classify(msg.text)
+        return ctx.data["intent"] in self.intents

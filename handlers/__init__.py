@@ -7,6 +7,7 @@ from bot.router import Router
 from handlers import (
     care,
     complaints,
+    customer_inbox,
     customer_pick,
     customers,
     deals,
@@ -38,5 +39,7 @@ def routers() -> list[Router]:
         # Free-text answers to the bot's questions: after every command router.
         customers.dialog_router,
         deals.dialog_router,
+        # A customer's free text that is no complaint: leads, requests, small talk.
+        customer_inbox.router,
         fallback.router,
     ]

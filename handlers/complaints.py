@@ -12,8 +12,9 @@ import unicodedata
 from datetime import UTC, datetime
 
 from bot.context import Context
-from bot.filters import Command, EventIs, EventKeyIs, Filter, KindIs, RoleIs, StateIs
+from bot.filters import Command, EventIs, EventKeyIs, Filter, IntentIs, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming, Kind
+from bot.parsing.intent import Intent
 from bot.router import Router
 from handlers.help import STAFF_ROLES, register_help
 from models import complaints as rules
@@ -200,11 +201,6 @@ class CategoryAnswer(Filter):
         return category is not None
 
 
-class LooksLikeComplaint(Filter):
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        return rules.looks_like_complaint(msg.text)
-
-
 # A digit alone, a digit with 分/星, or a digit and a separator: "2台新机器又坏了" or
 # "5号下的单还没到" are messages, not ratings.
 _SEP = r"[\s,，。.:：!！]"
@@ -237,7 +233,7 @@ def _customer_channel(msg: Incoming) -> bool:
     return msg.channel == "oa" or (msg.channel == "simulator" and msg.sender.startswith("sim-"))
 
 
-async def _customer(msg: Incoming, ctx: Context) -> Customer | None:
+async def customer_of(msg: Incoming, ctx: Context) -> Customer | None:
     """The sender as a customer, created as a 潜在 customer on first contact."""
     if ctx.sender.customer is None and _customer_channel(msg):
         ctx.sender.customer = await rules.customer_for_openid(msg.sender)
@@ -255,7 +251,7 @@ def _target(ctx: Context, c: Complaint) -> None:
 
 
 async def _intake(msg: Incoming, ctx: Context, content: str) -> str:
-    customer = await _customer(msg, ctx)
+    customer = await customer_of(msg, ctx)
     if customer is None:
         return WRONG_CHANNEL
     if ctx.conversation is not None and ctx.conversation.state == AWAIT_CONTENT:
@@ -451,8 +447,15 @@ async def attach(msg: Incoming, ctx: Context) -> str:
     return MEDIA_ADDED.format(what=MEDIA_WHAT.get(msg.kind, "附件"), no=c.ticket_no)
 
 
+@router.message(RoleIs(*CUSTOMER_ROLES), KindIs(Kind.TEXT, Kind.VOICE), IntentIs(Intent.PROGRESS))
+async def progress_in_words(msg: Incoming, ctx: Context) -> str:
+    # 「我的投诉怎么样了」 asks about a ticket; it is neither a new one nor a note on one.
+    ctx.data["args"] = msg.text
+    return await progress(msg, ctx)
+
+
 @router.message(
-    RoleIs("customer"), KindIs(Kind.TEXT, Kind.VOICE), LooksLikeComplaint(), RecentTicket()
+    RoleIs("customer"), KindIs(Kind.TEXT, Kind.VOICE), IntentIs(Intent.COMPLAINT), RecentTicket()
 )
 async def complaint_follow_up(msg: Incoming, ctx: Context) -> str:
     # More words about the ticket just opened are part of it, not a second ticket.
@@ -464,7 +467,7 @@ async def complaint_follow_up(msg: Incoming, ctx: Context) -> str:
     return NOTE_ADDED.format(no=c.ticket_no)
 
 
-@router.message(RoleIs(*CUSTOMER_ROLES), KindIs(Kind.TEXT, Kind.VOICE), LooksLikeComplaint())
+@router.message(RoleIs(*CUSTOMER_ROLES), KindIs(Kind.TEXT, Kind.VOICE), IntentIs(Intent.COMPLAINT))
 async def complaint_in_words(msg: Incoming, ctx: Context) -> str:
     return await _intake(msg, ctx, msg.text)
 

@@ -35,6 +35,7 @@ from models.customers import (
     set_birthday,
 )
 from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Grade, Lifecycle, Role
+from models.requests import KIND_LABEL
 
 router = Router("customers")
 # Answers inside the new-customer dialog; registered after every command router so a
@@ -183,6 +184,8 @@ async def card_action(
 
 
 CARD_OWNER_CHANGE = "负责人变更：{date} {old} → {new}"
+CARD_REQUESTS = "客户留言："
+CARD_REQUEST = "· {date} {kind}「{words}」→ {who}"
 
 
 def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
@@ -262,6 +265,18 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
         lines.append(
             CARD_SIGNED.format(count=card.signed.count, amount=format_amount(card.signed.amount))
         )
+    if card.requests:
+        lines.append(CARD_REQUESTS)
+        for r in card.requests:
+            local = r.created_at.astimezone(tz)
+            lines.append(
+                CARD_REQUEST.format(
+                    date=f"{local.month}月{local.day}日",
+                    kind=KIND_LABEL.get(r.kind, r.kind),
+                    words=_short(r.words, 30),
+                    who=r.assignee.name if r.assignee else UNOWNED,
+                )
+            )
     if card.complaints:
         lines.append(CARD_COMPLAINTS)
         for t in card.complaints:

@@ -19,7 +19,13 @@ def _empty_text() -> Regex:
 WELCOME = "您好，欢迎关注！发送「帮助」查看我能为您做什么。"
 WELCOME_BACK = "欢迎回来！发送「帮助」查看我能为您做什么。"
 NOT_UNDERSTOOD_STAFF = "没有看懂「{text}」。发送「帮助」查看可用的命令。"
-NOT_UNDERSTOOD = "您好！发送「帮助」查看我能为您做什么。"
+# A customer's words we cannot place (and their 你好 / 在吗): say what they can ask for,
+# and that a person is one word away.
+NOT_UNDERSTOOD = (
+    "您好！有什么可以帮您？直接说需求就行，比如「想了解报价」「开发票」「预约安装」；"
+    "有问题请说「投诉 …」，查进度请说「进度」，需要人工请回复「转人工」，"
+    "发送「帮助」看全部功能。"
+)
 UNSUPPORTED = "暂时还不能处理{what}，请用文字告诉我，或发送「帮助」查看可用的命令。"
 NOTHING_TO_CANCEL = "好的。当前没有进行中的操作需要取消。"
 VOICE_UNRECOGNISED = "没能听清这条语音，请再说一遍或改用文字。"

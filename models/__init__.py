@@ -11,6 +11,7 @@ from models.digest import KpiSnapshot
 from models.followups import FollowUp
 from models.messages import ConversationState, ProcessedMessage, SignedUrl
 from models.outbox import Outbox
+from models.requests import CustomerRequest
 from models.staff import InviteCode, Staff
 from models.tokens import AccessToken
 from models.transfer import OwnerChange
@@ -22,6 +23,7 @@ __all__ = [
     "ComplaintEvent",
     "ConversationState",
     "Customer",
+    "CustomerRequest",
     "Deal",
     "DealEvent",
     "FollowUp",

@@ -151,11 +151,6 @@ HIGH_WORDS = _words(
     "假货 严重 无法使用 不能用 停产 索赔 全部 多次",
 )
 URGENT_WORDS = _words("急 马上 立刻 立即 尽快 今天 赶紧 等着用 催")
-# Free text from a customer that is a complaint even without the word 投诉.
-COMPLAINT_WORDS = _words(
-    "投诉 破损 坏了 损坏 质量问题 太差 没收到 还没到 漏发 错发",
-    "少发 态度差 态度很差 退款 假货 欺骗 差评 不满意",
-)
 
 CATEGORY_SEVERITY = {
     Category.QUALITY: Severity.MEDIUM,
@@ -289,10 +284,6 @@ def classify(content: str, grade: Grade | str, category: Category | None = None)
     if Grade(grade) is Grade.VIP:
         urgency += 1
     return Classification(category, severity, min(urgency, MAX_URGENCY))
-
-
-def looks_like_complaint(text: str) -> bool:
-    return any(w in text for w in COMPLAINT_WORDS)
 
 
 def parse_ticket_no(text: str) -> str | None:

@@ -25,6 +25,7 @@ from models.customers import (
 from models.deals import Deal, SignedTotal, open_deals, signed_total
 from models.enums import ComplaintStatus
 from models.followups import FollowUp, next_revisit, recent_followups
+from models.requests import CustomerRequest, open_requests
 from models.staff import Staff
 from models.transfer import OwnerChange, previous_owners
 
@@ -47,6 +48,8 @@ class CustomerCard:
     complaints: list[Complaint] = field(default_factory=list)
     # Who owned the customer before (「转移」), newest first.
     owner_history: list[OwnerChange] = field(default_factory=list)
+    # What the customer asked for lately (leads, service requests), newest first.
+    requests: list[CustomerRequest] = field(default_factory=list)
 
 
 async def customer_card(
@@ -75,4 +78,5 @@ async def customer_card(
         customer_id=customer.id, status__in=OPEN_COMPLAINTS
     ).order_by("-created_at")
     card.owner_history = await previous_owners(customer.id, limit=2)
+    card.requests = await open_requests(customer.id)
     return card

@@ -121,7 +121,10 @@ async def redeem_invite(
     existing = await find_staff(channel, sender_id)
     if existing is not None:
         raise BindError("already_staff", existing)
-    invite = await InviteCode.get_or_none(code=normalize_code(code))
+    wanted = normalize_code(code)
+    # A code is 8 characters; a sentence glued to 绑定 is not one (and would not fit
+    # the column the lookup compares with).
+    invite = await InviteCode.get_or_none(code=wanted) if len(wanted) <= 32 else None
     if invite is None:
         raise BindError("unknown")
     if invite.used_at is not None:

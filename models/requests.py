@@ -1,0 +1,104 @@
+"""A customer's wish that needs a person — a sales lead (询价, 想买, 让销售联系我) or a
+service request (发票, 退货, 安装, 转人工): handed to the owner rep (else the manager on
+duty) as a push with the customer's own words, kept on the customer's card, and
+answered with who will get in touch and by when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise import fields
+from tortoise.models import Model
+
+from bot.config import Config
+from models.complaints import add_sla_time, default_assignee
+from models.customers import Customer
+from models.enums import Grade
+from models.sealed import SealedTextField
+from models.staff import Staff
+from models.staff_push import push_to_staff
+
+LEAD, SERVICE = "lead", "service"
+KIND_LABEL = {LEAD: "购买意向", SERVICE: "服务请求"}
+# The same kind of wish again within this long is the same request, said again.
+SAME_REQUEST = timedelta(hours=2)
+WORDS_MAX = 500
+
+
+class CustomerRequest(Model):
+    id = fields.IntField(primary_key=True)
+    customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Customer", related_name="requests", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16)
+    words = SealedTextField()
+    assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Staff", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    due_at = fields.DatetimeField()
+    handled_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "customer_request"
+        indexes = (("customer_id", "created_at"), ("assignee_id", "handled_at"))
+
+
+@dataclass(frozen=True)
+class Routed:
+    request: CustomerRequest
+    assignee: Staff | None
+    # False when the customer asked the same a moment ago: nobody is pushed twice.
+    new: bool
+
+
+PUSH = (
+    "【{label}】客户 {who}：\n「{words}」\n请在 {due} 前联系。发送「查 {name}」看客户卡片和电话。"
+)
+
+
+async def route_request(
+    customer: Customer, kind: str, words: str, cfg: Config, now: datetime | None = None
+) -> Routed:
+    """Record the wish and push it to the person who will act on it."""
+    now = now or datetime.now(UTC)
+    recent = (
+        await CustomerRequest.filter(
+            customer_id=customer.id, kind=kind, created_at__gte=now - SAME_REQUEST
+        )
+        .order_by("-created_at")
+        .first()
+        .prefetch_related("assignee")
+    )
+    if recent is not None:
+        return Routed(recent, recent.assignee, False)
+    assignee = await default_assignee(customer)
+    hours = cfg.requests.lead_reply_hours if kind == LEAD else cfg.requests.service_reply_hours
+    due = add_sla_time(now, hours, cfg.complaints, cfg.tz)
+    request = await CustomerRequest.create(
+        customer=customer, kind=kind, words=words.strip()[:WORDS_MAX], assignee=assignee, due_at=due
+    )
+    if assignee is not None:
+        who = customer.name + (f"（{customer.company}）" if customer.company else "")
+        if Grade(customer.grade) is Grade.VIP:
+            who += " · VIP"
+        text = PUSH.format(
+            label=KIND_LABEL[kind],
+            who=who,
+            name=customer.name,
+            words=request.words,
+            due=due.astimezone(cfg.tz).strftime("%m月%d日 %H:%M"),
+        )
+        await push_to_staff(assignee, text, f"request:{request.id}", cfg)
+    return Routed(request, assignee, True)
+
+
+async def open_requests(customer_id: int, limit: int = 3) -> list[CustomerRequest]:
+    """The customer's latest requests, newest first (the card shows them)."""
+    return (
+        await CustomerRequest.filter(customer_id=customer_id)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .prefetch_related("assignee")
+    )

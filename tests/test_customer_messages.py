@@ -1,0 +1,116 @@
+"""Customers' free messages reach a person or get a real answer: complaints become
+tickets, progress questions are answered, leads and service requests go to the owner
+rep (else the manager on duty) with the customer's words, small talk gets a kind word.
+The classifier is measured on a labelled corpus of real-looking messages."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bot.parsing.intent import Intent, classify
+from models import Complaint, ComplaintEvent, Customer, CustomerRequest, Outbox
+from tests.sales_helpers import MANAGER, REP_A, customer, team
+from tests.wechat_client import OPENID, WeChatSender
+
+CORPUS = Path(__file__).parent / "data" / "customer_messages.tsv"
+
+
+def corpus() -> list[tuple[str, str]]:
+    rows = []
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, text = line.split("\t", 1)
+            rows.append((label, text))
+    return rows
+
+
+def test_classifier_precision_and_recall_on_the_corpus() -> None:
+    rows = corpus()
+    assert len(rows) >= 200
+    predicted = [(label, classify(text).value) for label, text in rows]
+    counts = Counter(label for label, _ in rows)
+    report = []
+    for intent in Intent:
+        tp = sum(1 for label, got in predicted if label == got == intent.value)
+        fp = sum(1 for label, got in predicted if got == intent.value != label)
+        fn = sum(1 for label, got in predicted if label == intent.value != got)
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        recall = tp / (tp + fn) if tp + fn else 1.0
+        report.append((intent.value, counts[intent.value], precision, recall))
+    print("\nintent       n  precision  recall")
+    for name, n, p, r in report:
+        print(f"{name:<10} {n:>3}  {p:9.3f}  {r:6.3f}")
+    for name, _, p, r in report:
+        assert p >= 0.9 and r >= 0.9, (name, p, r)
+
+
+def test_praise_and_negated_complaint_words_are_not_tickets() -> None:
+    for text in ("东西没坏，挺好的", "一点都不慢，很满意", "没有破损，谢谢", "质量真不错 👍"):
+        assert classify(text) is not Intent.COMPLAINT, text
+    for text in ("😡", "差评", "I want a refund", "complaint: wrong size", "客服态度太差"):
+        assert classify(text) is Intent.COMPLAINT, text
+
+
+async def owned_customer() -> Customer:
+    rep, _, manager = await team()
+    await manager.__class__.filter(id=manager.id).update(on_duty=True)
+    c = await customer("张三", rep, company="华东精密")
+    await Customer.filter(id=c.id).update(openid=OPENID)
+    return c
+
+
+async def test_a_lead_reaches_the_owner_with_the_customers_words(wechat: WeChatSender) -> None:
+    c = await owned_customer()
+    reply = await wechat.say("让销售联系我，想订一批监护仪")
+    assert "您的专属顾问李明" in reply and "前联系您" in reply
+    push = await Outbox.get(recipient=REP_A)
+    text = push.payload["reply"]["text"]
+    assert text.startswith("【购买意向】客户 张三（华东精密）：")
+    assert "「让销售联系我，想订一批监护仪」" in text and "查 张三" in text
+    again = await wechat.say("让销售联系我")
+    assert "已经转给" in again
+    assert await Outbox.filter(recipient=REP_A).count() == 1  # not pushed twice
+    card = await wechat.say("查 张三", REP_A)
+    assert "客户留言：" in card and "购买意向「让销售联系我，想订一批监护仪」→ 李明" in card
+    assert await CustomerRequest.filter(customer_id=c.id).count() == 1
+
+
+async def test_a_stranger_with_a_service_request_reaches_the_manager_on_duty(
+    wechat: WeChatSender,
+) -> None:
+    _, _, manager = await team()
+    await manager.__class__.filter(id=manager.id).update(on_duty=True)
+    reply = await wechat.say("我需要开个发票，抬头是上海禾丰贸易")
+    assert "值班主管" in reply and "前联系您" in reply
+    newcomer = await Customer.get(openid=OPENID)  # first contact: a 潜在 customer now
+    request = await CustomerRequest.get(customer_id=newcomer.id)
+    assert request.kind == "service" and request.assignee_id == manager.id  # type: ignore[attr-defined]
+    push = await Outbox.get(recipient=MANAGER)
+    assert push.payload["reply"]["text"].startswith("【服务请求】")
+    assert "转人工" not in reply and "值班主管" in await wechat.say("转人工")
+
+
+async def test_progress_question_answers_with_the_ticket_instead_of_a_note(
+    wechat: WeChatSender,
+) -> None:
+    await owned_customer()
+    opened = await wechat.say("投诉 收到的货有破损")
+    ticket = (await Complaint.get()).ticket_no
+    assert ticket in opened
+    events = await ComplaintEvent.all().count()
+    answer = await wechat.say("我的投诉怎么样了")
+    assert ticket in answer
+    assert await ComplaintEvent.all().count() == events  # not stored as a note
+    assert await Complaint.all().count() == 1
+
+
+async def test_praise_gets_thanks_and_anger_gets_a_ticket(wechat: WeChatSender) -> None:
+    await owned_customer()
+    thanks = await wechat.say("收到了，质量不错，给个好评")
+    assert "谢谢您的支持" in thanks
+    hello = await wechat.say("在吗")
+    assert "转人工" in hello and "报价" in hello
+    assert await Complaint.all().count() == 0
+    angry = await wechat.say("😡😡 到现在还没人理我")
+    assert "TS" in angry and await Complaint.all().count() == 1
