@@ -2,15 +2,16 @@
 place so chat, a future web page and jobs apply the same visibility rule.
 
 A rep looking at another rep's customer gets the identity (name, company, grade,
-owner) and a masked phone — enough to avoid a duplicate or to call the colleague —
+大客户 tier, owner) and a masked phone — enough to avoid a duplicate or to call the colleague —
 but no address, no history, no deals and no complaints.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
+from bot.config import Config
 from bot.crypto import FieldCipher
 from bot.parsing.birthdays import Birthday
 from bot.parsing.phones import mask_phone
@@ -25,6 +26,7 @@ from models.customers import (
 from models.deals import Deal, SignedTotal, open_deals, signed_total
 from models.enums import ComplaintStatus
 from models.followups import FollowUp, next_revisit, recent_followups
+from models.grading import Assessment, assess
 from models.staff import Staff
 
 OPEN_COMPLAINTS = (ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS, ComplaintStatus.REOPENED)
@@ -44,10 +46,17 @@ class CustomerCard:
     deals: list[Deal] = field(default_factory=list)
     signed: SignedTotal | None = None
     complaints: list[Complaint] = field(default_factory=list)
+    # Grade and tier with the figures behind them (full card, when a config is given).
+    grading: Assessment | None = None
 
 
 async def customer_card(
-    customer: Customer, viewer: Staff, cipher: FieldCipher, today: date
+    customer: Customer,
+    viewer: Staff,
+    cipher: FieldCipher,
+    today: date,
+    config: Config | None = None,
+    now: datetime | None = None,
 ) -> CustomerCard:
     await customer.fetch_related("owner")
     full = sees_full_card(viewer, customer)
@@ -71,4 +80,6 @@ async def customer_card(
     card.complaints = await Complaint.filter(
         customer_id=customer.id, status__in=OPEN_COMPLAINTS
     ).order_by("-created_at")
+    if config is not None:
+        card.grading = await assess(customer.id, now or datetime.now(UTC), config)
     return card

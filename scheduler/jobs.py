@@ -94,8 +94,28 @@ async def revisit_prompts(cfg: Config, at: datetime) -> str:
     return f"revisit prompts: {queued} queued"
 
 
+async def grade(cfg: Config, at: datetime) -> str:
+    """Grade, lifecycle and 大客户 tier of every customer, recomputed; each owner is told
+    once about their customers that changed (a second run finds nothing to change)."""
+    from models.grading import recompute
+
+    return str(await recompute(at, cfg))
+
+
+async def preview_grade(cfg: Config, at: datetime) -> str:
+    """What would change and what each person would be told (``--dry-run``)."""
+    from models.grading import recompute
+
+    return str(await recompute(at, cfg, dry_run=True))
+
+
 def _at_clock(cfg: Config) -> dict[str, Any]:
     hour, minute = parse_clock(cfg.care.briefing_time)
+    return {"hour": hour, "minute": minute}
+
+
+def _grading_clock(cfg: Config) -> dict[str, Any]:
+    hour, minute = parse_clock(cfg.grading.time)
     return {"hour": hour, "minute": minute}
 
 
@@ -120,4 +140,6 @@ JOBS: dict[str, Job] = {
     "briefing": Job(briefing, "cron", _at_clock, preview_briefing),
     # Often enough that 「十点回访」 is prompted within minutes of ten.
     "revisits": Job(revisit_prompts, "interval", {"minutes": 5}),
+    # Nightly, before the briefing: the morning's silence and VIP lists use the new grades.
+    "grade": Job(grade, "cron", _grading_clock, preview_grade),
 }

@@ -24,13 +24,15 @@ async def test_schedule_is_in_local_time_and_forgiving(db: str) -> None:
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown(wait=False)
-    assert set(jobs) == set(JOBS) == {"sla", "prune", "briefing", "revisits"}
+    assert set(jobs) == set(JOBS) == {"sla", "prune", "briefing", "revisits", "grade"}
     for job in jobs.values():
         assert job.coalesce is True
         # Not APScheduler's 1 s default, which skips a daily job after a restart.
         assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS >= 3600
     prune_next = jobs["prune"].next_run_time
     assert (prune_next.hour, prune_next.minute) == (3, 30)  # local time
+    grade_next = jobs["grade"].next_run_time
+    assert (grade_next.hour, grade_next.minute) == (2, 30)
 
 
 async def test_a_job_missed_during_downtime_runs_once_on_start(db: str) -> None:
