@@ -38,7 +38,7 @@ REP_REFUSED = (
 )
 TWO_GRADES = "一次只能定一个等级和一个大客户级别。\n" + USAGE
 PINNED = (
-    "已将{name}定为 {labels}（{reason}）。\n"
+    "已将{name}定为 {labels}（目前{reason}）。\n"
     "手动定级在每晚自动评级时保持不变；发送「定级 {name} 自动」恢复自动定级。"
 )
 UNPINNED = "已恢复{name}的自动定级：现在是 {standing}（{reason}）。"

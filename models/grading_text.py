@@ -68,8 +68,8 @@ def card_lines(a: Assessment) -> list[str]:
     (「VIP：近 12 个月 ¥182,000，9 笔」), and what tonight's recompute will change."""
     s = a.standing
     reason = purchase_reason(a.figures)
-    grade_reason = f"{PINNED}（{reason}）" if a.grade_pinned else reason
-    tier_reason = f"{PINNED}（{reason}）" if a.tier_pinned else reason
+    grade_reason = f"{PINNED}（目前{reason}）" if a.grade_pinned else reason
+    tier_reason = f"{PINNED}（目前{reason}）" if a.tier_pinned else reason
     if s.tier is not None and tier_reason == grade_reason:
         lines = [f"{s.grade.label} · {s.tier.label}：{grade_reason}"]
     else:
@@ -82,37 +82,48 @@ def card_lines(a: Assessment) -> list[str]:
 
 
 def standing_label(s: Standing) -> str:
-    """「VIP · 活跃 · 重要大客户」."""
-    return " · ".join([s.grade.label, s.lifecycle.label] + ([s.tier.label] if s.tier else []))
+    """「VIP · 活跃 · 重要大客户」; a prospect is just 「潜在」."""
+    labels = [s.grade.label, s.lifecycle.label] + ([s.tier.label] if s.tier else [])
+    return " · ".join(dict.fromkeys(labels))
 
 
 # --- the change push -------------------------------------------------------------------
 
 
-def _moved(old: int, new: int, label: str) -> str:
-    return f"升为 {label}" if new > old else f"降为 {label}"
+def _verb(old: int, new: int) -> str:
+    return "升为" if new > old else "降为"
 
 
 def change_line(c: Change, today: date) -> str:
-    """「李娜 升为 VIP：近 12 个月 ¥182,000，9 笔」, 「张三 变为沉默：上次联系 92 天前」."""
+    """「李娜 升为 VIP：近 12 个月 ¥182,000，9 笔」, 「张三 变为沉默：上次联系 92 天前」,
+    「王芳 升为 VIP、重要大客户，恢复活跃：…；3 天前成交」."""
+    moves: dict[str, list[str]] = {}  # 升为 / 降为 → labels, in order
     parts: list[str] = []
     reasons: list[str] = []
     if c.new.grade != c.old.grade:
-        parts.append(_moved(GRADE_RANK[c.old.grade], GRADE_RANK[c.new.grade], c.new.grade.label))
-    if c.new.tier != c.old.tier:
-        if c.new.tier is None:
-            parts.append("不再是大客户")
-        else:
-            parts.append(_moved(TIER_RANK[c.old.tier], TIER_RANK[c.new.tier], c.new.tier.label))
+        verb = _verb(GRADE_RANK[c.old.grade], GRADE_RANK[c.new.grade])
+        moves.setdefault(verb, []).append(c.new.grade.label)
+    if c.new.tier is None and c.old.tier is not None:
+        parts.append("不再是大客户")
+    elif c.new.tier is not None and c.new.tier != c.old.tier:
+        verb = _verb(TIER_RANK[c.old.tier], TIER_RANK[c.new.tier])
+        moves.setdefault(verb, []).append(c.new.tier.label)
+    parts = [f"{verb} {'、'.join(labels)}" for verb, labels in moves.items()] + parts
     if parts:
         reasons.append(purchase_reason(c.figures))
-    if c.new.lifecycle != c.old.lifecycle:
-        verb = {
-            Lifecycle.DORMANT: "变为沉默",
-            Lifecycle.ACTIVE: "恢复活跃" if c.old.lifecycle is Lifecycle.DORMANT else "变为活跃",
-            Lifecycle.POTENTIAL: "变回潜在",
-        }[c.new.lifecycle]
-        parts.append(verb)
+    # 潜在 as a grade already says what 潜在 as a lifecycle would.
+    if c.new.lifecycle != c.old.lifecycle and not (
+        c.new.lifecycle is Lifecycle.POTENTIAL and c.new.grade is Grade.POTENTIAL and parts
+    ):
+        parts.append(
+            {
+                Lifecycle.DORMANT: "变为沉默",
+                Lifecycle.ACTIVE: "恢复活跃"
+                if c.old.lifecycle is Lifecycle.DORMANT
+                else "变为活跃",
+                Lifecycle.POTENTIAL: "变回潜在",
+            }[c.new.lifecycle]
+        )
         reason = activity_reason(c.figures, c.new.lifecycle, today)
         if reason not in reasons:
             reasons.append(reason)

@@ -233,7 +233,7 @@ async def test_a_managers_pin_survives_and_auto_restores(wechat: WeChatSender, d
     assert "· 张三 变为活跃：20 天前成交" in text and "VIP" not in text
     with time_machine.travel(MORNING, tick=False):
         card = await wechat.say("查 张三", MANAGER)
-        assert "VIP · 战略大客户：主管指定（近 12 个月 ¥3,000，1 笔）" in card
+        assert "VIP · 战略大客户：主管指定（目前近 12 个月 ¥3,000，1 笔）" in card
         back = await wechat.say("定级 张三 自动", MANAGER)
     assert "已恢复张三的自动定级：现在是 普通 · 活跃" in back
     assert await standing("张三") == (Grade.NORMAL, Lifecycle.ACTIVE, None)
