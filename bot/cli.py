@@ -1,5 +1,5 @@
-"""The ``wecrm`` command: migrate, serve, seed, outbox, jobs, staff (``bot.cli_staff``),
-import, export."""
+"""The ``wecrm`` command: migrate, serve, seed, outbox, jobs, grade, staff
+(``bot.cli_staff``), import, export."""
 
 from __future__ import annotations
 
@@ -72,6 +72,24 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("scheduler", help="run only the scheduler (beside `serve --no-scheduler`)")
     run.add_argument(
         "--at", help="run as of this moment, ISO 8601 (no offset = bot.timezone); default now"
+    )
+
+    grade = sub.add_parser(
+        "grade", help="recompute grade, lifecycle and 大客户 tier now (the nightly job)"
+    )
+    grade.add_argument(
+        "--at", help="as of this moment, ISO 8601 (no offset = bot.timezone); default now"
+    )
+    grade.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would change and who would be told; write nothing",
+    )
+
+    grade.add_argument(
+        "--no-push",
+        action="store_true",
+        help="store the changes without telling the reps (e.g. the day grading is switched on)",
     )
 
     cli_staff.add_parsers(sub, parse_duration)
@@ -247,14 +265,34 @@ def cmd_outbox(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_jobs(cfg: Config, args: argparse.Namespace) -> int:
+def _moment_or_none(args: argparse.Namespace, cfg: Config) -> datetime | None:
     try:
-        at = parse_moment(args.at, cfg)
+        return parse_moment(args.at, cfg)
     except ValueError:
         print(
             f"wecrm: --at expects an ISO 8601 moment such as 2026-11-25T09:00, got {args.at!r}",
             file=sys.stderr,
         )
+        return None
+
+
+def cmd_grade(cfg: Config, args: argparse.Namespace) -> int:
+    from models.grading import recompute
+
+    at = _moment_or_none(args, cfg)
+    if at is None:
+        return 2
+
+    async def work() -> str:
+        return str(await recompute(at, cfg, dry_run=args.dry_run, notify=not args.no_push))
+
+    print(asyncio.run(_with_db(cfg, work)))
+    return 0
+
+
+def cmd_jobs(cfg: Config, args: argparse.Namespace) -> int:
+    at = _moment_or_none(args, cfg)
+    if at is None:
         return 2
     job = JOBS[args.name]
     func = job.func
@@ -352,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_jobs(cfg, args)
     if args.command == "jobs" and args.jobs_command == "list":
         return cmd_jobs_list(cfg)
+    if args.command == "grade":
+        return cmd_grade(cfg, args)
     if args.command == "staff":
         return cli_staff.run(cfg, args, _with_db)
     if args.command == "digest":

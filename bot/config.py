@@ -201,6 +201,33 @@ class CareConfig:
 
 
 @dataclass
+class GradingConfig:
+    """The nightly recompute of grade (VIP / 普通 / 潜在), lifecycle (潜在 / 活跃 / 沉默)
+    and 大客户 tier from the last 12 months' signed deals and the last contact."""
+
+    # Local time of the nightly recompute.
+    time: str = "02:30"
+    # VIP: at least vip_amount (¥) or at least vip_deals signed deals in the last
+    # 12 months (0 = that criterion is off). Any other buyer is 普通; 潜在 has never bought.
+    vip_amount: float = 100000.0
+    vip_deals: int = 6
+    # 活跃: bought or contacted within active_days; 沉默: neither for dormant_days;
+    # in between a customer keeps its state. Never bought: 潜在.
+    active_days: int = 30
+    dormant_days: int = 90
+    # 大客户 tiers, the same way (amount or deals in 12 months, 0 = off); 战略 is also
+    # a manager's pin (「定级 张三 战略」).
+    strategic_amount: float = 1000000.0
+    strategic_deals: int = 0
+    key_amount: float = 500000.0
+    key_deals: int = 24
+    major_amount: float = 200000.0
+    major_deals: int = 12
+    # Lines in a rep's change push; the rest are counted.
+    push_max_lines: int = 10
+
+
+@dataclass
 class SimulatorConfig:
     enabled: bool = False
 
@@ -226,6 +253,7 @@ class Config:
     care: CareConfig = field(default_factory=CareConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     requests: RequestsConfig = field(default_factory=RequestsConfig)
+    grading: GradingConfig = field(default_factory=GradingConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -349,6 +377,7 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"{key}: expected a positive number, got {value!r}")
     _validate_complaints(cfg.complaints)
     _validate_care(cfg.care)
+    _validate_grading(cfg.grading)
     try:
         parse_clock(cfg.digest.time)
     except ValueError:
@@ -428,6 +457,22 @@ def _validate_care(c: CareConfig) -> None:
             raise ConfigError(f"care.{name}: expected entries like 「{example}」") from None
     if c.leap_day not in {"feb28", "mar1"}:
         raise ConfigError("care.leap_day: expected feb28 or mar1")
+
+
+def _validate_grading(g: GradingConfig) -> None:
+    try:
+        parse_clock(g.time)
+    except ValueError:
+        raise ConfigError("grading.time: expected HH:MM, e.g. 02:30") from None
+    for f in dataclasses.fields(g):
+        if f.name.endswith(("_amount", "_deals")) and getattr(g, f.name) < 0:
+            raise ConfigError(f"grading.{f.name}: expected 0 (off) or a positive number")
+    if g.active_days <= 0:
+        raise ConfigError("grading.active_days: expected a positive number of days")
+    if g.dormant_days <= g.active_days:
+        raise ConfigError("grading.dormant_days: must be more days than grading.active_days")
+    if g.push_max_lines <= 0:
+        raise ConfigError("grading.push_max_lines: expected a positive number")
 
 
 def _validate_complaints(c: ComplaintsConfig) -> None:

@@ -14,6 +14,7 @@ from handlers import (
     digest,
     fallback,
     followups,
+    grading,
     help,
     staff,
     team,
@@ -36,6 +37,8 @@ def routers() -> list[Router]:
         customer_pick.router,
         followups.router,
         deals.router,
+        # 「定级」 (a manager pins a grade or tier); 「改级」 is the complaints' command.
+        grading.router,
         # Free-text answers to the bot's questions: after every command router.
         customers.dialog_router,
         deals.dialog_router,

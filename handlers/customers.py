@@ -34,7 +34,8 @@ from models.customers import (
     portfolio,
     set_birthday,
 )
-from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Grade, Lifecycle, Role
+from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Grade, Lifecycle, Role, Tier
+from models.grading_text import card_lines
 from models.requests import KIND_LABEL
 
 router = Router("customers")
@@ -44,7 +45,7 @@ dialog_router = Router("customers_dialog")
 
 # --- the card ---
 CARD_HEAD = "【{name}】{company}"
-CARD_STATUS = "等级：{grade} · 状态：{lifecycle} · 负责人：{owner}"
+CARD_STATUS = "等级：{grade}{tier} · 状态：{lifecycle} · 负责人：{owner}"
 CARD_PHONE = "电话：{phone}"
 CARD_ADDRESS = "地址：{address}"
 CARD_PROFILE = "行业：{industry} · 规模：{size} · 类别：{category}"
@@ -179,7 +180,7 @@ async def card_action(
 ) -> str:
     ctx.data["audit_target"] = f"customer:{customer.id}"
     today = local_today(ctx.config.tz)
-    card = await customer_card(customer, staff_of(ctx), cipher_of(ctx), today)
+    card = await customer_card(customer, staff_of(ctx), cipher_of(ctx), today, ctx.config)
     return render_card(card, today, ctx.config.tz)
 
 
@@ -194,9 +195,11 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
         CARD_HEAD.format(name=c.name, company=c.company),
         CARD_STATUS.format(
             grade=Grade(c.grade).label,
+            tier=f" · {Tier(c.tier).label}" if c.tier else "",
             lifecycle=Lifecycle(c.lifecycle).label,
             owner=card.owner_name or UNOWNED,
         ),
+        *(card_lines(card.grading) if card.grading else []),
         CARD_PHONE.format(phone=card.phone or NOT_SET),
     ]
     if card.full and card.address:

@@ -2,15 +2,16 @@
 place so chat, a future web page and jobs apply the same visibility rule.
 
 A rep looking at another rep's customer gets the identity (name, company, grade,
-owner) and a masked phone — enough to avoid a duplicate or to call the colleague —
+大客户 tier, owner) and a masked phone — enough to avoid a duplicate or to call the colleague —
 but no address, no history, no deals and no complaints.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
+from bot.config import Config
 from bot.crypto import FieldCipher
 from bot.parsing.birthdays import Birthday
 from bot.parsing.phones import mask_phone
@@ -25,6 +26,7 @@ from models.customers import (
 from models.deals import Deal, SignedTotal, open_deals, signed_total
 from models.enums import ComplaintStatus
 from models.followups import FollowUp, next_revisit, recent_followups
+from models.grading import Assessment, assess
 from models.requests import CustomerRequest, open_requests
 from models.staff import Staff
 from models.transfer import OwnerChange, previous_owners
@@ -50,10 +52,17 @@ class CustomerCard:
     owner_history: list[OwnerChange] = field(default_factory=list)
     # What the customer asked for lately (leads, service requests), newest first.
     requests: list[CustomerRequest] = field(default_factory=list)
+    # Grade and tier with the figures behind them (full card, when a config is given).
+    grading: Assessment | None = None
 
 
 async def customer_card(
-    customer: Customer, viewer: Staff, cipher: FieldCipher, today: date
+    customer: Customer,
+    viewer: Staff,
+    cipher: FieldCipher,
+    today: date,
+    config: Config | None = None,
+    now: datetime | None = None,
 ) -> CustomerCard:
     await customer.fetch_related("owner")
     full = sees_full_card(viewer, customer)
@@ -79,4 +88,6 @@ async def customer_card(
     ).order_by("-created_at")
     card.owner_history = await previous_owners(customer.id, limit=2)
     card.requests = await open_requests(customer.id)
+    if config is not None:
+        card.grading = await assess(customer.id, now or datetime.now(UTC), config)
     return card

@@ -18,7 +18,7 @@ from tortoise.models import Model
 
 from bot.crypto import FieldCipher, normalize_phone
 from bot.parsing.birthdays import Birthday
-from models.enums import Grade, Lifecycle, Role
+from models.enums import Grade, Lifecycle, Role, Tier
 from models.sealed import SealedTextField
 from models.staff import Staff
 
@@ -35,6 +35,11 @@ class Customer(Model):
     category = fields.CharField(max_length=64, default="")
     grade = fields.CharEnumField(Grade, max_length=16, default=Grade.POTENTIAL)
     lifecycle = fields.CharEnumField(Lifecycle, max_length=16, default=Lifecycle.POTENTIAL)
+    # 大客户 tier (None: not a big customer). Grade, lifecycle and tier are recomputed
+    # nightly (models.grading); a grade or tier a manager pinned is kept as it is.
+    tier = fields.CharEnumField(Tier, max_length=16, null=True)
+    grade_pinned = fields.BooleanField(default=False)
+    tier_pinned = fields.BooleanField(default=False)
     birthday_month = fields.SmallIntField(null=True)
     birthday_day = fields.SmallIntField(null=True)
     birthday_year = fields.SmallIntField(null=True)

@@ -34,7 +34,8 @@ class Deal(Model):
 
     class Meta:
         table = "deal"
-        indexes = (("owner_id", "stage"), ("closed_on",))
+        # (customer_id, stage): one customer's signed deals (the card, its grading reason).
+        indexes = (("owner_id", "stage"), ("closed_on",), ("customer_id", "stage"))
 
 
 class DealEvent(Model):

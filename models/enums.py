@@ -35,6 +35,18 @@ class Lifecycle(StrEnum):
         return {"potential": "潜在", "active": "活跃", "dormant": "沉默"}[self.value]
 
 
+class Tier(StrEnum):
+    """大客户 tiers, highest first; a customer who is none of them has no tier."""
+
+    STRATEGIC = "strategic"
+    KEY = "key"
+    MAJOR = "major"
+
+    @property
+    def label(self) -> str:
+        return {"strategic": "战略大客户", "key": "重要大客户", "major": "普通大客户"}[self.value]
+
+
 class FollowUpMethod(StrEnum):
     PHONE = "phone"
     WECHAT = "wechat"

@@ -137,6 +137,21 @@ async def preview_digest(cfg: Config, at: datetime) -> str:
     return render_digest(await build_digest(day_period(today), cfg, now=at, keep_snapshot=False))
 
 
+async def grade(cfg: Config, at: datetime) -> str:
+    """Grade, lifecycle and 大客户 tier of every customer, recomputed; each owner is told
+    once about their customers that changed (a second run finds nothing to change)."""
+    from models.grading import recompute
+
+    return str(await recompute(at, cfg))
+
+
+async def preview_grade(cfg: Config, at: datetime) -> str:
+    """What would change and what each person would be told (``--dry-run``)."""
+    from models.grading import recompute
+
+    return str(await recompute(at, cfg, dry_run=True))
+
+
 def _at_clock(cfg: Config) -> dict[str, Any]:
     hour, minute = parse_clock(cfg.care.briefing_time)
     return {"hour": hour, "minute": minute}
@@ -144,6 +159,11 @@ def _at_clock(cfg: Config) -> dict[str, Any]:
 
 def _digest_clock(cfg: Config) -> dict[str, Any]:
     hour, minute = parse_clock(cfg.digest.time)
+    return {"hour": hour, "minute": minute}
+
+
+def _grading_clock(cfg: Config) -> dict[str, Any]:
+    hour, minute = parse_clock(cfg.grading.time)
     return {"hour": hour, "minute": minute}
 
 
@@ -169,4 +189,6 @@ JOBS: dict[str, Job] = {
     # Often enough that 「十点回访」 is prompted within minutes of ten.
     "revisits": Job(revisit_prompts, "interval", {"minutes": 5}),
     "digest": Job(digest, "cron", _digest_clock, preview_digest),
+    # Nightly, before the briefing: the morning's silence and VIP lists use the new grades.
+    "grade": Job(grade, "cron", _grading_clock, preview_grade),
 }

@@ -24,7 +24,7 @@ async def test_schedule_is_in_local_time_and_forgiving(db: str) -> None:
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown(wait=False)
-    assert set(jobs) == set(JOBS) == {"sla", "prune", "briefing", "revisits", "digest"}
+    assert set(jobs) == set(JOBS) == {"sla", "prune", "briefing", "revisits", "digest", "grade"}
     for job in jobs.values():
         assert job.coalesce is True
         # Not APScheduler's 1 s default, which skips a daily job after a restart.
@@ -33,6 +33,8 @@ async def test_schedule_is_in_local_time_and_forgiving(db: str) -> None:
     assert (prune_next.hour, prune_next.minute) == (3, 30)  # local time
     digest_next = jobs["digest"].next_run_time
     assert (digest_next.hour, digest_next.minute) == (18, 30)
+    grade_next = jobs["grade"].next_run_time
+    assert (grade_next.hour, grade_next.minute) == (2, 30)
 
 
 async def test_a_job_missed_during_downtime_runs_once_on_start(db: str) -> None:
