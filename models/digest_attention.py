@@ -1,5 +1,5 @@
 """What needs a manager today, in words with names: complaints at or near their
-deadline, reps with many overdue revisits, VIPs nobody has called for too long."""
+deadline, reps with many overdue revisits, VIPs and 大客户 nobody has called for too long."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 from bot.config import Config
 from models.complaints import ACTIVE, Complaint
 from models.customers import Customer
-from models.enums import Grade
+from models.enums import Grade, Tier
 
 
 class RepLike(Protocol):
@@ -29,12 +29,19 @@ class Attention:
     text: str
 
 
-def silent_vip_filter(now: datetime, cfg: Config) -> Q:
+def _silent_since(now: datetime, cfg: Config) -> Q:
     cutoff = now - timedelta(days=cfg.care.silent_days_vip)
-    return Q(
-        Q(last_contact_at__lt=cutoff) | Q(last_contact_at__isnull=True, created_at__lt=cutoff),
-        grade=Grade.VIP,
-    )
+    return Q(last_contact_at__lt=cutoff) | Q(last_contact_at__isnull=True, created_at__lt=cutoff)
+
+
+def silent_vip_filter(now: datetime, cfg: Config) -> Q:
+    """VIPs nobody contacted for ``care.silent_days_vip`` days (the digest's figure)."""
+    return Q(_silent_since(now, cfg), grade=Grade.VIP)
+
+
+def silent_key_filter(now: datetime, cfg: Config) -> Q:
+    """VIPs and 大客户 of any tier gone as silent: who the manager hears about by name."""
+    return Q(_silent_since(now, cfg), Q(grade=Grade.VIP) | Q(tier__isnull=False))
 
 
 # --- what needs a manager today ------------------------------------------------------------------
@@ -44,6 +51,8 @@ NEAR_BREACH = timedelta(hours=4)
 # A rep with at least this many overdue revisits is worth a word.
 OVERDUE_ALERT = 5
 SHOWN = 3
+# A silent 大客户 weighs more than a silent VIP, a strategic one most.
+TIER_WEIGHT = {Tier.STRATEGIC: 15, Tier.KEY: 10, Tier.MAJOR: 5}
 
 
 async def attention_items(reps: list[RepLike], cfg: Config, now: datetime) -> list[Attention]:
@@ -81,7 +90,7 @@ async def attention_items(reps: list[RepLike], cfg: Config, now: datetime) -> li
             text = f"{r.name} 有 {r.overdue} 条回访逾期，最久的已拖 {r.oldest_overdue_days} 天"
             items.append(Attention(60 + min(r.overdue, 30), text))
     silent = (
-        await Customer.filter(silent_vip_filter(now, cfg))
+        await Customer.filter(silent_key_filter(now, cfg))
         .order_by("last_contact_at", "id")
         .limit(3)
         .prefetch_related("owner")
@@ -90,7 +99,11 @@ async def attention_items(reps: list[RepLike], cfg: Config, now: datetime) -> li
         days = (now - (c.last_contact_at or c.created_at)).days
         owner = f"，负责人 {c.owner.name}" if c.owner else "，还没有负责人"
         company = f"（{c.company}）" if c.company else ""
-        text = f"VIP {c.name}{company}已 {days} 天没有联系{owner}"
-        items.append(Attention(50 + min(days, 60) // 2, text))
+        label = Tier(c.tier).label if c.tier else "VIP"
+        text = f"{label} {c.name}{company}已 {days} 天没有联系{owner}"
+        big = (
+            {Tier.STRATEGIC: 15, Tier.KEY: 10, Tier.MAJOR: 5}.get(Tier(c.tier), 0) if c.tier else 0
+        )
+        items.append(Attention(50 + big + min(days, 60) // 2, text))
     items.sort(key=lambda a: -a.weight)
     return items[:SHOWN]

@@ -131,6 +131,20 @@ async def test_figures_against_hand_computed_values(db: str) -> None:
     assert any("VIP 王芳（华东精密）已 32 天没有联系，负责人 张伟" in t for t in texts)
 
 
+async def test_a_silent_big_customer_is_named_for_the_manager(db: str) -> None:
+    from models.enums import Tier
+
+    await history()
+    await Customer.filter(name="赵磊").update(tier=Tier.KEY, last_contact_at=utc(2026, 10, 4, 10))
+    with at(NOW):
+        d = await build_digest(day_period(NOW.date()), cfg(db), keep_snapshot=False)
+    texts = [item.text for item in d.attention]
+    # The key account silent for 60 days outranks the silent VIP.
+    assert texts.index("重要大客户 赵磊已 60 天没有联系，负责人 张伟") < texts.index(
+        "VIP 王芳（华东精密）已 32 天没有联系，负责人 张伟"
+    )
+
+
 async def test_the_text_compares_with_the_day_before(db: str) -> None:
     await history()
     await KpiSnapshot.create(day=date(2026, 12, 2), data={"overdue": 3, "retention": 0.5})
