@@ -8,6 +8,19 @@ from typing import Any
 
 from models.messages import ConversationState
 
+# Dialogs a new command ends: a question the bot asked (「哪位客户？」, 「回复序号」,
+# 「确认新建？」) is not pending any more once the user has moved on to something else.
+_YIELDING: set[str] = set()
+
+
+def yields_to_commands(*states: str) -> None:
+    """Register dialog states that any other command ends (see bot.dispatcher)."""
+    _YIELDING.update(states)
+
+
+def yields(state: str | None) -> bool:
+    return state in _YIELDING
+
 
 class Conversation:
     def __init__(self, user_key: str, ttl: timedelta) -> None:
@@ -27,14 +40,17 @@ class Conversation:
             return
         self.state, self.data = row.state, dict(row.data or {})
 
-    async def set(self, state: str, data: dict[str, Any] | None = None) -> None:
+    async def set(
+        self, state: str, data: dict[str, Any] | None = None, ttl: timedelta | None = None
+    ) -> None:
+        """Enter ``state``; ``ttl`` shortens the wait for a quick yes/no."""
         self.state, self.data = state, dict(data or {})
         await ConversationState.update_or_create(
             key=self.key,
             defaults={
                 "state": state,
                 "data": self.data,
-                "expires_at": datetime.now(UTC) + self.ttl,
+                "expires_at": datetime.now(UTC) + (ttl or self.ttl),
             },
         )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import partial
 
 from bot.context import Context
-from bot.incoming import Incoming, Reply
+from bot.conversation import yields
+from bot.incoming import Incoming, Kind, Reply
 from bot.middlewares import Middleware, Next
 from bot.router import Router, as_reply
 
@@ -16,11 +17,25 @@ class Dispatcher(Router):
         self.middlewares: list[Middleware] = list(middlewares or [])
 
     async def _route(self, msg: Incoming, ctx: Context) -> Reply:
+        conversation = ctx.conversation
+        pending = conversation.state if conversation is not None else None
         handler = await self.resolve(msg, ctx)
         if handler is None:
             return Reply.none()
         ctx.handler_name = handler.name
-        return as_reply(await handler.callback(msg, ctx))
+        reply = as_reply(await handler.callback(msg, ctx))
+        if (
+            conversation is not None
+            and yields(pending)
+            and conversation.state == pending
+            and msg.kind in (Kind.TEXT, Kind.VOICE)
+            and not handler.dialog_step
+        ):
+            # The user did not answer the bot's question but wrote something else (a new
+            # command, a sentence): the question is not pending any more, so a later
+            # 「确认」 or 「2」 cannot act on it.
+            await conversation.clear()
+        return reply
 
     async def feed(self, msg: Incoming, ctx: Context) -> Reply:
         call: Next = self._route

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.context import Context
-from bot.filters import Filter, _All
+from bot.filters import Filter, StateIs, _All
 from bot.incoming import Incoming, Reply
 
 HandlerResult = Reply | str | None
@@ -19,6 +19,8 @@ class HandlerObject:
     callback: HandlerFunc
     filter: Filter
     name: str
+    # A step of a dialog (filtered on a dialog state), not a command of its own.
+    dialog_step: bool = False
 
     async def matches(self, msg: Incoming, ctx: Context) -> bool:
         return await self.filter.check(msg, ctx)
@@ -35,7 +37,8 @@ class Router:
 
         def register(callback: HandlerFunc) -> HandlerFunc:
             name = f"{self.name}.{callback.__name__}"
-            self.handlers.append(HandlerObject(callback, _All(filters), name))
+            step = any(isinstance(f, StateIs) and f.states - {None} for f in filters)
+            self.handlers.append(HandlerObject(callback, _All(filters), name, step))
             return callback
 
         return register

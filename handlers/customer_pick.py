@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.context import Context
+from bot.conversation import yields_to_commands
 from bot.crypto import FieldCipher
 from bot.filters import Command, Regex, RoleIs, StateIs
 from bot.incoming import Incoming
@@ -34,6 +35,7 @@ CANCELLED = "好的，已取消。"
 GONE = "这位客户已不在系统中，请重新查询。"
 
 PICK = "customers.pick"
+yields_to_commands(PICK)
 
 Action = Callable[[Incoming, Context, Customer, dict[str, Any]], Awaitable[HandlerResult]]
 _ACTIONS: dict[str, Action] = {}

@@ -9,12 +9,13 @@ The rules — who sees what, duplicates, encryption — are in ``models.customer
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
-from bot.filters import Command, KindIs, RoleIs, StateIs
+from bot.conversation import yields_to_commands
+from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.parsing.amounts import format_amount
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
@@ -89,14 +90,30 @@ DUP_PHONE = (
     "手机号 {phone} 已经属于客户「{name}」（{company}，负责人：{owner}），没有重复创建。"
     "发送「查 {name}」查看。"
 )
-DUP_SIMILAR = "发现可能重复的客户：\n{lines}\n回复「确认」仍然新建，回复「取消」放弃。"
+DUP_SIMILAR = (
+    "发现可能重复的客户：\n{lines}\n回复「确认」仍然新建，回复「取消」放弃"
+    "（3 分钟内有效，发别的消息也会放弃）。"
+)
 DUP_LINE = "· {name} · {company}（负责人：{owner}）"
-ASK_CONFIRM = "请回复「确认」新建，或「取消」放弃。"
 CREATED = "已新建客户：{name}{company}\n{details}\n发送「跟进 {name} …」记录第一次跟进。"
 NEW_CANCELLED = "已放弃新建客户。"
 SKIP_WORDS = {"跳过", "没有", "无", "不知道", "暂无", "个人", "skip"}
 CANCEL_WORDS = {"取消", "算了", "不要了", "cancel"}
-CONFIRM_WORDS = {"确认", "确定", "是", "是的", "对", "好", "新建", "yes", "y"}
+CONFIRM_WORDS = {
+    "确认",
+    "确定",
+    "是",
+    "是的",
+    "对",
+    "好",
+    "好的",
+    "嗯",
+    "可以",
+    "新建",
+    "yes",
+    "y",
+    "ok",
+}
 
 # --- birthday ---
 BIRTHDAY_USAGE = (
@@ -110,6 +127,9 @@ NEW_COMPANY = "customers.new:company"
 NEW_CONFIRM = "customers.new:confirm"
 # 「查」 alone: the next message is the name (or company, or phone) to look up.
 ASK_WHO = "customers.card:who"
+# A quick yes/no: it does not wait the whole dialog time.
+CONFIRM_TTL = timedelta(minutes=3)
+yields_to_commands(NEW_PHONE, NEW_COMPANY, NEW_CONFIRM, ASK_WHO)
 ASK_WHO_TEXT = "要查哪位客户？直接回复名字、拼音首字母、公司或电话即可，例如：张三、zs、8000。"
 ASK_WHO_DROPPED = "好的，不查了。"
 
@@ -425,7 +445,7 @@ async def _next_step(ctx: Context, draft: dict[str, Any]) -> str:
                 owner=other.owner.name if other.owner else UNOWNED,
             )
         if dups.similar:
-            await ctx.conversation.set(NEW_CONFIRM, draft)
+            await ctx.conversation.set(NEW_CONFIRM, draft, ttl=CONFIRM_TTL)
             lines = []
             for other in dups.similar:
                 await other.fetch_related("owner")
@@ -456,8 +476,22 @@ def _answer(msg: Incoming) -> str:
     return msg.text.strip().rstrip("。.!！")
 
 
+class ConfirmOrCancel(Filter):
+    """In the confirm step only 「确认」 or 「取消」 is an answer: anything else goes on
+    to be understood as itself instead of being swallowed by the pending question."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        if ctx.conversation is None or ctx.conversation.state != NEW_CONFIRM:
+            return True
+        answer = _answer(msg).lower()
+        return answer in CONFIRM_WORDS or answer in CANCEL_WORDS
+
+
 @dialog_router.message(
-    StateIs(NEW_PHONE, NEW_COMPANY, NEW_CONFIRM), RoleIs("staff"), KindIs("text", "voice")
+    StateIs(NEW_PHONE, NEW_COMPANY, NEW_CONFIRM),
+    RoleIs("staff"),
+    KindIs("text", "voice"),
+    ConfirmOrCancel(),
 )
 async def new_customer_answer(msg: Incoming, ctx: Context) -> str:
     assert ctx.conversation is not None
@@ -481,9 +515,7 @@ async def new_customer_answer(msg: Incoming, ctx: Context) -> str:
     elif state == NEW_COMPANY:
         draft["company"] = "" if answer.lower() in SKIP_WORDS else answer[:128]
     else:
-        if answer.lower() not in CONFIRM_WORDS:
-            return ASK_CONFIRM
-        draft["confirmed"] = True
+        draft["confirmed"] = True  # ConfirmOrCancel let only 确认 (or 取消, above) through
     return await _next_step(ctx, draft)
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.context import Context
+from bot.conversation import yields_to_commands
 from bot.filters import Command, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
@@ -27,6 +28,7 @@ router = Router("deals")
 dialog_router = Router("deals_dialog")
 
 REPEAT_STATE = "deals.repeat"
+yields_to_commands(REPEAT_STATE)
 REPEAT_ASK = (
     "{minutes} 分钟前刚记录过同样的成交：{name}{product}，金额 {amount}。\n"
     "是重复发送吗？确实是第二笔请回复「再记一笔」；否则不用理会，不会重复记录。"

@@ -171,9 +171,17 @@ async def test_new_customer_duplicates(wechat: WeChatSender) -> None:
     assert "可能重复" in similar and "张伟" in similar
     assert "已放弃" in await wechat.say("取消", sender=REP_A)
     assert await Customer.all().count() == 1
+    # A new command instead of an answer drops the question: a later 确认 creates nothing.
     await wechat.say("新客户 王强 13700000000 宁波港通物流", sender=REP_A)
-    assert "请回复「确认」" in await wechat.say("嗯", sender=REP_A)
-    assert "已新建客户" in await wechat.say("确认", sender=REP_A)
+    assert "王强" in await wechat.say("查 王强", sender=REP_A)
+    assert "已新建客户" not in await wechat.say("确认", sender=REP_A)
+    assert await Customer.all().count() == 1
+    # So does a sentence that is not an answer — and it is understood as itself.
+    await wechat.say("新客户 王强 13700000000 宁波港通物流", sender=REP_A)
+    assert "没有看懂「今天天气不错」" in await wechat.say("今天天气不错", sender=REP_A)
+    assert "已新建客户" not in await wechat.say("确认", sender=REP_A)
+    await wechat.say("新客户 王强 13700000000 宁波港通物流", sender=REP_A)
+    assert "已新建客户" in await wechat.say("嗯", sender=REP_A)
     assert await Customer.all().count() == 2
 
 
