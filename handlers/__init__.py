@@ -7,6 +7,7 @@ from bot.router import Router
 from handlers import (
     care,
     complaints,
+    corrections,
     customer_inbox,
     customer_pick,
     customers,
@@ -35,6 +36,8 @@ def routers() -> list[Router]:
         care.router,
         customers.router,
         customer_pick.router,
+        # Before followups: its 「改」 would take 「改 成交 …」.
+        corrections.router,
         followups.router,
         deals.router,
         # 「定级」 (a manager pins a grade or tier); 「改级」 is the complaints' command.

@@ -544,7 +544,7 @@ async def birthday_action(
     if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
         return refusal
     parsed = Birthday(*payload["birthday"])
-    await set_birthday(customer, parsed)
+    await set_birthday(customer, parsed, by=staff_of(ctx))
     today = local_today(ctx.config.tz)
     return BIRTHDAY_SAVED.format(
         name=customer.name, label=parsed.label(), next=describe(parsed.next_solar(today), today)

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.conversation import yields_to_commands
-from bot.filters import Command, KindIs, RoleIs, StateIs
+from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
 from bot.parsing.dates import local_today
@@ -20,7 +20,15 @@ from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer,
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_search import split_customer_query
 from models.customers import Customer
-from models.deals import PIPELINE, NeedsDealName, move_stage, recent_same_deal, record_deal
+from models.deals import (
+    PIPELINE,
+    Deal,
+    NeedsDealName,
+    move_stage,
+    open_deals,
+    recent_same_deal,
+    record_deal,
+)
 from models.enums import DealStage
 
 router = Router("deals")
@@ -34,6 +42,15 @@ REPEAT_ASK = (
     "是重复发送吗？确实是第二笔请回复「再记一笔」；否则不用理会，不会重复记录。"
 )
 REPEAT_YES = {"再记一笔", "再记", "是第二笔", "第二笔", "确认", "是"}
+# 「成交 张三 5000」 without a product while an opportunity is open: is it that one?
+WHICH_STATE = "deals.which"
+yields_to_commands(WHICH_STATE)
+WHICH_ASK = (
+    "{name}有进行中的商机「{product}」（{stage}）。这笔 {amount} 是它吗？\n"
+    "回复「是」记为该商机签约，回复「不是」另记一笔新成交。"
+)
+WHICH_YES = {"是", "是的", "对", "是它", "嗯", "好", "确认", "yes"}
+WHICH_NO = {"不是", "不", "否", "另记", "新的", "另记一笔", "no"}
 REPEAT_DROPPED = "好的，这笔没有重复记录。"
 
 DEAL_USAGE = (
@@ -152,8 +169,27 @@ async def record_action(
                 product=f" {same.product}" if same.product else "",
                 amount=format_amount(amount),
             )
+    if not payload["product"] and not payload.get("which_asked"):
+        opportunities = await open_deals(customer.id)
+        if len(opportunities) == 1 and opportunities[0].product:
+            o = opportunities[0]
+            assert ctx.conversation is not None
+            data = {"customer": customer.id, "deal": o.id, "payload": payload}
+            await ctx.conversation.set(WHICH_STATE, data)
+            return WHICH_ASK.format(
+                name=customer.name,
+                product=o.product,
+                stage=DealStage(o.stage).label,
+                amount=format_amount(amount),
+            )
     closed = await record_deal(
-        customer, staff, amount, payload["product"], payload["quantity"], today
+        customer,
+        staff,
+        amount,
+        payload["product"],
+        payload["quantity"],
+        today,
+        separate=bool(payload.get("separate")),
     )
     text = DEAL_SAVED.format(
         name=customer.name,
@@ -216,3 +252,31 @@ async def repeat_answer(msg: Incoming, ctx: Context) -> str:
         return REPEAT_DROPPED
     ctx.handler_name = "deals.record"
     return await record_action(msg, ctx, customer, data["payload"])
+
+
+class WhichAnswer(Filter):
+    """「是」 or 「不是」 to the which-opportunity question; anything else is itself."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        answer = msg.text.strip().rstrip("。.!！").lower()
+        return answer in WHICH_YES or answer in WHICH_NO
+
+
+@dialog_router.message(
+    StateIs(WHICH_STATE), RoleIs("staff"), KindIs("text", "voice"), WhichAnswer()
+)
+async def which_answer(msg: Incoming, ctx: Context) -> str:
+    assert ctx.conversation is not None
+    data = dict(ctx.conversation.data)
+    await ctx.conversation.clear()
+    customer = await Customer.get_or_none(id=data.get("customer"))
+    if customer is None:
+        return REPEAT_DROPPED
+    payload = {**data["payload"], "which_asked": True}
+    if msg.text.strip().rstrip("。.!！").lower() in WHICH_YES:
+        deal = await Deal.get_or_none(id=data.get("deal"))
+        payload["product"] = deal.product if deal is not None else ""
+    else:
+        payload["separate"] = True
+    ctx.handler_name = "deals.record"
+    return await record_action(msg, ctx, customer, payload)

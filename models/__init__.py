@@ -15,6 +15,7 @@ from models.requests import CustomerRequest
 from models.staff import InviteCode, Staff
 from models.tokens import AccessToken
 from models.transfer import OwnerChange
+from models.undo import UndoEntry
 
 __all__ = [
     "AccessToken",
@@ -34,4 +35,5 @@ __all__ = [
     "ProcessedMessage",
     "SignedUrl",
     "Staff",
+    "UndoEntry",
 ]

@@ -279,7 +279,13 @@ def set_birthday_fields(customer: Customer, birthday: Birthday) -> None:
     customer.birthday_leap = birthday.leap
 
 
-async def set_birthday(customer: Customer, birthday: Birthday) -> None:
+async def set_birthday(customer: Customer, birthday: Birthday, by: Staff | None = None) -> None:
+    """Set the birthday; ``by`` may take it back with 「撤销」."""
+    if by is not None:
+        from models.undo import BIRTHDAY, BIRTHDAY_FIELDS, remember
+
+        before = {name: getattr(customer, name) for name in BIRTHDAY_FIELDS}
+        await remember(by, BIRTHDAY, customer.id, before, f"生日 {customer.name}")
     set_birthday_fields(customer, birthday)
     await customer.save(
         update_fields=[

@@ -11,9 +11,11 @@ from tortoise import fields
 from tortoise.functions import Count, Sum
 from tortoise.models import Model
 
+from bot.parsing.amounts import format_amount
 from models.customers import Customer
 from models.enums import DealStage
 from models.staff import Staff
+from models.undo import DEAL, deal_state, remember
 
 
 class Deal(Model):
@@ -122,18 +124,19 @@ async def record_deal(
     product: str,
     quantity: int,
     today: date,
+    separate: bool = False,
 ) -> Closed:
     """A signed deal. If the customer has exactly one open opportunity for the same
     product (or either names none), that opportunity is what was signed. With none,
     a deal moved to 签约 today without an amount (「阶段 张三 签约」 then 「成交 张三 5000」)
-    is the one whose amount this is."""
+    is the one whose amount this is. ``separate``: a new deal, whatever is open."""
 
     def same_product(d: Deal) -> bool:
         return not product or not d.product or d.product == product
 
-    candidates = [d for d in await open_deals(customer.id) if same_product(d)]
+    candidates = [] if separate else [d for d in await open_deals(customer.id) if same_product(d)]
     opened = bool(candidates)
-    if not candidates:
+    if not candidates and not separate:
         unpriced = (
             await Deal.filter(
                 customer_id=customer.id, stage=DealStage.SIGNED, amount=0, closed_on=today
@@ -149,14 +152,17 @@ async def record_deal(
         "stage": DealStage.SIGNED,
         "closed_on": today,
     }
+    label = f"成交 {customer.name} {format_amount(amount)}"
     if len(candidates) == 1:
         deal = candidates[0]
         old = deal.stage
+        await remember(owner, DEAL, deal.id, {"created": False, **deal_state(deal)}, label)
         deal.update_from_dict({**fields, "product": product or deal.product})
         await deal.save()
         await _event(deal, owner, old)
         return Closed(deal, opened)
     deal = await Deal.create(customer=customer, owner=owner, product=product, **fields)
+    await remember(owner, DEAL, deal.id, {"created": True}, label)
     await _event(deal, owner, None)
     return Closed(deal, False)
 
@@ -220,10 +226,15 @@ async def move_stage(
             stage=stage,
             closed_on=today if stage in (DealStage.SIGNED, DealStage.AFTER_SALES) else None,
         )
+        await remember(
+            owner, DEAL, deal.id, {"created": True}, f"阶段 {customer.name} → {stage.label}"
+        )
         await _event(deal, owner, None)
         return StageMove(deal, None)
     deal = current[0]
     old = DealStage(deal.stage)
+    label = f"阶段 {customer.name} {old.label} → {stage.label}"
+    await remember(owner, DEAL, deal.id, {"created": False, **deal_state(deal)}, label)
     deal.stage = stage
     if stage in OPEN_STAGES:
         deal.closed_on = None
@@ -232,3 +243,35 @@ async def move_stage(
     await deal.save()
     await _event(deal, owner, old)
     return StageMove(deal, old)
+
+
+# A signed deal may be corrected by its author for this long (「改 成交 …」).
+CORRECT_WINDOW = timedelta(minutes=30)
+
+
+async def latest_own_deal(owner: Staff, now: datetime | None = None) -> Deal | None:
+    """The deal the staff member signed last, if recent enough to correct."""
+    now = now or datetime.now(UTC)
+    return (
+        await Deal.filter(
+            owner_id=owner.id, stage=DealStage.SIGNED, updated_at__gte=now - CORRECT_WINDOW
+        )
+        .order_by("-updated_at", "-id")
+        .first()
+        .prefetch_related("customer")
+    )
+
+
+async def correct_deal(
+    deal: Deal, by: Staff, amount: Decimal, product: str, quantity: int | None
+) -> Deal:
+    """Change a signed deal's amount (and product, quantity when given); 撤销 undoes it."""
+    label = f"更正成交 {deal.customer.name} {format_amount(amount)}"
+    await remember(by, DEAL, deal.id, {"created": False, **deal_state(deal)}, label)
+    deal.amount = amount
+    if product:
+        deal.product = product[:128]
+    if quantity is not None:
+        deal.quantity = quantity
+    await deal.save(update_fields=["amount", "product", "quantity", "updated_at"])
+    return deal

@@ -16,6 +16,7 @@ from models.customers import Customer
 from models.enums import FollowUpMethod
 from models.sealed import SealedTextField
 from models.staff import Staff
+from models.undo import FOLLOWUP, remember
 
 
 class FollowUp(Model):
@@ -88,6 +89,7 @@ async def log_followup(
         if latest is not None and latest.next_revisit_on and latest.next_revisit_on > today:
             next_revisit_on = kept = latest.next_revisit_on
             kept_time = latest.next_revisit_time
+    previous_contact = customer.last_contact_at
     async with in_transaction():
         followup = await FollowUp.create(
             customer=customer,
@@ -107,6 +109,14 @@ async def log_followup(
             await customer.refresh_from_db(fields=["owner_id"])
         customer.last_contact_at = followup.created_at
         await customer.save(update_fields=["last_contact_at", "updated_at"])
+        before = {
+            "customer_id": customer.id,
+            "last_contact_at": previous_contact,
+            "claimed": claimed,
+        }
+        await remember(
+            rep, FOLLOWUP, followup.id, before, f"跟进 {customer.name}（{method.label}）"
+        )
     return Logged(followup, claimed, kept)
 
 

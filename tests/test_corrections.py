@@ -1,0 +1,106 @@
+"""Deals you can trust, and taking things back (issue #13): 「撤销」 undoes the rep's last
+change step by step within half an hour, 「改 成交」 corrects the last deal, and a bare
+「成交」 no longer closes an unrelated open opportunity without asking."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from models import Customer, Deal, DealEvent, FollowUp
+from models.enums import DealStage
+from tests.sales_helpers import REP_A, REP_B, customer, team
+from tests.wechat_client import WeChatSender
+
+FROZEN = datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def at(moment: datetime) -> time_machine.travel:
+    return time_machine.travel(moment, tick=True)
+
+
+async def test_undo_takes_back_follow_up_deal_stage_and_birthday_step_by_step(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    zhou = await customer("周杰", rep)
+    with at(FROZEN):
+        await wechat.say("阶段 周杰 报价 监护仪", REP_A)
+        await wechat.say("成交 周杰 5000 监护仪", REP_A)
+        await wechat.say("跟进 周杰 电话 谈妥了", REP_A)
+        await wechat.say("生日 周杰 3月5日", REP_A)
+        birthday = await wechat.say("撤销", REP_A)
+        followup = await wechat.say("撤销", REP_A)
+    assert birthday.startswith("已撤销：生日 周杰")
+    assert (await Customer.get(id=zhou.id)).birthday_month is None
+    assert followup.startswith("已撤销：跟进 周杰（电话）")
+    assert await FollowUp.all().count() == 0
+    assert (await Customer.get(id=zhou.id)).last_contact_at is None
+    with at(FROZEN + timedelta(minutes=1)):
+        deal = await wechat.say("撤销", REP_A)
+    assert deal.startswith("已撤销：成交 周杰")
+    back = await Deal.get(customer_id=zhou.id)
+    assert back.stage == DealStage.QUOTE and back.amount == 0 and back.closed_on is None
+    assert await DealEvent.filter(to_stage=DealStage.SIGNED).count() == 0
+    with at(FROZEN + timedelta(minutes=2)):
+        stage = await wechat.say("撤销", REP_A)
+        nothing = await wechat.say("撤销", REP_A)
+    assert stage.startswith("已撤销：阶段 周杰 → 报价")
+    assert await Deal.all().count() == 0
+    assert nothing == "半小时内没有可以撤销的操作。"
+
+
+async def test_undo_is_only_for_the_last_half_hour_and_only_your_own(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with at(FROZEN):
+        await wechat.say("跟进 周杰 电话 谈妥了", REP_A)
+    with at(FROZEN + timedelta(minutes=5)):
+        assert "没有可以撤销" in await wechat.say("撤销", REP_B)  # 张伟 did nothing
+    with at(FROZEN + timedelta(minutes=31)):
+        assert "没有可以撤销" in await wechat.say("撤销", REP_A)
+    assert await FollowUp.all().count() == 1
+
+
+async def test_correct_the_last_deal(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with at(FROZEN):
+        await wechat.say("成交 周杰 5000 监护仪", REP_A)
+        fixed = await wechat.say("改 成交 6,000", REP_A)
+        named = await wechat.say("改成交 周杰 6500 监护仪 2台", REP_A)
+    assert fixed == "已更正周杰的成交：金额 ¥5,000 → ¥6,000。发「撤销」可以改回去。"
+    assert "¥6,000 → ¥6,500，产品 监护仪" in named
+    deal = await Deal.get()
+    assert (deal.amount, deal.quantity) == (Decimal(6500), 2)
+    assert await Deal.all().count() == 1  # corrected, not a second deal
+    with at(FROZEN):
+        await wechat.say("撤销", REP_A)
+    assert (await Deal.get()).amount == Decimal(6000)
+    with at(FROZEN + timedelta(hours=1)):
+        assert "没有记录过成交" in await wechat.say("改 成交 7000", REP_A)
+
+
+async def test_a_bare_deal_asks_before_closing_the_open_opportunity(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with at(FROZEN):
+        await wechat.say("阶段 周杰 报价 血压计", REP_A)
+        ask = await wechat.say("成交 周杰 5000", REP_A)
+        separate = await wechat.say("不是", REP_A)
+    assert "进行中的商机「血压计」（报价）" in ask and "¥5,000" in ask
+    assert "已记录成交" in separate
+    open_one = await Deal.get(product="血压计")
+    assert open_one.stage == DealStage.QUOTE  # the opportunity stays open
+    with at(FROZEN + timedelta(minutes=5)):
+        await wechat.say("成交 周杰 80000", REP_A)
+        same = await wechat.say("是", REP_A)
+    assert "由进行中的商机转为签约" in same
+    closed = await Deal.get(id=open_one.id)
+    assert closed.stage == DealStage.SIGNED and closed.amount == Decimal(80000)
+    assert await Deal.all().count() == 2
