@@ -42,6 +42,8 @@ def routers() -> list[Router]:
         deals.router,
         # 「定级」 (a manager pins a grade or tier); 「改级」 is the complaints' command.
         grading.router,
+        # A rep's report without 「跟进」: after every command, before the dialogs' answers.
+        followups.free_router,
         # Free-text answers to the bot's questions: after every command router.
         customers.dialog_router,
         deals.dialog_router,

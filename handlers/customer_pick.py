@@ -84,6 +84,16 @@ async def resolve_customer(
     if chosen is not None:
         return await _ACTIONS[action](msg, ctx, chosen, payload)
     shown = [m.customer for m in matches[:MAX_RESULTS]]
+    text = await ask_which(ctx, shown, query, action, payload)
+    if len(matches) > MAX_RESULTS:
+        text = text.removesuffix(CHOOSE_TAIL) + MORE.format(n=MAX_RESULTS) + CHOOSE_TAIL
+    return text
+
+
+async def ask_which(
+    ctx: Context, shown: list[Customer], query: str, action: str, payload: dict[str, Any]
+) -> str:
+    """List ``shown`` numbered and wait for the number; ``action`` then runs on it."""
     owners = {
         s.id: s.name
         for s in await Staff.filter(id__in={c.owner_id for c in shown if c.owner_id})  # type: ignore[attr-defined]
@@ -103,10 +113,7 @@ async def resolve_customer(
     await ctx.conversation.set(
         PICK, {"ids": [c.id for c in shown], "action": action, "payload": payload}
     )
-    text = CHOOSE.format(n=len(shown), query=query[:30], lines="\n".join(lines))
-    if len(matches) > MAX_RESULTS:
-        text += MORE.format(n=MAX_RESULTS)
-    return text + CHOOSE_TAIL
+    return CHOOSE.format(n=len(shown), query=query[:30], lines="\n".join(lines)) + CHOOSE_TAIL
 
 
 @router.message(StateIs(PICK), RoleIs("staff"), Command("取消", "算了", "cancel"))

@@ -12,14 +12,20 @@ from datetime import date, time
 from typing import Any
 
 from bot.context import Context
-from bot.filters import Command, RoleIs
-from bot.incoming import Incoming
+from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
+from bot.incoming import Incoming, Kind
 from bot.parsing.dates import InvalidDate, describe, local_today, parse_date_phrase
-from bot.parsing.followups import method_of, parse_note
+from bot.parsing.followups import method_of, parse_note, reads_like_report
 from bot.router import HandlerResult, Router
-from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
+from handlers.customer_pick import (
+    ask_which,
+    on_pick,
+    refusal_to_change,
+    resolve_customer,
+    staff_of,
+)
 from handlers.help import STAFF_ROLES, register_help
-from models.customer_search import split_customer_query
+from models.customer_search import MAX_RESULTS, split_customer_query
 from models.customers import Customer
 from models.enums import FollowUpMethod
 from models.followups import (
@@ -28,8 +34,11 @@ from models.followups import (
     latest_own_followup,
     log_followup,
 )
+from models.mentions import mentioned_customers
 
 router = Router("followups")
+# A report without the command word: after every command router (handlers/__init__.py).
+free_router = Router("followups_free")
 
 USAGE = (
     "用法：跟进 客户 方式 内容 回访时间，例如：\n"
@@ -202,3 +211,50 @@ async def amend(msg: Incoming, ctx: Context) -> str:
         return AMEND_PAST.format(date=shown)
     ctx.data["audit_target"] = f"customer:{latest.customer.id}"
     return AMENDED.format(name=latest.customer.name, label=FIELD_LABELS[field], value=shown)
+
+
+# --- a report without 「跟进」 ------------------------------------------------------------
+
+FREE_LOGGED = "（没写「跟进」也记下了；不对请发「撤销」。）"
+
+
+class ReportOnCustomer(Filter):
+    """A rep's sentence that reads like a report and mentions one of their customers:
+    ``ctx.data["mentions"]``."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        staff = ctx.sender.staff
+        if staff is None or not reads_like_report(msg.text, local_today(ctx.config.tz)):
+            return False
+        mentions = await mentioned_customers(staff, msg.text)
+        ctx.data["mentions"] = mentions
+        return bool(mentions)
+
+
+@free_router.message(
+    RoleIs("staff"), KindIs(Kind.TEXT, Kind.VOICE), StateIs(None), ReportOnCustomer()
+)
+async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
+    """「刚见了周杰，他说月底前定，记得28号提醒我」: a follow-up for 周杰; when the
+    customer is only guessed (李总) or several are named, the rep picks by number."""
+    today = local_today(ctx.config.tz)
+    try:
+        note = parse_note(msg.text, today)
+    except InvalidDate:
+        return BAD_DATE.format(phrase=msg.text[-12:])
+    if note.next_revisit is not None and note.next_revisit < today:
+        return PAST_DATE.format(date=describe(note.next_revisit, today))
+    payload = {
+        "method": note.method.value,
+        "content": note.content or msg.text.strip(),
+        "feedback": note.feedback,
+        "next_revisit_on": note.next_revisit.isoformat() if note.next_revisit else None,
+        "next_revisit_time": note.revisit_time.strftime("%H:%M") if note.revisit_time else None,
+    }
+    mentions = ctx.data["mentions"]
+    if len(mentions) == 1 and mentions[0].sure:
+        ctx.handler_name = "followups.log"
+        customer = await Customer.get(id=mentions[0].customer.id)
+        return await log_action(msg, ctx, customer, payload) + "\n" + FREE_LOGGED
+    shown = [m.customer for m in mentions[:MAX_RESULTS]]
+    return await ask_which(ctx, shown, "要记跟进的客户", "followups.log", payload)

@@ -116,3 +116,43 @@ async def test_the_same_deal_twice_asks_before_recording(wechat: WeChatSender) -
     assert "已记录成交" in second and await Deal.all().count() == 2
     card = await wechat.say("查 周杰", REP_A)
     assert "已成交 2 笔" in card
+
+
+# --- a report without the command word ------------------------------------------------------
+
+
+async def test_a_report_naming_a_customer_is_a_follow_up_without_the_command_word(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep, company="华东精密有限公司")
+    with time_machine.travel(FROZEN, tick=True):
+        reply = await wechat.say("刚去华东精密见了周杰，他说月底前定，记得28号提醒我", REP_A)
+    assert "已记录跟进" in reply and "没写「跟进」也记下了" in reply
+    f = await FollowUp.get()
+    assert f.method == "visit" and str(f.next_revisit_on) == "2026-12-28"
+    assert "他说月底前定" in f.content
+
+
+async def test_a_title_after_a_surname_asks_which_customer(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("李娜", rep, company="苏州禾丰食品")
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        ask = await wechat.say("刚见了李总，他说月底前定，记得28号提醒我", REP_A)
+        done = await wechat.say("1", REP_A)
+    assert "1. 李娜" in ask and "回复序号" in ask
+    assert "已记录跟进" in done and "李娜" in done
+    assert str((await FollowUp.get()).next_revisit_on) == "2026-12-28"
+
+
+async def test_a_sentence_without_a_customer_or_a_report_is_not_a_follow_up(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        greeting = await wechat.say("周杰的生日是哪天来着", REP_A)
+        unknown = await wechat.say("刚见了王总，聊得不错", REP_A)  # no 王 among 李明's customers
+    assert "已记录跟进" not in greeting and "已记录跟进" not in unknown
+    assert await FollowUp.all().count() == 0

@@ -85,3 +85,24 @@ def parse_note(text: str, today: date) -> Note:
         revisit_phrase=revisit.phrase if revisit else "",
         revisit_time=revisit.at if revisit else None,
     )
+
+
+# Words of a report on a contact, besides the method words: 「刚见了李总，他说月底前定」.
+_REPORT = re.compile(
+    r"聊了|谈了|聊过|沟通|说了|他说|她说|对方说|客户说|答应|同意|考虑|报价|回访|再联系|"
+    r"提醒我|约了|约好|去了|拜访|反馈|意向|感兴趣|没兴趣|嫌贵|定了|签了|下单"
+)
+
+
+def reads_like_report(text: str, today: date) -> bool:
+    """A sentence that tells of a contact with a customer (a method, a report verb, or
+    a revisit planned), as opposed to a question or a greeting."""
+    lowered = text.lower()
+    if any(word in lowered for word, m in METHOD_WORDS.items() if m is not FollowUpMethod.OTHER):
+        return True
+    if _REPORT.search(text):
+        return True
+    try:
+        return scan_revisit(text, today) is not None
+    except Exception:  # an impossible date phrase is still not a report
+        return False

@@ -1,0 +1,45 @@
+"""Which of a rep's customers a free sentence is about: the customer's name, their
+company (also without 有限公司 and the like), or a title after a surname (李总, 王经理)
+when exactly one of the rep's customers bears that surname. Plain substring checks over
+the rep's own book (a few thousand names at most: well under a millisecond), no index."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from models.customers import Customer
+from models.staff import Staff
+
+# Company suffixes people leave out when they speak: 「华东精密」 for 华东精密有限公司.
+_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团|公司|厂|店)$")
+# 李总, 王经理, 张老板, 陈主任 …: a surname and how one addresses the person.
+_TITLE = re.compile(r"([\u4e00-\u9fff])(?:总|经理|老板|主任|院长|局长|老师|科长|处长|董|工)")
+
+
+@dataclass(frozen=True)
+class Mention:
+    customer: Customer
+    # Named (or their company named) outright; a title after a surname is a guess.
+    sure: bool
+
+
+def short_company(company: str) -> str:
+    return _SUFFIX.sub("", company.strip())
+
+
+async def mentioned_customers(rep: Staff, text: str) -> list[Mention]:
+    """The rep's customers the text mentions, surest first."""
+    # Only what matching needs: callers fetch the whole customer they act on.
+    book = await Customer.filter(owner_id=rep.id).only("id", "name", "company", "owner_id")
+    sure = [
+        c
+        for c in book
+        if (len(c.name) >= 2 and c.name in text)
+        or (c.company and len(short_company(c.company)) >= 2 and short_company(c.company) in text)
+    ]
+    if sure:
+        return [Mention(c, True) for c in sure]
+    surnames = {m.group(1) for m in _TITLE.finditer(text)}
+    guessed = [c for c in book if c.name[:1] in surnames]
+    return [Mention(c, False) for c in guessed] if len(guessed) == 1 else []
