@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
 from tortoise import fields
 from tortoise.functions import Count
@@ -84,6 +83,9 @@ class Customer(Model):
 
 def name_pinyin(name: str) -> tuple[str, str]:
     """("zhangsan", "zs") for 张三: full pinyin and initials, lower case, no spaces."""
+    # pypinyin costs ~160 ms and 50 MB to import: only processes that name customers pay.
+    from pypinyin import Style, lazy_pinyin
+
     full = "".join(lazy_pinyin(name)).lower().replace(" ", "")
     initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower().replace(" ", "")
     return full[:255], initials[:32]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-import cn2an
-
 from bot.parsing.numbers import CN_DIGITS, normalize, to_int
 
 # Deal.amount is DECIMAL(14, 2): below a trillion, to the fen.
@@ -49,6 +47,8 @@ def parse_amount(text: str) -> Decimal | None:
         value = Decimal(latin.group(1)) * (1000 if latin.group(2).lower() == "k" else 10000)
     elif _MIXED.match(body) and not body.isdigit():
         try:
+            import cn2an  # imported on first use: see bot.parsing.numbers
+
             converted = cn2an.cn2an(body, "smart")
         except (ValueError, KeyError, IndexError):
             return None
