@@ -32,10 +32,11 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# `PORT=8090 make run` when 8080 is taken (serve says so in one line if it is).
 run: $(STAMP)
 	WECRM_CONFIG=$(DEMO_CONFIG) $(BIN)/wecrm migrate
 	WECRM_CONFIG=$(DEMO_CONFIG) $(BIN)/wecrm seed --if-empty
-	WECRM_CONFIG=$(DEMO_CONFIG) $(BIN)/wecrm serve
+	WECRM_CONFIG=$(DEMO_CONFIG) $(BIN)/wecrm serve$(if $(PORT), --port $(PORT))
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,29 @@ def test_cli_rejects_a_bad_duration(capsys: pytest.CaptureFixture[str]) -> None:
     assert "72h" in capsys.readouterr().err
     assert parse_duration("30m").total_seconds() == 1800
     assert parse_duration("7d").days == 7
+
+
+CLI = [sys.executable, "-m", "bot.cli"]
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(db_url: str, tmp_path: Path) -> None:
+    """`make run` beside something already on the port: a sentence on how to pick
+    another one and exit code 1, not an OSError traceback."""
+    config = str(write_config(tmp_path, db_url))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*CLI, "--config", config, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert f"端口 {port} 已被占用" in result.stderr
+    assert f"PORT={port + 10} make run" in result.stderr
+    assert "[server] port" in result.stderr and "already in use" in result.stderr
+    assert "wecrm listening" not in result.stdout

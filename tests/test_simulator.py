@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,10 +13,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import PIPELINE
+from bot.channels.simulator import MAX_IMAGE_BYTES
 from bot.context import Context
 from bot.filters import Command
 from bot.incoming import Article, Incoming, Reply
 from bot.router import Router
+from handlers.fallback import UNSUPPORTED, WELCOME
 from models import Customer, Outbox, ProcessedMessage, Staff
 from models.enums import Role
 from models.outbox import enqueue
@@ -280,3 +283,198 @@ async def test_a_late_reply_becomes_a_push(app_client: AppFactory) -> None:
 
     rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
     assert [r["reply"]["text"] for r in rows] == ["慢回复完成"]
+
+
+# --- events, pictures and voice ---------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+async def event(client: TestClient, identity: str, name: str, **extra: Any) -> dict[str, Any]:
+    resp = await client.post(
+        "/simulator/api/event", json={"identity": identity, "event": name, **extra}
+    )
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["reply"]
+
+
+async def picture(client: TestClient, data: bytes, mime: str = "image/png", **query: str) -> Any:
+    return await client.post(
+        "/simulator/api/image",
+        params={"identity": GUEST, **query},
+        data=data,
+        headers={"Content-Type": mime},
+    )
+
+
+def capture(sim: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[Incoming]:
+    """Record what the channel hands the pipeline, and still run it."""
+    pipeline = sim.app[PIPELINE]
+    seen: list[Incoming] = []
+    real = pipeline.process
+
+    async def spy(msg: Incoming) -> Reply:
+        seen.append(msg)
+        return await real(msg)
+
+    monkeypatch.setattr(pipeline, "process", spy)
+    return seen
+
+
+async def test_subscribe_event_is_answered_with_the_welcome(
+    sim: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = capture(sim, monkeypatch)
+    reply = await event(sim, GUEST, "subscribe")
+    assert reply == {"kind": "text", "text": WELCOME, "media_id": "", "articles": []}
+    assert await event(sim, GUEST, "unsubscribe") == Reply.none().to_dict()
+    msg = seen[0]
+    assert (msg.sender, msg.kind, msg.event) == (GUEST, "event", "subscribe")
+    # Like the Official Account's events: no MsgId, deduplicated by time and event.
+    assert msg.msg_id == "" and msg.create_time > 0
+    assert msg.dedup_key == f"simulator:{GUEST}:{msg.create_time}:subscribe"
+    assert await ProcessedMessage.filter(sender=GUEST).count() == 2
+
+
+async def test_a_repeated_event_msg_id_is_one_event(sim: TestClient) -> None:
+    first = await event(sim, GUEST, "subscribe", msg_id="web-ev-1")
+    again = await event(sim, GUEST, "SUBSCRIBE", msg_id="web-ev-1")
+    assert first == again and first["text"] == WELCOME
+    assert await ProcessedMessage.filter(sender=GUEST).count() == 1
+
+
+async def test_a_wecom_identity_subscribes_on_the_wecom_channel(
+    sim: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = capture(sim, monkeypatch)
+    # An unknown WeCom member is told how to bind, as on WeCom itself.
+    assert "绑定" in (await event(sim, "wecom:zhangwei", "subscribe"))["text"]
+    assert (seen[0].channel, seen[0].sender) == ("wecom", "zhangwei")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"event": "subscribe"}, id="no-identity"),
+        pytest.param({"identity": "a b", "event": "subscribe"}, id="bad-identity"),
+        pytest.param({"identity": GUEST}, id="no-event"),
+        pytest.param({"identity": GUEST, "event": ""}, id="empty-event"),
+        pytest.param({"identity": GUEST, "event": "click"}, id="unknown-event"),
+        pytest.param({"identity": GUEST, "event": ["subscribe"]}, id="event-not-string"),
+        pytest.param({"identity": GUEST, "event": "subscribe", "msg_id": "a b"}, id="bad-msg-id"),
+        pytest.param([GUEST, "subscribe"], id="json-array"),
+    ],
+)
+async def test_bad_event_is_a_400_in_chinese(sim: TestClient, body: Any) -> None:
+    resp = await sim.post("/simulator/api/event", json=body)
+    assert resp.status == 400
+    assert CHINESE.search((await resp.json())["error"])
+    assert await ProcessedMessage.all().count() == 0
+
+
+async def test_a_picture_becomes_an_image_message(
+    sim: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = capture(sim, monkeypatch)
+    resp = await picture(sim, PNG, msg_id="web-img-1")
+    assert resp.status == 200, await resp.text()
+    reply = (await resp.json())["reply"]
+    # The visitor has no handler for pictures: the fallback's polite word, as on WeChat.
+    assert reply["text"] == UNSUPPORTED.format(what="图片")
+    msg = seen[0]
+    assert (msg.channel, msg.sender, msg.kind, msg.msg_id) == (
+        "simulator",
+        GUEST,
+        "image",
+        "web-img-1",
+    )
+    assert re.fullmatch(r"sim-media-[0-9a-f]{24}", msg.media_id), msg.media_id
+
+    # A resent request is the same message; a JPEG is fine as well.
+    again = await picture(sim, PNG, msg_id="web-img-1")
+    assert (await again.json())["reply"] == reply
+    assert (await picture(sim, JPEG, "image/jpeg")).status == 200
+    assert seen[2].media_id != msg.media_id
+    assert await ProcessedMessage.filter(sender=GUEST).count() == 2
+
+
+async def test_a_picture_at_the_size_limit_is_accepted(sim: TestClient) -> None:
+    data = PNG + b"\x00" * (MAX_IMAGE_BYTES - len(PNG))
+    assert (await picture(sim, data)).status == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "mime", "query", "status"),
+    [
+        pytest.param(PNG, "image/gif", {}, 400, id="gif"),
+        pytest.param(PNG, "application/octet-stream", {}, 400, id="octet-stream"),
+        pytest.param(PNG, "", {}, 400, id="no-type"),
+        pytest.param(b"", "image/png", {}, 400, id="empty"),
+        pytest.param(b"GIF89a" + b"\x00" * 64, "image/png", {}, 400, id="gif-as-png"),
+        pytest.param(PNG, "image/jpeg", {}, 400, id="png-as-jpeg"),
+        pytest.param(PNG, "image/png", {"identity": ""}, 400, id="no-identity"),
+        pytest.param(PNG, "image/png", {"identity": "<x>"}, 400, id="bad-identity"),
+        pytest.param(PNG, "image/png", {"msg_id": "a b"}, 400, id="bad-msg-id"),
+        pytest.param(PNG + b"\x00" * MAX_IMAGE_BYTES, "image/png", {}, 413, id="too-large"),
+    ],
+)
+async def test_bad_picture_is_refused_in_chinese(
+    sim: TestClient, data: bytes, mime: str, query: dict[str, str], status: int
+) -> None:
+    resp = await picture(sim, data, mime, **query)
+    assert resp.status == status
+    assert CHINESE.search((await resp.json())["error"])
+    assert await ProcessedMessage.all().count() == 0
+
+
+async def test_a_chunked_picture_over_the_limit_is_refused(sim: TestClient) -> None:
+    """No Content-Length to check up front: the cap holds while reading."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield PNG
+        for _ in range(3):
+            yield b"\x00" * (MAX_IMAGE_BYTES // 2)
+
+    resp = await sim.post(
+        "/simulator/api/image",
+        params={"identity": GUEST},
+        data=chunks(),
+        headers={"Content-Type": "image/png"},
+    )
+    assert resp.status == 413
+    assert "图片太大" in (await resp.json())["error"]
+
+
+async def test_voice_carries_its_recognition_text(
+    sim: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = capture(sim, monkeypatch)
+    await Staff.create(name="王五", role=Role.REP, simulator_id="sim-rep-1")
+    reply = await say(sim, "sim-rep-1", "帮助", kind="voice", msg_id="web-v-1")
+    # Said or typed, 帮助 is 帮助.
+    assert "你可以发送以下命令" in reply["text"]
+    msg = seen[0]
+    assert (msg.kind, msg.text, msg.msg_id) == ("voice", "帮助", "web-v-1")
+    assert msg.media_id.startswith("sim-media-") and msg.extra == {"Format": "amr"}
+    # Retried: one message.
+    assert await say(sim, "sim-rep-1", "帮助", kind="voice", msg_id="web-v-1") == reply
+    assert await ProcessedMessage.filter(sender="sim-rep-1").count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"identity": GUEST, "text": "帮助", "kind": "image"}, id="kind-image"),
+        pytest.param({"identity": GUEST, "text": "帮助", "kind": "event"}, id="kind-event"),
+        pytest.param({"identity": GUEST, "text": "帮助", "kind": 1}, id="kind-number"),
+        pytest.param({"identity": GUEST, "text": "帮助", "kind": ["voice"]}, id="kind-list"),
+        pytest.param({"identity": GUEST, "text": " ", "kind": "voice"}, id="voice-blank"),
+        pytest.param({"identity": GUEST, "text": "字" * 2001, "kind": "voice"}, id="voice-long"),
+    ],
+)
+async def test_bad_kind_or_voice_is_a_400_in_chinese(sim: TestClient, body: dict[str, Any]) -> None:
+    resp = await sim.post("/simulator/api/send", json=body)
+    assert resp.status == 400
+    assert CHINESE.search((await resp.json())["error"])
+    assert await ProcessedMessage.all().count() == 0

@@ -7,6 +7,7 @@ Playwright's own browser download does not work on a closed network.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,11 +15,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.app import PIPELINE, create_app
 from bot.incoming import Reply
-from models import Staff
+from handlers.customer_inbox import NOBODY
+from handlers.fallback import WELCOME
+from models import ProcessedMessage, Staff
 from models.enums import Role
 from models.outbox import enqueue
 from models.staff import create_invite
@@ -183,3 +187,157 @@ async def test_a_refused_message_shows_an_error_bubble(page: Page, base_url: str
     await say(page, "字" * 2001)
     error = page.locator("#thread .bubble.error")
     await expect(error).to_contain_text("消息太长了")
+
+
+async def at_bottom(page: Page) -> None:
+    """Wait (bounded by the page's timeout) until the thread shows its newest line."""
+    await page.wait_for_function(
+        "() => { const t = document.getElementById('thread');"
+        " return t.scrollHeight > t.clientHeight"
+        " && t.scrollTop + t.clientHeight >= t.scrollHeight - 2; }"
+    )
+
+
+async def test_the_thread_follows_the_newest_message(page: Page, base_url: str) -> None:
+    await page.set_viewport_size({"width": 400, "height": 520})
+    visitor = await open_as_visitor(page, base_url)
+    thread = page.locator("#thread")
+    await expect(thread.locator(".bubble.bot", has_text=WELCOME)).to_have_count(1)
+
+    # More pushes than the screen holds, arriving by polling: the last one is in sight.
+    for n in range(1, 13):
+        await enqueue(
+            f"test:scroll:{n}",
+            channel="simulator",
+            recipient=visitor,
+            payload={"reply": Reply(text=f"第 {n} 条提醒\n请及时处理。").to_dict()},
+        )
+    pushed = thread.locator(".bubble.push")
+    await expect(pushed).to_have_count(12)
+    await expect(pushed.last).to_contain_text("第 12 条提醒")
+    await expect(pushed.last).to_be_in_viewport()
+    await expect(pushed.first).not_to_be_in_viewport()
+    await at_bottom(page)
+
+    # Scrolled back to read, a late reply still brings the newest into view.
+    await thread.evaluate("t => { t.scrollTop = 0; }")
+    await expect(pushed.last).not_to_be_in_viewport()
+    await enqueue(
+        "test:scroll:late",
+        channel="simulator",
+        recipient=visitor,
+        payload={"reply": Reply(text="迟到的回复").to_dict(), "reason": "late"},
+    )
+    await expect(pushed.last).to_contain_text("迟到的回复")
+    await expect(pushed.last).to_be_in_viewport()
+    await at_bottom(page)
+
+    # And a typed message's answer.
+    await say(page, "帮助")
+    answer = thread.locator(".bubble.bot").last
+    await expect(answer).to_contain_text("绑定")
+    await expect(answer).to_be_in_viewport()
+    await at_bottom(page)
+
+
+async def test_history_is_kept_and_the_welcome_said_once(page: Page, base_url: str) -> None:
+    await Staff.create(name="李经理", role=Role.MANAGER, simulator_id="sim-mgr-1")
+    visitor = await open_as_visitor(page, base_url)
+    thread = page.locator("#thread")
+    visible = thread.locator(".conversation:not([hidden])")
+    welcome = visible.locator(".bubble.bot", has_text=WELCOME)
+    await expect(welcome).to_have_count(1)
+
+    await say(page, "帮助")
+    await expect(visible.locator(".bubble.bot").last).to_contain_text("绑定")
+    await enqueue(
+        "test:history:push",
+        channel="simulator",
+        recipient=visitor,
+        payload={"reply": Reply(text="一条推送").to_dict()},
+    )
+    await expect(visible.locator(".bubble.push")).to_have_count(1)
+    before = await visible.locator(".bubble").all_inner_texts()
+    assert len(before) == 4, before
+
+    # Reloaded: the same conversation, in order; no second welcome, no push twice.
+    await page.reload()
+    await expect(page.locator("#identity")).to_have_value(visitor)
+    await expect(visible.locator(".bubble")).to_have_count(4)
+    assert await visible.locator(".bubble").all_inner_texts() == before
+    await expect(visible.locator(".bubble.push")).to_have_count(1)
+    await expect(visible.locator(".bubble").last).to_be_in_viewport()
+    # The server saw two messages from the visitor: the subscribe event and 帮助.
+    handled = ProcessedMessage.filter(sender=visitor)
+    assert await handled.count() == 2
+
+    # Another identity is welcomed once as well; switching back finds the visitor's chat.
+    await page.locator("#identity").select_option("sim-mgr-1")
+    await expect(visible).to_have_attribute("data-identity", "sim-mgr-1")
+    await expect(visible.locator(".bubble")).to_have_count(1)
+    await expect(visible.locator(".bubble.bot")).to_have_text(WELCOME)
+    await page.locator("#identity").select_option(visitor)
+    await expect(visible.locator(".bubble")).to_have_count(4)
+    await page.reload()
+    await page.locator("#identity").select_option("sim-mgr-1")
+    await expect(visible.locator(".bubble")).to_have_count(1)
+    await page.locator("#identity").select_option(visitor)
+
+    # 清空记录: gone for this identity, also after a reload, and no new welcome.
+    await page.click("#clear-history")
+    await expect(visible.locator(".bubble")).to_have_count(0)
+    await page.reload()
+    await expect(page.locator("#identity")).to_have_value(visitor)
+    await say(page, "你好")
+    await expect(visible.locator(".bubble")).to_have_count(2)
+    await expect(visible.locator(".bubble.user")).to_have_text("你好")
+    await expect(visible.locator(".bubble.push")).to_have_count(0)
+    assert await handled.count() == 3
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (60, 40), (7, 193, 96)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_a_picture_and_a_voice_message(page: Page, base_url: str) -> None:
+    await open_as_visitor(page, base_url)
+    thread = page.locator("#thread")
+    await expect(thread.locator(".bubble.bot", has_text=WELCOME)).to_have_count(1)
+
+    await page.set_input_files(
+        "#image-file", files=[{"name": "照片.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    sent = thread.locator(".bubble.user.image img.sent-image")
+    await expect(sent).to_have_count(1)
+    await expect(sent).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    await page.wait_for_function(
+        "() => { const i = document.querySelector('img.sent-image');"
+        " return i && i.complete && i.naturalWidth === 60; }"
+    )
+    await expect(thread.locator(".bubble.bot").last).to_contain_text("暂时还不能处理图片")
+
+    # The page refuses what the server would refuse, in Chinese.
+    await page.set_input_files(
+        "#image-file", files=[{"name": "动图.gif", "mimeType": "image/gif", "buffer": b"GIF89a"}]
+    )
+    await expect(thread.locator(".bubble.error")).to_have_text("只能发送 PNG 或 JPEG 图片。")
+    await expect(sent).to_have_count(1)
+
+    # Voice: what is typed is what WeChat's speech recognition heard.
+    await page.click("#voice")
+    await expect(page.locator("#voice")).to_have_attribute("aria-pressed", "true")
+    await say(page, "我想了解一下报价")
+    voice = thread.locator(".bubble.user.voice")
+    await expect(voice).to_have_count(1)
+    await expect(voice).to_contain_text("语音")
+    await expect(voice).to_contain_text("我想了解一下报价")
+    # Heard as a lead like the same words typed; with no staff yet it is only recorded.
+    await expect(thread.locator(".bubble.bot").last).to_have_text(NOBODY)
+
+    # Kept across a reload, the picture too.
+    await page.reload()
+    await expect(thread.locator(".bubble.user.image img.sent-image")).to_have_count(1)
+    await expect(thread.locator(".bubble.user.voice")).to_contain_text("我想了解一下报价")
+    await expect(thread.locator(".bubble.error")).to_have_count(1)

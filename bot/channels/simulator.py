@@ -2,9 +2,12 @@
 the same pipeline (dedup, router, handlers) as WeChat, for demos and browser tests.
 
 The page picks an identity — a staff member with ``Staff.simulator_id``, a customer
-whose openid starts with ``sim-``, or a fresh visitor — and posts text to a small
-JSON API under ``/simulator/api/``. Late replies and pushes are outbox rows with
-channel ``simulator``; the page polls for them.
+whose openid starts with ``sim-``, or a fresh visitor — and posts to a small JSON API
+under ``/simulator/api/``: text and voice (with its recognition text) to ``send``, a
+picture to ``image``, the ``subscribe`` event to ``event``. Each becomes the
+:class:`Incoming` the Official Account would produce and runs through the same
+pipeline. Late replies and pushes are outbox rows with channel ``simulator``; the
+page polls for them. The chat history lives in the browser only.
 
 There is no login: whoever reaches the page can speak as any identity. That is the
 point for a demo and the reason the simulator is off unless ``[simulator] enabled``.
@@ -22,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.security import DoorError, read_capped
 from bot.incoming import Incoming, Kind, Reply
 from bot.logs import request_id_var
 from bot.pipeline import Pipeline
@@ -38,6 +42,15 @@ WECOM_PREFIX = "wecom:"
 # real openids never start with it, so real customers are never offered.
 CUSTOMER_PREFIX = "sim-"
 MAX_TEXT = 2000
+# Pictures are checked and dropped: nothing is stored, the Incoming carries a made-up
+# media id ("sim-media-…") as WeChat's carries the id of a file on its servers.
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+IMAGE_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+MEDIA_PREFIX = "sim-media-"
+# A picture of the cap on a slow link still arrives well inside this.
+IMAGE_WAIT = 15.0
+# The events a phone produces by itself; a menu click or a QR scan needs a real account.
+EVENTS = ("subscribe", "unsubscribe")
 # Identities end up in Staff.simulator_id and Outbox.recipient (both 64 chars) and
 # in dedup keys; a tight alphabet keeps them out of trouble everywhere they go.
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -74,6 +87,14 @@ E_TEXT_TOO_LONG = f"消息太长了，最多 {MAX_TEXT} 个字。"
 E_BAD_MSG_ID = "消息编号不合法：只能包含字母、数字和 _ . : -，最长 64 个字符。"
 E_BAD_AFTER = "参数 after 必须是非负整数。"
 E_BUSY = "系统繁忙，请稍后再发一次。"
+E_BAD_KIND = "消息类型不正确：只能是 text（文字）或 voice（语音）。"
+E_NO_EVENT = "请指定事件，例如 subscribe（关注）。"
+E_BAD_EVENT = "不支持的事件：只能是 subscribe（关注）或 unsubscribe（取消关注）。"
+E_IMAGE_TYPE = "只能发送 PNG 或 JPEG 图片。"
+E_IMAGE_EMPTY = "图片是空的，请重新选择。"
+E_IMAGE_TOO_LARGE = f"图片太大了，最大 {MAX_IMAGE_BYTES // (1024 * 1024)} MB。"
+E_IMAGE_CORRUPT = "图片内容与格式不符：不是有效的 PNG 或 JPEG 文件。"
+E_IMAGE_SLOW = "图片上传超时，请重试。"
 
 log = logging.getLogger("wecrm.simulator")
 
@@ -104,6 +125,17 @@ def _identity(value: object) -> str:
     return value
 
 
+def _msg_id(value: object) -> str:
+    # The page sends its own id so a repeated request is recognised by dedup like a
+    # WeChat retry; without one every request is a new message.
+    if value is None or value == "":
+        return secrets.token_hex(12)
+    if not valid_id(value):
+        raise BadRequest(E_BAD_MSG_ID)
+    assert isinstance(value, str)
+    return value
+
+
 def _load_assets() -> dict[str, bytes]:
     # importlib.resources works from a wheel as well as from a source checkout.
     folder = resources.files("bot") / "static"
@@ -128,6 +160,8 @@ class SimulatorChannel:
         app.router.add_get(path + "/static/{name}", self.asset)
         app.router.add_get(f"{path}/api/identities", self.identities)
         app.router.add_post(f"{path}/api/send", self.send)
+        app.router.add_post(f"{path}/api/image", self.image)
+        app.router.add_post(f"{path}/api/event", self.event)
         app.router.add_get(f"{path}/api/pushes", self.pushes)
 
     # --- the page -------------------------------------------------------------------
@@ -184,31 +218,99 @@ class SimulatorChannel:
         return web.json_response(out)
 
     async def send(self, request: web.Request) -> web.Response:
-        """One typed message through the pipeline; the reply comes back in the response."""
+        """One typed message — or a voice message with its recognition text — through
+        the pipeline; the reply comes back in the response."""
         try:
             body = await self._json_object(request)
             identity = _identity(body.get("identity"))
+            kind = body.get("kind", "text")
+            if kind not in (Kind.TEXT.value, Kind.VOICE.value):
+                raise BadRequest(E_BAD_KIND)
             text = body.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise BadRequest(E_NO_TEXT)
             if len(text) > MAX_TEXT:
                 raise BadRequest(E_TEXT_TOO_LONG)
-            # The page sends its own id so a repeated request is recognised by dedup
-            # like a WeChat retry; without one every request is a new message.
-            msg_id = body.get("msg_id") or secrets.token_hex(12)
-            if not valid_id(msg_id):
-                raise BadRequest(E_BAD_MSG_ID)
+            msg_id = _msg_id(body.get("msg_id"))
         except BadRequest as exc:
             return _error(exc.message, exc.status)
         channel, sender = _channel_and_sender(identity)
         incoming = Incoming(
             channel=channel,
             sender=sender,
-            kind=Kind.TEXT,
+            kind=Kind(kind),
             msg_id=msg_id,
             create_time=int(time.time()),
+            # A voice message's text is WeChat's Recognition: what the user said.
             text=text,
         )
+        if incoming.kind is Kind.VOICE:
+            incoming.media_id = _media_id()
+            incoming.extra["Format"] = "amr"
+        return await self._run(request, incoming)
+
+    async def image(self, request: web.Request) -> web.Response:
+        """A picture as the raw request body (``Content-Type`` image/png or image/jpeg),
+        identity and optional msg_id in the query. Checked, then forgotten: the
+        pipeline sees an image message with a made-up media id."""
+        try:
+            identity = _identity(request.query.get("identity"))
+            msg_id = _msg_id(request.query.get("msg_id"))
+            mime = request.content_type.lower()
+            if mime not in IMAGE_TYPES:
+                raise BadRequest(E_IMAGE_TYPE)
+            try:
+                data = await read_capped(request, MAX_IMAGE_BYTES, IMAGE_WAIT)
+            except DoorError as exc:
+                if exc.status == 413:
+                    raise BadRequest(E_IMAGE_TOO_LARGE, status=413) from None
+                raise BadRequest(E_IMAGE_SLOW, status=exc.status) from None
+            if not data:
+                raise BadRequest(E_IMAGE_EMPTY)
+            if not data.startswith(IMAGE_TYPES[mime]):
+                raise BadRequest(E_IMAGE_CORRUPT)
+        except BadRequest as exc:
+            return _error(exc.message, exc.status)
+        channel, sender = _channel_and_sender(identity)
+        incoming = Incoming(
+            channel=channel,
+            sender=sender,
+            kind=Kind.IMAGE,
+            msg_id=msg_id,
+            create_time=int(time.time()),
+            media_id=_media_id(),
+        )
+        return await self._run(request, incoming)
+
+    async def event(self, request: web.Request) -> web.Response:
+        """An event as the Official Account would post it (``subscribe`` when the page
+        first opens for an identity, which the bot answers with its welcome)."""
+        try:
+            body = await self._json_object(request)
+            identity = _identity(body.get("identity"))
+            event = body.get("event")
+            if event is None or event == "":
+                raise BadRequest(E_NO_EVENT)
+            if not isinstance(event, str) or event.lower() not in EVENTS:
+                raise BadRequest(E_BAD_EVENT)
+            # WeChat's events carry no MsgId and are deduplicated by sender, time and
+            # event; a msg_id from the page makes a resent request one event as well.
+            raw_id = body.get("msg_id")
+            msg_id = "" if raw_id is None or raw_id == "" else _msg_id(raw_id)
+        except BadRequest as exc:
+            return _error(exc.message, exc.status)
+        channel, sender = _channel_and_sender(identity)
+        incoming = Incoming(
+            channel=channel,
+            sender=sender,
+            kind=Kind.EVENT,
+            msg_id=msg_id,
+            create_time=int(time.time()),
+            event=event.lower(),
+        )
+        return await self._run(request, incoming)
+
+    async def _run(self, request: web.Request, incoming: Incoming) -> web.Response:
         try:
             reply = await self.pipeline.process(incoming)
         except Exception:
@@ -249,6 +351,10 @@ class SimulatorChannel:
         if not isinstance(body, dict):
             raise BadRequest(E_NOT_JSON)
         return body
+
+
+def _media_id() -> str:
+    return MEDIA_PREFIX + secrets.token_hex(12)
 
 
 def _channel_and_sender(identity: str) -> tuple[str, str]:
