@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from bot.config import Config
 from bot.context import Context
+from bot.conversation import Conversation
 from bot.filters import Command, EventIs, EventKeyIs, Filter, IntentIs, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming, Kind
 from bot.parsing.intent import Intent
@@ -19,7 +21,6 @@ from bot.router import Router
 from handlers.help import STAFF_ROLES, register_help
 from models import complaints as rules
 from models.complaints import (
-    RATE_STATE,
     SEVERITY_BY_LABEL,
     URGENCY_BY_LABEL,
     URGENCY_LABELS,
@@ -153,6 +154,8 @@ EVENT_LABELS = {
 }
 TIMELINE_MAX = 15
 
+# The customer's dialog after closing: a 1-5 rating (or 未解决).
+RATE_STATE = "complaints:rate"
 AWAIT_CONTENT = "complaints:await_content"
 AWAIT_CATEGORY = "complaints:await_category"
 CUSTOMER_ROLES = ("customer", "stranger")
@@ -248,6 +251,15 @@ def _who_for_customer(assignee: Staff | None) -> str:
 
 def _target(ctx: Context, c: Complaint) -> None:
     ctx.data["audit_target"] = f"complaint:{c.id}"
+
+
+async def await_rating(c: Complaint, customer: Customer, cfg: Config) -> None:
+    """The ticket was closed and the customer asked to rate it: their next 1-5 (or
+    未解决) answers that request, for as long as the ticket may be reopened."""
+    ttl = timedelta(days=max(1, cfg.complaints.reopen_days))
+    await Conversation(f"{c.channel}:{customer.openid}", ttl).set(
+        RATE_STATE, {"ticket": c.ticket_no}
+    )
 
 
 async def _intake(msg: Incoming, ctx: Context, content: str) -> str:
@@ -653,9 +665,11 @@ async def staff_close(msg: Incoming, ctx: Context) -> str:
     if not resolution:
         return CLOSE_USAGE
     try:
-        await rules.close(c, _staff(ctx), resolution[:1000], ctx.config)
+        closing = await rules.close(c, _staff(ctx), resolution[:1000], ctx.config)
     except ComplaintError as exc:
         return _staff_error(exc, c.ticket_no, "结案")
+    if closing.rating_requested:
+        await await_rating(c, closing.customer, ctx.config)
     return CLOSED.format(no=c.ticket_no)
 
 
