@@ -1,6 +1,7 @@
 """What the rules push to staff and customers, in Chinese, and how times read there.
 
-The handlers' own replies live in ``handlers/complaints.py``.
+The handlers' own replies live in ``handlers/complaints_customer.py`` and
+``handlers/complaints_staff.py``.
 """
 
 from __future__ import annotations

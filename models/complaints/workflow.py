@@ -113,7 +113,7 @@ class Closing:
     event: ComplaintEvent
     customer: Customer
     # The result and the request to rate it were queued for the customer: the chat
-    # side now waits for their 1-5 (handlers.complaints.await_rating).
+    # side now waits for their 1-5 (handlers.complaints_common.await_rating).
     rating_requested: bool
 
 
