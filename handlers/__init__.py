@@ -6,7 +6,8 @@ from __future__ import annotations
 from bot.router import Router
 from handlers import (
     care,
-    complaints,
+    complaints_customer,
+    complaints_staff,
     corrections,
     customer_inbox,
     customer_pick,
@@ -28,7 +29,8 @@ def routers() -> list[Router]:
         staff.router,
         help.router,
         # Before customers/followups: their Command("改") would also take "改级 TS…".
-        complaints.router,
+        complaints_customer.router,
+        complaints_staff.router,
         # Managers: 「待办 团队」 before care's 「待办」; 「团队」「日报」「转移」.
         team.router,
         digest.router,

@@ -1,5 +1,5 @@
 """Every customer message reaches a person or gets a real answer: after complaints and
-progress questions (``handlers/complaints.py``), a wish to buy or a service request
+progress questions (``handlers/complaints_customer.py``), a wish to buy or a service request
 goes to the owner rep (else the manager on duty) with the customer's words, and the
 customer is told who will get in touch and by when; small talk gets a friendly word and
 the way to a person."""
@@ -11,7 +11,7 @@ from bot.filters import Command, IntentIs, KindIs, RoleIs
 from bot.incoming import Incoming, Kind
 from bot.parsing.intent import Intent, is_thanks
 from bot.router import Router
-from handlers.complaints import customer_of
+from handlers.complaints_customer import customer_of
 from handlers.fallback import NOT_UNDERSTOOD
 from models.requests import LEAD, SERVICE, route_request
 from models.staff import Staff

@@ -1,0 +1,51 @@
+"""What the customer and staff sides of the complaints chat share: the rating dialog
+the customer enters when a ticket is closed, ticket numbers at the head of a command's
+arguments, and the audit target.
+
+The handlers are ``handlers.complaints_customer`` and ``handlers.complaints_staff``;
+the rules they apply are in ``models.complaints``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import timedelta
+
+from bot.config import Config
+from bot.context import Context
+from bot.conversation import Conversation
+from models import complaints as rules
+from models.complaints import (
+    Complaint,
+)
+from models.customers import Customer
+
+# The customer's dialog after closing: a 1-5 rating (or 未解决).
+RATE_STATE = "complaints:rate"
+
+
+async def await_rating(c: Complaint, customer: Customer, cfg: Config) -> None:
+    """The ticket was closed and the customer asked to rate it: their next 1-5 (or
+    未解决) answers that request, for as long as the ticket may be reopened."""
+    ttl = timedelta(days=max(1, cfg.complaints.reopen_days))
+    await Conversation(f"{c.channel}:{customer.openid}", ttl).set(
+        RATE_STATE, {"ticket": c.ticket_no}
+    )
+
+
+def normalized(text: str) -> str:
+    """Full-width digits and spaces as typed on phones become plain ones."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def split_ticket(args: str) -> tuple[str | None, str]:
+    """``"TS20261125-0001 已补发"`` -> ("TS202611250001", "已补发")."""
+    match = rules.TICKET_RE.match(args.strip())
+    if not match:
+        return None, args.strip()
+    rest = args.strip()[match.end() :]
+    return f"TS{match.group(1)}{match.group(2)}".upper(), rest.strip(" \u3000,，:：")
+
+
+def target(ctx: Context, c: Complaint) -> None:
+    ctx.data["audit_target"] = f"complaint:{c.id}"
