@@ -8,6 +8,7 @@ from handlers import (
     care,
     complaints_customer,
     complaints_staff,
+    contacts,
     corrections,
     customer_inbox,
     customer_pick,
@@ -40,6 +41,7 @@ def routers() -> list[Router]:
         customer_pick.router,
         # Before followups: its 「改」 would take 「改 成交 …」.
         corrections.router,
+        contacts.router,
         followups.router,
         deals.router,
         # 「定级」 (a manager pins a grade or tier); 「改级」 is the complaints' command.

@@ -11,6 +11,7 @@ from bot.context import Context
 from bot.filters import Command, Regex, RoleIs
 from bot.incoming import Incoming
 from bot.parsing.amounts import format_amount
+from bot.parsing.dates import local_today
 from bot.router import Router
 from handlers.customer_pick import staff_of
 from handlers.deals import DealError, parse_deal
@@ -50,7 +51,7 @@ async def correct(msg: Incoming, ctx: Context) -> str:
     name = deal.customer.name
     rest = rest.removeprefix(name).strip()  # 「改 成交 张三 6000」 names the customer again
     try:
-        parsed = parse_deal(rest, name)
+        parsed = parse_deal(rest, name, local_today(ctx.config.tz))
     except DealError as exc:
         return str(exc)
     old = format_amount(deal.amount)

@@ -204,6 +204,7 @@ async def card_action(
     return render_card(card, today, ctx.config.tz)
 
 
+CARD_CONTACTS = "联系人：{contacts}"
 CARD_OWNER_CHANGE = "负责人变更：{date} {old} → {new}"
 CARD_REQUESTS = "客户留言："
 CARD_REQUEST = "· {date} {kind}「{words}」→ {who}"
@@ -224,6 +225,8 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
     ]
     if card.full and card.address:
         lines.append(CARD_ADDRESS.format(address=card.address))
+    if card.full and c.contacts:
+        lines.append(CARD_CONTACTS.format(contacts="、".join(c.contacts.split())))
     if c.industry or c.size or c.category:
         lines.append(
             CARD_PROFILE.format(

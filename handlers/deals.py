@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from bot.conversation import yields_to_commands
 from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
-from bot.parsing.dates import local_today
+from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
@@ -58,6 +58,8 @@ DEAL_USAGE = (
 )
 NO_AMOUNT = "没有看到成交金额。请写上金额，例如：成交 {name} 5000 产品A 10件。"
 BAD_AMOUNT = "金额「{amount}」不对：请写大于 0 的金额，最多到分，例如 5000、5千、1.2万、五千。"
+BAD_DEAL_DATE = "日期「{date}」不是有效的日期，例如：日期 11月28日、昨天、2026-11-28。"
+FUTURE_DEAL_DATE = "成交日期「{date}」还没到：成交只能记已经签下的，日期写今天或以前。"
 TWO_AMOUNTS = "「{a}」和「{b}」都像金额，请只写一个金额，数量带上单位（如 10件）。"
 DEAL_SAVED = "已记录成交：{name}{product}{quantity}，金额 {amount}，日期 {date}。"
 DEAL_FROM_OPPORTUNITY = "（由进行中的商机转为签约）"
@@ -98,19 +100,24 @@ class DealError(ValueError):
 
 # 「1,280,000」: a comma between digit groups is a thousands separator, not a break.
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?:\D|$))")
-# Labels reps put before a value: 「金额 5万 产品 监护仪」, 「数量10件」.
+# Labels reps put before a value: 「金额 5万 产品 监护仪」, 「数量10件」, 「日期 11月28日」.
 _LABEL = re.compile(
-    r"^(?:(?:金额|合同额|成交额|价格|总价|产品|品名|商品|货品|数量)(?:[:：]|$)"
-    r"|(?:金额|合同额|成交额|价格|总价|数量)(?=[\d一二两三四五六七八九十百千万]))"
+    r"^(?:(?:金额|合同额|成交额|价格|总价|产品|品名|商品|货品|数量|日期|签约日期|成交日期)(?:[:：]|$)"
+    r"|(?:金额|合同额|成交额|价格|总价|数量)(?=[\d一二两三四五六七八九十百千万])"
+    r"|(?:日期|签约日期|成交日期)(?=\S))"
 )
+# A token that names a day (「11月28日」, 「昨天」, 「2026-11-28」), not an amount.
+_DATEISH = re.compile(r"[月日号]|昨|前天|今天|明天|后天|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$")
 
 
-def parse_deal(text: str, name: str) -> dict[str, Any]:
+def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
     """「5000 产品A 10件」 → amount, product, quantity (JSON-friendly for the dialog).
-    Thousands separators and labels (金额, 产品, 数量) are understood."""
+    Thousands separators and labels (金额, 产品, 数量, 日期) are understood; a signing
+    day (「11月28日」, 「昨天」) may be given, never a day still to come."""
     amount: Decimal | None = None
     amount_token = ""
     quantity = 1
+    signed_on: date | None = None
     product: list[str] = []
     text = _THOUSANDS.sub("", text)
     tokens = (_LABEL.sub("", t) for t in re.split(r"[\s\u3000,，;；]+", text) if t)
@@ -119,6 +126,16 @@ def parse_deal(text: str, name: str) -> dict[str, Any]:
         if counted is not None:
             quantity = counted[0]
             continue
+        if signed_on is None and _DATEISH.search(token):
+            try:
+                day = parse_past_date(token, today)
+            except InvalidDate:
+                raise DealError(BAD_DEAL_DATE.format(date=token[:20])) from None
+            if day is not None:
+                if day > today:
+                    raise DealError(FUTURE_DEAL_DATE.format(date=token[:20]))
+                signed_on = day
+                continue
         try:
             value = parse_amount(token)
         except InvalidAmount:
@@ -131,7 +148,12 @@ def parse_deal(text: str, name: str) -> dict[str, Any]:
             raise DealError(TWO_AMOUNTS.format(a=amount_token[:20], b=token[:20]))
     if amount is None:
         raise DealError(NO_AMOUNT.format(name=name[:20]))
-    return {"amount": str(amount), "product": " ".join(product)[:128], "quantity": quantity}
+    return {
+        "amount": str(amount),
+        "product": " ".join(product)[:128],
+        "quantity": quantity,
+        "signed_on": signed_on.isoformat() if signed_on else None,
+    }
 
 
 @router.message(RoleIs("staff"), Command("成交", "签单"))
@@ -140,7 +162,7 @@ async def deal(msg: Incoming, ctx: Context) -> HandlerResult:
     if not query or not rest:
         return DEAL_USAGE
     try:
-        payload = parse_deal(rest, query)
+        payload = parse_deal(rest, query, local_today(ctx.config.tz))
     except DealError as exc:
         return str(exc)
     return await resolve_customer(msg, ctx, query, "deals.record", payload)
@@ -153,7 +175,8 @@ async def record_action(
     if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
         return refusal
     staff = staff_of(ctx)
-    today = local_today(ctx.config.tz)
+    signed_on = payload.get("signed_on")
+    today = date.fromisoformat(signed_on) if signed_on else local_today(ctx.config.tz)
     amount = Decimal(payload["amount"])
     if not payload.get("confirmed"):
         same = await recent_same_deal(customer, amount, payload["product"])

@@ -6,12 +6,11 @@ instead: the team's figures are not theirs to read."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 
 from bot.context import Context
 from bot.filters import Command, RoleIs
 from bot.incoming import Incoming
-from bot.parsing.dates import local_today, parse_date_phrase
+from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import Router
 from handlers.customer_pick import staff_of
 from handlers.help import register_help
@@ -52,7 +51,10 @@ async def digest(msg: Incoming, ctx: Context) -> str:
     elif word == "月报":
         period = month_period(today)
     elif args:
-        day = past_day(args, today)
+        try:
+            day = parse_past_date(args, today)
+        except InvalidDate:
+            day = None
         if day is None:
             return BAD_DATE.format(text=args[:20])
         if day > today:
@@ -64,20 +66,6 @@ async def digest(msg: Incoming, ctx: Context) -> str:
     text = render_digest(found)
     await _push_chart(found, period, ctx)
     return text
-
-
-def past_day(text: str, today: date) -> date | None:
-    """A date a manager asks a report for: 「11月20日」 in December is this year's, not
-    next year's (the parser looks ahead, as a revisit date does)."""
-    day = parse_date_phrase(text, today)
-    if day is not None and day > today:
-        try:
-            earlier = day.replace(year=day.year - 1)
-        except ValueError:  # 29 February
-            return day
-        if earlier <= today and (today - earlier).days < 366:
-            return earlier
-    return day
 
 
 async def _push_chart(found: Digest, period: Period, ctx: Context) -> None:

@@ -59,6 +59,9 @@ class Customer(Model):
     # pushes to this customer are parked instead of retried.
     unreachable_at = fields.DatetimeField(null=True)
     notes = SealedTextField(default="")
+    # People at the customer as reps call them (李总, 采购王经理), space-separated: a
+    # sentence that names one is about this customer (models.mentions).
+    contacts = fields.CharField(max_length=255, default="")
     last_contact_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -332,3 +335,14 @@ async def mark_reachable(openid: str, reachable: bool) -> None:
     await Customer.filter(openid=openid).update(
         unreachable_at=None if reachable else datetime.now(UTC)
     )
+
+
+async def add_contacts(customer: Customer, names: list[str]) -> list[str]:
+    """Add ``names`` to the customer's contacts (kept once each, in order)."""
+    known = customer.contacts.split()
+    for name in names:
+        if name not in known:
+            known.append(name)
+    customer.contacts = " ".join(known)[:255]
+    await customer.save(update_fields=["contacts", "updated_at"])
+    return customer.contacts.split()

@@ -1,6 +1,7 @@
 """Which of a rep's customers a free sentence is about: the customer's name, their
-company (also without 有限公司 and the like), or a title after a surname (李总, 王经理)
-when exactly one of the rep's customers bears that surname. Plain substring checks over
+company (also without 有限公司 and the like), a contact recorded on the card (李总,
+采购王经理), or a title after a surname (李总) when exactly one of the rep's customers
+bears that surname. Plain substring checks over
 the rep's own book (a few thousand names at most: well under a millisecond), no index."""
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ def short_company(company: str) -> str:
 async def mentioned_customers(rep: Staff, text: str) -> list[Mention]:
     """The rep's customers the text mentions, surest first."""
     # Only what matching needs: callers fetch the whole customer they act on.
-    book = await Customer.filter(owner_id=rep.id).only("id", "name", "company", "owner_id")
+    book = await Customer.filter(owner_id=rep.id).only(
+        "id", "name", "company", "contacts", "owner_id"
+    )
     sure = [
         c
         for c in book
         if (len(c.name) >= 2 and c.name in text)
         or (c.company and len(short_company(c.company)) >= 2 and short_company(c.company) in text)
+        or any(len(person) >= 2 and person in text for person in c.contacts.split())
     ]
     if sure:
         return [Mention(c, True) for c in sure]

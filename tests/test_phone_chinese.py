@@ -156,3 +156,18 @@ async def test_a_sentence_without_a_customer_or_a_report_is_not_a_follow_up(
         unknown = await wechat.say("刚见了王总，聊得不错", REP_A)  # no 王 among 李明's customers
     assert "已记录跟进" not in greeting and "已记录跟进" not in unknown
     assert await FollowUp.all().count() == 0
+
+
+async def test_a_contact_on_the_card_identifies_the_customer(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep, company="华东精密")
+    await customer("王芳", rep)  # another 王 in the book: 「王经理」 alone would be a guess
+    with time_machine.travel(FROZEN, tick=True):
+        saved = await wechat.say("联系人 周杰 王经理、李总", REP_A)
+        logged = await wechat.say("刚跟王经理打了电话，下周一再约他来看样机", REP_A)
+        card = await wechat.say("查 周杰", REP_A)
+    assert "已记下周杰的联系人：王经理、李总" in saved
+    assert "已记录跟进" in logged and "周杰" in logged
+    assert "联系人：王经理、李总" in card
+    f = await FollowUp.get()
+    assert f.method == "phone" and str(f.next_revisit_on) == "2026-12-07"

@@ -329,6 +329,23 @@ def parse_date_phrase(text: str, today: date) -> date | None:
     return None
 
 
+def parse_past_date(text: str, today: date) -> date | None:
+    """A date that has been (a report's day, a deal's signing): 「11月20日」 in December
+    is this year's, not next year's as a revisit date would be. Raises
+    :class:`InvalidDate` like :func:`parse_date_phrase`."""
+    day = parse_date_phrase(text, today)
+    # Only a month and day without a year is read as the last one; 「明天」 stays ahead.
+    month_day = re.search(r"月|^\d{1,2}\s*[/.]\s*\d{1,2}$", text.strip()) and "年" not in text
+    if day is not None and day > today and month_day:
+        try:
+            earlier = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            return day
+        if (today - earlier).days < 366:
+            return earlier
+    return day
+
+
 # --- a time of day after the date: 「下周一上午十点」, 「明早」, 「周五下午」 ---------------
 
 # Where a part of the day without an hour puts the appointment.
