@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import random
 import sys
 import time
@@ -28,6 +27,7 @@ if str(ROOT) not in sys.path:
 import asyncpg  # noqa: E402
 from tortoise import Tortoise  # noqa: E402
 
+from bench.common import counting_statements, ensure_database  # noqa: E402
 from bot import db  # noqa: E402
 from models.care import build_briefings  # noqa: E402
 from models.care_text import render_briefing  # noqa: E402
@@ -36,17 +36,6 @@ from tests.conftest import make_config  # noqa: E402
 TODAY = date(2026, 9, 21)  # four days before 中秋: occasions and heads-ups included
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
-
-
-class Counter(logging.Handler):
-    """Counts the statements Tortoise logs at DEBUG (one line per statement)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
 
 
 async def fill(url: str, customers: int, reps: int, rng: random.Random) -> None:
@@ -108,20 +97,17 @@ async def one_size(url: str, customers: int, reps: int) -> str:
     await fill(url, customers, reps, random.Random(customers))
     cfg = make_config(url)
     ctx = await db.connect(url)
-    counter = Counter()
-    log = logging.getLogger("tortoise.db_client")
-    log.setLevel(logging.DEBUG)
-    log.addHandler(counter)
     try:
-        started = time.perf_counter()
-        found = await build_briefings(TODAY, cfg, now=datetime(2026, 9, 21, 0, 30, tzinfo=UTC))
-        texts = [
-            render_briefing(b, push=True, full=False, cap=cfg.care.briefing_max_lines)
-            for b in found.values()
-        ]
-        elapsed = time.perf_counter() - started
+        with counting_statements() as counter:
+            started = time.perf_counter()
+            moment = datetime(2026, 9, 21, 0, 30, tzinfo=UTC)
+            found = await build_briefings(TODAY, cfg, now=moment)
+            texts = [
+                render_briefing(b, push=True, full=False, cap=cfg.care.briefing_max_lines)
+                for b in found.values()
+            ]
+            elapsed = time.perf_counter() - started
     finally:
-        log.removeHandler(counter)
         await db.close(ctx)
     longest = max(len(t) for t in texts)
     return (
@@ -131,15 +117,7 @@ async def one_size(url: str, customers: int, reps: int) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    name = args.database.rpartition("/")[2]
-    admin = await asyncpg.connect(
-        args.database.rpartition("/")[0].replace("postgres://", "postgresql://", 1) + "/postgres"
-    )
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await ensure_database(args.database)
     await db.migrate(args.database)
     print("| customers | reps | briefings | build + render | SQL statements | longest push |")
     print("|---:|---:|---:|---:|---:|---:|")

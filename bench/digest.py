@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import random
 import statistics
 import sys
@@ -30,7 +29,8 @@ if str(ROOT) not in sys.path:
 import asyncpg  # noqa: E402
 from tortoise import Tortoise  # noqa: E402
 
-from bench.briefing import GIVEN, SURNAMES, Counter  # noqa: E402
+from bench.briefing import GIVEN, SURNAMES  # noqa: E402
+from bench.common import counting_statements, ensure_database  # noqa: E402
 from bot import db  # noqa: E402
 from models.digest import build_digest, day_period, overdue_by_owner  # noqa: E402
 from models.digest_chart import render_png  # noqa: E402
@@ -269,27 +269,23 @@ async def fill(url: str, customers: int, followups: int, reps: int, rng: random.
 async def run(url: str, rounds: int) -> None:
     cfg = make_config(url)
     ctx = await db.connect(url)
-    counter = Counter()
-    log = logging.getLogger("tortoise.db_client")
-    log.setLevel(logging.DEBUG)
-    log.addHandler(counter)
     times: list[tuple[float, float, float]] = []
     try:
-        for _ in range(rounds):
-            counter.count = 0
-            started = time.perf_counter()
-            found = await build_digest(day_period(TODAY), cfg, now=NOW, keep_snapshot=False)
-            figures = time.perf_counter()
-            text = render_digest(found)
-            png = render_png(found)
-            done = time.perf_counter()
-            times.append((figures - started, done - figures, done - started))
-        statements = counter.count
+        with counting_statements() as counter:
+            for _ in range(rounds):
+                counter.count = 0
+                started = time.perf_counter()
+                found = await build_digest(day_period(TODAY), cfg, now=NOW, keep_snapshot=False)
+                figures = time.perf_counter()
+                text = render_digest(found)
+                png = render_png(found)
+                done = time.perf_counter()
+                times.append((figures - started, done - figures, done - started))
+            statements = counter.count
         started = time.perf_counter()
         await overdue_by_owner(TODAY)
         overdue_alone = time.perf_counter() - started
     finally:
-        log.removeHandler(counter)
         await db.close(ctx)
     cold, warm = times[0], times[1:] or times
     print(f"statements per digest: {statements}")
@@ -304,15 +300,7 @@ async def run(url: str, rounds: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    name = args.database.rpartition("/")[2]
-    admin = await asyncpg.connect(
-        args.database.rpartition("/")[0].replace("postgres://", "postgresql://", 1) + "/postgres"
-    )
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await ensure_database(args.database)
     await db.migrate(args.database)
     if not args.reuse:
         started = time.perf_counter()

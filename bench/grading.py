@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import math
 import random
 import sys
@@ -34,6 +33,7 @@ if str(ROOT) not in sys.path:
 import asyncpg  # noqa: E402
 from tortoise import Tortoise  # noqa: E402
 
+from bench.common import counting_statements, ensure_database  # noqa: E402
 from bot import db  # noqa: E402
 from models.grading import recompute  # noqa: E402
 from tests.conftest import make_config  # noqa: E402
@@ -44,17 +44,6 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 # A third of the customers have bought; a buyer has about six deals over two years.
 BUYER_SHARE = 0.35
 DEALS_PER_BUYER = 6
-
-
-class Counter(logging.Handler):
-    """Counts the statements Tortoise logs at DEBUG (one line per statement)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
 
 
 async def fill(url: str, customers: int, reps: int, followups: int, rng: random.Random) -> int:
@@ -144,30 +133,18 @@ async def fill(url: str, customers: int, reps: int, followups: int, rng: random.
 async def timed(url: str, at: datetime) -> tuple[float, int, str]:
     cfg = make_config(url)
     ctx = await db.connect(url)
-    counter = Counter()
-    log = logging.getLogger("tortoise.db_client")
-    log.setLevel(logging.DEBUG)
-    log.addHandler(counter)
     try:
-        started = time.perf_counter()
-        summary = await recompute(at, cfg)
-        elapsed = time.perf_counter() - started
+        with counting_statements() as counter:
+            started = time.perf_counter()
+            summary = await recompute(at, cfg)
+            elapsed = time.perf_counter() - started
     finally:
-        log.removeHandler(counter)
         await db.close(ctx)
     return elapsed, counter.count, str(summary)
 
 
 async def main(args: argparse.Namespace) -> None:
-    name = args.database.rpartition("/")[2]
-    admin = await asyncpg.connect(
-        args.database.rpartition("/")[0].replace("postgres://", "postgresql://", 1) + "/postgres"
-    )
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await ensure_database(args.database)
     await db.migrate(args.database)
     started = time.perf_counter()
     deals = await fill(

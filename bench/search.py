@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
 from tortoise import Tortoise  # noqa: E402
 
+from bench.common import ensure_database  # noqa: E402
 from bot import db  # noqa: E402
 from bot.crypto import FieldCipher  # noqa: E402
 from models import Customer, Staff  # noqa: E402
@@ -83,20 +83,6 @@ TRADES = (
 )  # fmt: skip
 SIZES = ("1-50人", "50-200人", "200-1000人", "1000人以上")
 MOBILE_PREFIXES = ("138", "139", "135", "136", "137", "150", "151", "158", "159", "186", "188")
-
-
-async def ensure_database(url: str) -> None:
-    """CREATE DATABASE when it does not exist yet (connecting to ``postgres`` for that)."""
-    base, _, name = db.normalize_url(url).rpartition("/")
-    admin_url = base.replace("postgres://", "postgresql://", 1) + "/postgres"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}", file=sys.stderr)
-    finally:
-        await conn.close()
 
 
 def _name(rng: random.Random) -> str:

@@ -37,13 +37,15 @@ class Customer(Model):
     # 大客户 tier (None: not a big customer). Grade, lifecycle and tier are recomputed
     # nightly (models.grading); a grade or tier a manager pinned is kept as it is.
     tier = fields.CharEnumField(Tier, max_length=16, null=True)
-    grade_pinned = fields.BooleanField(default=False)
-    tier_pinned = fields.BooleanField(default=False)
+    # Columns added after the first release carry a database default as well: a live
+    # table with rows can only take a NOT NULL column that way (migrations 0006+).
+    grade_pinned = fields.BooleanField(default=False, db_default=False)
+    tier_pinned = fields.BooleanField(default=False, db_default=False)
     birthday_month = fields.SmallIntField(null=True)
     birthday_day = fields.SmallIntField(null=True)
     birthday_year = fields.SmallIntField(null=True)
     birthday_lunar = fields.BooleanField(default=False)
-    birthday_leap = fields.BooleanField(default=False)
+    birthday_leap = fields.BooleanField(default=False, db_default=False)
     owner: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Staff", related_name="customers", null=True, on_delete=fields.SET_NULL
     )
@@ -61,7 +63,7 @@ class Customer(Model):
     notes = SealedTextField(default="")
     # People at the customer as reps call them (李总, 采购王经理), space-separated: a
     # sentence that names one is about this customer (models.mentions).
-    contacts = fields.CharField(max_length=255, default="")
+    contacts = fields.CharField(max_length=255, default="", db_default="")
     last_contact_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

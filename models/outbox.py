@@ -29,7 +29,7 @@ class Outbox(Model):
     last_error = fields.TextField(default="")
     platform_msg_id = fields.CharField(max_length=64, null=True)
     # How it went out: custom (customer-service message), template, app (WeCom).
-    via = fields.CharField(max_length=16, default="")
+    via = fields.CharField(max_length=16, default="", db_default="")
     claimed_by = fields.CharField(max_length=64, null=True)
     claimed_at = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,65 @@ def test_serve_on_a_taken_port_says_so_in_one_line(db_url: str, tmp_path: Path) 
     assert f"PORT={port + 10} make run" in result.stderr
     assert "[server] port" in result.stderr and "already in use" in result.stderr
     assert "wecrm listening" not in result.stdout
+
+
+async def _upgrade_from_0005(url: str) -> dict[str, object]:
+    from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+    from models import Customer
+    from models.rawsql import execute
+
+    try:
+        await tortoise_migrate(config=dbmod.tortoise_config(url), target="models.0005_reliability")
+    finally:
+        await dbmod.close()
+    then = datetime(2026, 1, 1, tzinfo=UTC)
+    ctx = await dbmod.connect(url)
+    try:
+        await execute(
+            'INSERT INTO "customer" ("name", "name_pinyin", "name_initials", "company", '
+            '"industry", "size", "category", "grade", "lifecycle", "birthday_lunar", "notes", '
+            '"created_at", "updated_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            "周杰", "zhoujie", "zj", "", "", "", "", "vip", "active", False, "", then, then,
+        )  # fmt: skip
+        await execute(
+            'INSERT INTO "outbox" ("dedup_key", "channel", "recipient", "payload", "status", '
+            '"attempts", "next_attempt_at", "last_error", "created_at") '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "k1", "oa", "o1", "{}", "sent", 1, then, "", then,
+        )  # fmt: skip
+    finally:
+        await dbmod.close(ctx)
+    await dbmod.migrate(url)
+    ctx = await dbmod.connect(url)
+    try:
+        c = await Customer.get(name="周杰")
+        return {"leap": c.birthday_leap, "contacts": c.contacts, "pinned": c.grade_pinned}
+    finally:
+        await dbmod.close(ctx)
+
+
+def test_upgrade_keeps_existing_rows(tmp_path: Path) -> None:
+    """A live database already holds customers and pushes: it upgrades from an earlier
+    release's schema (0005) to today's, because every column added since has a default
+    in the database itself, not only in the ORM."""
+    url = f"sqlite://{tmp_path / 'old.sqlite3'}"
+    expected = {"leap": False, "contacts": "", "pinned": False}
+    assert asyncio.run(_upgrade_from_0005(url)) == expected
+    pg = os.environ.get("WECRM_TEST_DATABASE_URL", "")
+    if pg:
+        import asyncpg
+
+        async def fresh() -> str:
+            base = pg.rpartition("/")[0]
+            admin = await asyncpg.connect(
+                base.replace("postgres://", "postgresql://", 1) + "/postgres"
+            )
+            try:
+                await admin.execute('DROP DATABASE IF EXISTS "wecrm_upgrade_test"')
+                await admin.execute('CREATE DATABASE "wecrm_upgrade_test"')
+            finally:
+                await admin.close()
+            return base + "/wecrm_upgrade_test"
+
+        assert asyncio.run(_upgrade_from_0005(asyncio.run(fresh()))) == expected

@@ -234,16 +234,8 @@ class SimulatorChannel:
             msg_id = _msg_id(body.get("msg_id"))
         except BadRequest as exc:
             return _error(exc.message, exc.status)
-        channel, sender = _channel_and_sender(identity)
-        incoming = Incoming(
-            channel=channel,
-            sender=sender,
-            kind=Kind(kind),
-            msg_id=msg_id,
-            create_time=int(time.time()),
-            # A voice message's text is WeChat's Recognition: what the user said.
-            text=text,
-        )
+        # A voice message's text is WeChat's Recognition: what the user said.
+        incoming = _incoming(identity, Kind(kind), msg_id, text=text)
         if incoming.kind is Kind.VOICE:
             incoming.media_id = _media_id()
             incoming.extra["Format"] = "amr"
@@ -271,16 +263,9 @@ class SimulatorChannel:
                 raise BadRequest(E_IMAGE_CORRUPT)
         except BadRequest as exc:
             return _error(exc.message, exc.status)
-        channel, sender = _channel_and_sender(identity)
-        incoming = Incoming(
-            channel=channel,
-            sender=sender,
-            kind=Kind.IMAGE,
-            msg_id=msg_id,
-            create_time=int(time.time()),
-            media_id=_media_id(),
+        return await self._run(
+            request, _incoming(identity, Kind.IMAGE, msg_id, media_id=_media_id())
         )
-        return await self._run(request, incoming)
 
     async def event(self, request: web.Request) -> web.Response:
         """An event as the Official Account would post it (``subscribe`` when the page
@@ -299,16 +284,9 @@ class SimulatorChannel:
             msg_id = "" if raw_id is None or raw_id == "" else _msg_id(raw_id)
         except BadRequest as exc:
             return _error(exc.message, exc.status)
-        channel, sender = _channel_and_sender(identity)
-        incoming = Incoming(
-            channel=channel,
-            sender=sender,
-            kind=Kind.EVENT,
-            msg_id=msg_id,
-            create_time=int(time.time()),
-            event=event.lower(),
+        return await self._run(
+            request, _incoming(identity, Kind.EVENT, msg_id, event=event.lower())
         )
-        return await self._run(request, incoming)
 
     async def _run(self, request: web.Request, incoming: Incoming) -> web.Response:
         try:
@@ -355,6 +333,19 @@ class SimulatorChannel:
 
 def _media_id() -> str:
     return MEDIA_PREFIX + secrets.token_hex(12)
+
+
+def _incoming(identity: str, kind: Kind, msg_id: str, **fields: Any) -> Incoming:
+    """What the page sent, as the channel of ``identity`` would have delivered it."""
+    channel, sender = _channel_and_sender(identity)
+    return Incoming(
+        channel=channel,
+        sender=sender,
+        kind=kind,
+        msg_id=msg_id,
+        create_time=int(time.time()),
+        **fields,
+    )
 
 
 def _channel_and_sender(identity: str) -> tuple[str, str]:

@@ -19,11 +19,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Customer",
             name="birthday_leap",
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name="Outbox",
             name="via",
-            field=fields.CharField(default="", max_length=16),
+            field=fields.CharField(default="", db_default="", max_length=16),
         ),
     ]

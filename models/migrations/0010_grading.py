@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Customer',
             name='grade_pinned',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Customer',
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Customer',
             name='tier_pinned',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddIndex(
             model_name='Deal',

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Customer",
             name="contacts",
-            field=fields.CharField(default="", max_length=255),
+            field=fields.CharField(default="", db_default="", max_length=255),
         ),
     ]
