@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.filters import Command, RoleIs
 from bot.incoming import Incoming
 from bot.router import HandlerResult, Router
-from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer
+from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models.customers import Customer, add_contacts
 
@@ -40,5 +40,5 @@ async def add_action(
 ) -> str:
     if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
         return refusal
-    known = await add_contacts(customer, payload["names"])
+    known = await add_contacts(customer, payload["names"], by=staff_of(ctx))
     return SAVED.format(name=customer.name, contacts="、".join(known), first=payload["names"][0])

@@ -21,7 +21,7 @@ from models.undo import NothingToUndo, undo_last
 
 router = Router("corrections")
 
-register_help("撤销", "撤回你半小时内的上一次操作（跟进、成交、阶段、生日）", *STAFF_ROLES)
+register_help("撤销", "撤回你半小时内的上一次操作（跟进、成交、阶段、生日、联系人）", *STAFF_ROLES)
 register_help("改 成交 金额", "更正你刚记录的成交，例如：改 成交 6000", *STAFF_ROLES)
 
 UNDONE = "已撤销：{label}。再发「撤销」可以继续往前撤。"

@@ -289,10 +289,10 @@ def set_birthday_fields(customer: Customer, birthday: Birthday) -> None:
 async def set_birthday(customer: Customer, birthday: Birthday, by: Staff | None = None) -> None:
     """Set the birthday; ``by`` may take it back with 「撤销」."""
     if by is not None:
-        from models.undo import BIRTHDAY, BIRTHDAY_FIELDS, remember
+        from models.undo import BIRTHDAY_FIELDS, CUSTOMER, remember
 
         before = {name: getattr(customer, name) for name in BIRTHDAY_FIELDS}
-        await remember(by, BIRTHDAY, customer.id, before, f"生日 {customer.name}")
+        await remember(by, CUSTOMER, customer.id, before, f"生日 {customer.name}")
     set_birthday_fields(customer, birthday)
     await customer.save(
         update_fields=[
@@ -339,8 +339,14 @@ async def mark_reachable(openid: str, reachable: bool) -> None:
     )
 
 
-async def add_contacts(customer: Customer, names: list[str]) -> list[str]:
-    """Add ``names`` to the customer's contacts (kept once each, in order)."""
+async def add_contacts(customer: Customer, names: list[str], by: Staff | None = None) -> list[str]:
+    """Add ``names`` to the customer's contacts (kept once each, in order); ``by`` may
+    take it back with 「撤销」."""
+    if by is not None:
+        from models.undo import CUSTOMER, remember
+
+        label = f"联系人 {customer.name}"
+        await remember(by, CUSTOMER, customer.id, {"contacts": customer.contacts}, label)
     known = customer.contacts.split()
     for name in names:
         if name not in known:

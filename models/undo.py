@@ -1,5 +1,5 @@
 """「撤销」: a rep takes back their last change — a follow-up, a deal, a stage move, a
-birthday — within half an hour. Each change writes what it replaced (``UndoEntry``) in
+birthday or contacts — within half an hour. Each change writes what it replaced (``UndoEntry``) in
 the same transaction; undoing puts it back (or deletes what was created) and marks the
 entry, so a second 撤销 goes one step further back."""
 
@@ -17,7 +17,10 @@ from tortoise.transactions import in_transaction
 from models.staff import Staff
 
 UNDO_WINDOW = timedelta(minutes=30)
-FOLLOWUP, DEAL, BIRTHDAY = "followup", "deal", "birthday"
+FOLLOWUP, DEAL = "followup", "deal"
+# A change of customer fields (birthday, contacts): ``before`` holds the old values.
+CUSTOMER = "customer"
+BIRTHDAY = CUSTOMER  # entries written before contacts were undoable say "birthday"
 # Deal fields a 成交 or 阶段 may change, restored as they were.
 DEAL_FIELDS = ("amount", "quantity", "stage", "closed_on", "product")
 BIRTHDAY_FIELDS = ("birthday_month", "birthday_day", "birthday_year", "birthday_lunar")
@@ -125,10 +128,15 @@ async def _revert_deal(entry: UndoEntry) -> None:
     await DealEvent.filter(deal_id=entry.target_id, created_at__gte=entry.created_at).delete()
 
 
-async def _revert_birthday(entry: UndoEntry) -> None:
+async def _revert_customer(entry: UndoEntry) -> None:
     from models.customers import Customer
 
     await Customer.filter(id=entry.target_id).update(**entry.before)
 
 
-_REVERT = {FOLLOWUP: _revert_followup, DEAL: _revert_deal, BIRTHDAY: _revert_birthday}
+_REVERT = {
+    FOLLOWUP: _revert_followup,
+    DEAL: _revert_deal,
+    CUSTOMER: _revert_customer,
+    "birthday": _revert_customer,
+}

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from bot.middlewares import APOLOGY
-from models import FollowUp
+from models import Customer, FollowUp
 from tests.sales_helpers import REP_A, customer, team
 from tests.wechat_client import WeChatSender
 
@@ -171,3 +171,8 @@ async def test_a_contact_on_the_card_identifies_the_customer(wechat: WeChatSende
     assert "联系人：王经理、李总" in card
     f = await FollowUp.get()
     assert f.method == "phone" and str(f.next_revisit_on) == "2026-12-07"
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("撤销", REP_A)  # the follow-up
+        undone = await wechat.say("撤销", REP_A)  # the contacts
+    assert undone.startswith("已撤销：联系人 周杰")
+    assert (await Customer.get(name="周杰")).contacts == ""
