@@ -4,6 +4,7 @@ request, and startup/cleanup hooks for the database and background work."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -123,7 +124,8 @@ async def healthz(request: web.Request) -> web.Response:
         await db.ping(request.app[CONFIG].database.url, HEALTH_TIMEOUT)
     except Exception as exc:
         return web.json_response({"status": "down", "database": type(exc).__name__}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+    # The worker's pid tells which of several workers answered.
+    return web.json_response({"status": "ok", "database": "ok", "pid": os.getpid()})
 
 
 async def metrics_view(request: web.Request) -> web.Response:

@@ -49,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes sharing the port (default [server] workers, 1); "
+        "on PostgreSQL up to the number of cores",
+    )
+    # Set by the supervisor for its workers.
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument(
         "--no-scheduler",
         action="store_true",
         help="web only; run `wecrm scheduler` once elsewhere (several web workers)",
@@ -152,12 +161,23 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
         register_secret(secret)
     host = args.host or cfg.server.host
     port = args.port or cfg.server.port
+    workers = args.workers or cfg.server.workers
     # Checked before anything starts (database, scheduler, delivery), so a taken
-    # port costs one line and no start-up noise; the bind below still decides.
-    if port_in_use(host, port):
+    # port costs one line and no start-up noise; the bind below still decides. A
+    # supervised worker shares the port with its siblings: the supervisor checked.
+    if not args.supervised and port_in_use(host, port):
         print(port_taken_message(port), file=sys.stderr, flush=True)
         return 1
+    if workers > 1 and not args.supervised:
+        from bot.supervisor import supervise
+
+        on_postgres = not cfg.database.url.startswith("sqlite")
+        return supervise(args.argv, workers, on_postgres, cfg.server.shutdown_timeout)
     app = create_app(cfg, run_scheduler=not args.no_scheduler)
+    if args.supervised:
+        from bot.supervisor import watch_parent
+
+        app.cleanup_ctx.append(watch_parent)
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
 
     def listening(_: str) -> None:
@@ -178,6 +198,7 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
             keepalive_timeout=cfg.server.header_timeout,
             print=listening,
             access_log=None,
+            reuse_port=args.reuse_port or None,
         )
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
@@ -426,6 +447,8 @@ def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # The command line as given: the serve supervisor starts its workers with it.
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:

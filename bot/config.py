@@ -34,6 +34,9 @@ class ServerConfig:
     # both stay well inside WeChat's 5-second wait.
     header_timeout: float = 4.0
     body_timeout: float = 2.0
+    # Worker processes of `wecrm serve` sharing the port (SO_REUSEPORT). More than one
+    # wants PostgreSQL; up to the number of cores.
+    workers: int = 1
 
 
 @dataclass
@@ -370,6 +373,7 @@ def _validate(cfg: Config) -> None:
         ("server.port", cfg.server.port),
         ("server.header_timeout", cfg.server.header_timeout),
         ("server.body_timeout", cfg.server.body_timeout),
+        ("server.workers", cfg.server.workers),
         ("requests.lead_reply_hours", cfg.requests.lead_reply_hours),
         ("requests.service_reply_hours", cfg.requests.service_reply_hours),
     ):

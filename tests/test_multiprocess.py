@@ -23,7 +23,7 @@ from models.staff import create_invite
 from tests.conftest import make_config
 from tests.live_server import ROOT, free_port, wait_healthy, write_config
 from tests.live_server import post_signed as post_live
-from tests.test_dedup_and_deadline import Gate
+from tests.test_dedup_and_deadline import Gate, until
 from tests.wechat_client import OPENID, parse_xml, text_xml
 
 
@@ -105,3 +105,91 @@ async def test_graceful_shutdown_finishes_in_flight_requests(db: str) -> None:
         body = await request
         await shutdown
     assert parse_xml(body.encode())["Content"] == "处理完了"
+
+
+async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
+    db: str, tmp_path: Path
+) -> None:
+    """`wecrm serve --workers 2`: both workers answer on one port, a message retried
+    onto either is handled once, a killed worker is replaced, and stopping the
+    supervisor stops every worker."""
+    import signal
+
+    if not db.startswith("postgres"):
+        pytest.skip("several worker processes need PostgreSQL")
+    await Staff.create(name="李明", role="rep", oa_openid=OPENID)
+    config = write_config(tmp_path / "config.toml", db)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--config", str(config), "serve",
+        "--port", str(port), "--workers", "2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )  # fmt: skip
+    try:
+        await wait_healthy(url, proc)
+
+        async def pids(n: int = 40) -> set[int]:
+            seen: set[int] = set()
+            # A new connection each time: the kernel spreads connections over workers.
+            conn = aiohttp.TCPConnector(force_close=True)
+            async with aiohttp.ClientSession(connector=conn) as session:
+                for _ in range(n):
+                    async with session.get(f"{url}/healthz") as resp:
+                        if resp.status == 200:
+                            seen.add((await resp.json())["pid"])
+            return seen
+
+        first = await pids()
+        assert len(first) == 2, first  # both workers serve the one port
+        xml = text_xml("帮助")  # the same MsgId each time: WeChat's retries, any worker
+        conn = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=conn) as session:
+            answers = [await post_live(session, url, xml) for _ in range(4)]
+        assert all(a and "跟进" in parse_xml(a.encode())["Content"] for a in answers)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        deadline = asyncio.get_running_loop().time() + 20
+        while asyncio.get_running_loop().time() < deadline:
+            now = await pids(20)
+            if len(now) == 2 and victim not in now:
+                break
+            await asyncio.sleep(0.3)
+        assert len(now) == 2 and victim not in now  # replaced by a new worker
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+    # The supervisor waited for its workers before exiting: none keeps serving.
+    assert all(_gone(pid) for pid in (first | now) - {victim})
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"  # exited, not yet reaped
+    except OSError:
+        return True
+
+
+async def test_workers_of_a_killed_supervisor_stop_by_themselves(db: str, tmp_path: Path) -> None:
+    import signal
+
+    if not db.startswith("postgres"):
+        pytest.skip("several worker processes need PostgreSQL")
+    config = write_config(tmp_path / "config.toml", db)
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--config", str(config), "serve",
+        "--port", str(port), "--workers", "2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )  # fmt: skip
+    await wait_healthy(f"http://127.0.0.1:{port}", proc)
+    assert proc.stdout is not None
+    banner = (await proc.stdout.readline()).decode()  # "wecrm supervisor …: 2 workers (a, b)"
+    workers = [int(p) for p in banner.split("(")[1].rstrip(")\n").split(", ")]
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    # No orphan is left holding the port: each notices its parent is gone.
+    await until(lambda: all(map(_gone, workers)), limit=20)
