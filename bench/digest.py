@@ -32,9 +32,10 @@ from tortoise import Tortoise  # noqa: E402
 from bench.briefing import GIVEN, SURNAMES  # noqa: E402
 from bench.common import counting_statements, ensure_database  # noqa: E402
 from bot import db  # noqa: E402
-from models.digest import build_digest, day_period, overdue_by_owner  # noqa: E402
+from models.digest import build_digest, overdue_by_owner  # noqa: E402
 from models.digest_chart import render_png  # noqa: E402
 from models.digest_text import render_digest  # noqa: E402
+from models.periods import day_period  # noqa: E402
 from tests.conftest import make_config  # noqa: E402
 
 TODAY = date(2026, 12, 3)

@@ -288,8 +288,9 @@ def cmd_seed(cfg: Config, args: argparse.Namespace) -> int:
 
 def cmd_digest(cfg: Config, args: argparse.Namespace) -> int:
     from bot.parsing.dates import local_today
-    from models.digest import build_digest, day_period, month_period, week_period
+    from models.digest import build_digest
     from models.digest_text import render_digest
+    from models.periods import day_period, month_period, week_period
 
     try:
         day = date.fromisoformat(args.date) if args.date else local_today(cfg.tz)

@@ -9,23 +9,21 @@ The rules — who sees what, duplicates, encryption — are in ``models.customer
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.conversation import yields_to_commands
 from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
-from bot.parsing.amounts import format_amount
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.dates import describe, local_today
 from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone
 from bot.router import HandlerResult, Router
+from handlers.customer_card_text import NOT_SET, UNOWNED, render_card
 from handlers.customer_pick import cipher_of, on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
-from models.complaints import category_label
-from models.customer_card import CustomerCard, customer_card
+from models.customer_card import customer_card
 from models.customer_search import split_customer_query
 from models.customers import (
     Customer,
@@ -35,36 +33,13 @@ from models.customers import (
     portfolio,
     set_birthday,
 )
-from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Grade, Lifecycle, Role, Tier
-from models.grading_text import card_lines
-from models.requests import KIND_LABEL
+from models.enums import Grade, Role
 
 router = Router("customers")
 # Answers inside the new-customer dialog; registered after every command router so a
 # command sent mid-dialog is still a command.
 dialog_router = Router("customers_dialog")
 
-# --- the card ---
-CARD_HEAD = "【{name}】{company}"
-CARD_STATUS = "等级：{grade}{tier} · 状态：{lifecycle} · 负责人：{owner}"
-CARD_PHONE = "电话：{phone}"
-CARD_ADDRESS = "地址：{address}"
-CARD_PROFILE = "行业：{industry} · 规模：{size} · 类别：{category}"
-CARD_BIRTHDAY = "生日：{label}（下次 {next}{note}）"
-CARD_REVISIT = "下次回访：{date}"
-CARD_NO_REVISIT = "下次回访：未安排"
-CARD_FOLLOWUPS = "最近跟进："
-CARD_FOLLOWUP = "· {date} {method}（{rep}）：{content}{feedback}"
-CARD_NO_FOLLOWUPS = "还没有跟进记录。"
-CARD_DEALS = "进行中的商机："
-CARD_DEAL = "· {product} {stage} {amount}"
-CARD_SIGNED = "已成交 {count} 笔，合计 {amount}"
-CARD_COMPLAINTS = "未结投诉："
-CARD_COMPLAINT = "· {ticket} {status} {category}"
-CARD_MASKED = "这是{owner}的客户，跟进记录和商机只有负责人和主管可以查看。"
-CARD_UNOWNED_MASKED = "这位客户还没有负责人；记录一次跟进即可归入你的名下。"
-UNOWNED = "未分配"
-NOT_SET = "—"
 
 # --- portfolio ---
 PORTFOLIO_HEAD_OWN = "你名下共有 {total} 位客户。"
@@ -204,122 +179,6 @@ async def card_action(
     return render_card(card, today, ctx.config.tz)
 
 
-CARD_CONTACTS = "联系人：{contacts}"
-CARD_OWNER_CHANGE = "负责人变更：{date} {old} → {new}"
-CARD_REQUESTS = "客户留言："
-CARD_REQUEST = "· {date} {kind}「{words}」→ {who}"
-
-
-def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
-    c = card.customer
-    lines = [
-        CARD_HEAD.format(name=c.name, company=c.company),
-        CARD_STATUS.format(
-            grade=Grade(c.grade).label,
-            tier=f" · {Tier(c.tier).label}" if c.tier else "",
-            lifecycle=Lifecycle(c.lifecycle).label,
-            owner=card.owner_name or UNOWNED,
-        ),
-        *(card_lines(card.grading) if card.grading else []),
-        CARD_PHONE.format(phone=card.phone or NOT_SET),
-    ]
-    if card.full and card.address:
-        lines.append(CARD_ADDRESS.format(address=card.address))
-    if card.full and c.contacts:
-        lines.append(CARD_CONTACTS.format(contacts="、".join(c.contacts.split())))
-    if c.industry or c.size or c.category:
-        lines.append(
-            CARD_PROFILE.format(
-                industry=c.industry or NOT_SET,
-                size=c.size or NOT_SET,
-                category=c.category or NOT_SET,
-            )
-        )
-    if card.birthday and card.next_birthday:
-        lines.append(
-            CARD_BIRTHDAY.format(
-                label=card.birthday.label(),
-                next=describe(card.next_birthday, today),
-                note=_leap_note(card.birthday, card.next_birthday),
-            )
-        )
-    if not card.full:
-        lines.append(
-            CARD_MASKED.format(owner=card.owner_name) if card.owner_name else CARD_UNOWNED_MASKED
-        )
-        return "\n".join(lines)
-    for change in card.owner_history:
-        local = change.created_at.astimezone(tz)
-        lines.append(
-            CARD_OWNER_CHANGE.format(
-                date=f"{local.month}月{local.day}日",
-                old=change.from_staff.name if change.from_staff else UNOWNED,
-                new=change.to_staff.name if change.to_staff else UNOWNED,
-            )
-        )
-    lines.append(
-        CARD_REVISIT.format(date=describe(card.next_revisit, today))
-        if card.next_revisit
-        else CARD_NO_REVISIT
-    )
-    if card.followups:
-        lines.append(CARD_FOLLOWUPS)
-        for f in card.followups:
-            local = f.created_at.astimezone(tz)
-            lines.append(
-                CARD_FOLLOWUP.format(
-                    date=f"{local.month}月{local.day}日",
-                    method=FollowUpMethod(f.method).label,
-                    rep=f.rep.name if f.rep else NOT_SET,
-                    content=_short(f.content),
-                    feedback=f"（反馈：{_short(f.feedback, 20)}）" if f.feedback else "",
-                )
-            )
-    else:
-        lines.append(CARD_NO_FOLLOWUPS)
-    if card.deals:
-        lines.append(CARD_DEALS)
-        for d in card.deals:
-            lines.append(
-                CARD_DEAL.format(
-                    product=d.product or "未命名商机",
-                    stage=DealStage(d.stage).label,
-                    amount=format_amount(d.amount) if d.amount else "",
-                ).rstrip()
-            )
-    if card.signed and card.signed.count:
-        lines.append(
-            CARD_SIGNED.format(count=card.signed.count, amount=format_amount(card.signed.amount))
-        )
-    if card.requests:
-        lines.append(CARD_REQUESTS)
-        for r in card.requests:
-            local = r.created_at.astimezone(tz)
-            lines.append(
-                CARD_REQUEST.format(
-                    date=f"{local.month}月{local.day}日",
-                    kind=KIND_LABEL.get(r.kind, r.kind),
-                    words=_short(r.words, 30),
-                    who=r.assignee.name if r.assignee else UNOWNED,
-                )
-            )
-    if card.complaints:
-        lines.append(CARD_COMPLAINTS)
-        for t in card.complaints:
-            lines.append(
-                CARD_COMPLAINT.format(
-                    ticket=t.ticket_no,
-                    status=ComplaintStatus(t.status).label,
-                    category=category_label(t.category),
-                ).rstrip()
-            )
-    return "\n".join(lines)
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 # --- 新客户 --------------------------------------------------------------------------------
 
 
@@ -379,16 +238,6 @@ def parse_new_customer(args: str) -> dict[str, Any]:
         draft["industry"] = free.pop(0)
     draft["notes"] = " ".join(free)
     return draft
-
-
-def _leap_note(birthday: Birthday, next_on: date) -> str:
-    # The lunar year of the next birthday: a January/February date still belongs to
-    # the previous lunar year.
-    for year in (next_on.year, next_on.year - 1):
-        if birthday.solar_in(year) == next_on:
-            note = birthday.leap_fallback_note(year)
-            return f"；{note}" if note else ""
-    return ""
 
 
 def _birthday_or_error(text: str) -> list[Any]:

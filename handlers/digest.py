@@ -14,9 +14,10 @@ from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import Router
 from handlers.customer_pick import staff_of
 from handlers.help import register_help
-from models.digest import Digest, Period, build_digest, day_period, month_period, week_period
+from models.digest import Digest, build_digest
 from models.digest_chart import render_png
 from models.digest_text import digest_title, render_digest
+from models.periods import Period, day_period, month_period, week_period
 from models.staff_push import push_to_staff
 
 router = Router("digest")

@@ -13,7 +13,7 @@ today, and compared with the snapshot of the day or week before.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from models.deals import Deal, DealEvent
 from models.digest_attention import Attention, attention_items, silent_vip_filter
 from models.enums import ComplaintStatus, DealStage, Lifecycle, Role
 from models.followups import FollowUp
+from models.periods import Period, bounds, month_period
 from models.rawsql import dialect, fetch
 from models.staff import Staff
 
@@ -47,50 +48,6 @@ class KpiSnapshot(Model):
 
     class Meta:
         table = "kpi_snapshot"
-
-
-# --- periods -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: str  # "day" | "week" | "month"
-    first: date
-    last: date  # inclusive
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    def previous(self) -> Period:
-        """The day before; the same weekdays of last week; the same days of last month."""
-        if self.kind == "month":
-            first = (self.first - timedelta(days=1)).replace(day=1)
-            last = first + timedelta(days=self.days - 1)
-            # A short previous month ends at its own end (31 March → 28 February).
-            month_end = self.first - timedelta(days=1)
-            return Period("month", first, min(last, month_end))
-        step = timedelta(days=7 if self.kind == "week" else 1)
-        return Period(self.kind, self.first - step, self.last - step)
-
-
-def day_period(day: date) -> Period:
-    return Period("day", day, day)
-
-
-def week_period(today: date) -> Period:
-    return Period("week", today - timedelta(days=today.weekday()), today)
-
-
-def month_period(today: date) -> Period:
-    return Period("month", today.replace(day=1), today)
-
-
-def _bounds(first: date, last: date, cfg: Config) -> tuple[datetime, datetime]:
-    """The UTC instants of a run of local days: [first 00:00, the day after last 00:00)."""
-    start = datetime.combine(first, time(0), cfg.tz).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(0), cfg.tz).astimezone(UTC)
-    return start, end
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -175,10 +132,10 @@ async def build_digest(
 ) -> Digest:
     """The digest of ``period`` for the whole team."""
     prev = period.previous()
-    start, end = _bounds(period.first, period.last, cfg)
+    start, end = bounds(period.first, period.last, cfg)
     # A report on a past day is told as of that day's end.
     now = min(now or datetime.now(UTC), end)
-    pstart, pend = _bounds(prev.first, prev.last, cfg)
+    pstart, pend = bounds(prev.first, prev.last, cfg)
     reps = {s.id: s for s in await Staff.filter(active=True).order_by("id")}
     figures, before = PeriodFigures(), PeriodFigures()
     by_rep: dict[int, RepFigures] = {
@@ -317,7 +274,7 @@ async def _complaint_counts(
 async def _rolling(last: date, cfg: Config, now: datetime) -> Rolling:
     r = Rolling()
     first = last - timedelta(days=ROLLING_DAYS - 1)
-    start, end = _bounds(first, last, cfg)
+    start, end = bounds(first, last, cfg)
     buyers = await fetch(
         'SELECT COUNT(*) AS n FROM (SELECT "customer_id" FROM "deal" WHERE "stage" IN (?, ?) '
         'AND "closed_on" IS NOT NULL GROUP BY "customer_id" '

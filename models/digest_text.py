@@ -7,7 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from models.digest import Digest, Period, PeriodFigures, RepFigures
+from models.digest import Digest, PeriodFigures, RepFigures
+from models.periods import Period
 
 TITLE = {"day": "销售日报", "week": "销售周报", "month": "销售月报"}
 VERSUS = {"day": "较前一天", "week": "较上周同期", "month": "较上月同期"}

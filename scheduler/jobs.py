@@ -99,10 +99,11 @@ async def digest(cfg: Config, at: datetime) -> str:
     """The day's digest to every active manager and admin: the text, then the chart —
     once per person and day (outbox keys), so a re-run or a second scheduler adds
     nothing."""
-    from models.digest import build_digest, day_period
+    from models.digest import build_digest
     from models.digest_chart import render_png
     from models.digest_text import render_digest
     from models.enums import Role
+    from models.periods import day_period
     from models.staff import Staff
     from models.staff_push import push_to_staff
 
@@ -130,8 +131,9 @@ async def digest(cfg: Config, at: datetime) -> str:
 
 
 async def preview_digest(cfg: Config, at: datetime) -> str:
-    from models.digest import build_digest, day_period
+    from models.digest import build_digest
     from models.digest_text import render_digest
+    from models.periods import day_period
 
     today = at.astimezone(cfg.tz).date()
     return render_digest(await build_digest(day_period(today), cfg, now=at, keep_snapshot=False))

@@ -16,10 +16,11 @@ from bot.delivery import Delivery
 from bot.metrics import Metrics
 from models import Complaint, Customer, FollowUp, KpiSnapshot, Outbox, Staff
 from models.deals import Deal, move_stage, record_deal
-from models.digest import Period, build_digest, day_period, month_period, week_period
+from models.digest import build_digest
 from models.digest_chart import SIZE, render_png, resolved_font
 from models.digest_text import render_digest
 from models.enums import ComplaintStatus, DealStage, Grade, Lifecycle, Role
+from models.periods import Period, day_period, month_period, week_period
 from scheduler.jobs import digest as digest_job
 from tests.conftest import make_config
 from tests.fake_tencent import OA_MEDIA_UPLOAD, WECOM_SEND, FakeTencent
