@@ -121,6 +121,12 @@ def split_command(text: str) -> tuple[str, str]:
     return word.lower(), rest
 
 
+def answer_text(msg: Incoming) -> str:
+    """The user's words as an answer to a bot question: trimmed, without the full stop
+    speech recognition adds (「是的。」 is 是的)."""
+    return msg.text.strip().rstrip("。.!！")
+
+
 class Command(Filter):
     """The first word of a text (or recognised voice) message is one of ``words``.
     Puts the rest of the text in ``ctx.data["args"]``."""

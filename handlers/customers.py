@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.conversation import yields_to_commands
-from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
+from bot.filters import Command, Filter, KindIs, RoleIs, StateIs, answer_text
 from bot.incoming import Incoming
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.dates import describe, local_today
@@ -163,7 +163,7 @@ async def card_answer(msg: Incoming, ctx: Context) -> HandlerResult:
     command is never taken for a name."""
     assert ctx.conversation is not None
     await ctx.conversation.clear()
-    answer = _answer(msg)
+    answer = answer_text(msg)
     if answer.lower() in CANCEL_WORDS:
         return ASK_WHO_DROPPED
     return await resolve_customer(msg, ctx, answer, "customers.card", {})
@@ -324,10 +324,6 @@ async def _next_step(ctx: Context, draft: dict[str, Any]) -> str:
     )
 
 
-def _answer(msg: Incoming) -> str:
-    return msg.text.strip().rstrip("。.!！")
-
-
 class ConfirmOrCancel(Filter):
     """In the confirm step only 「确认」 or 「取消」 is an answer: anything else goes on
     to be understood as itself instead of being swallowed by the pending question."""
@@ -335,7 +331,7 @@ class ConfirmOrCancel(Filter):
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         if ctx.conversation is None or ctx.conversation.state != NEW_CONFIRM:
             return True
-        answer = _answer(msg).lower()
+        answer = answer_text(msg).lower()
         return answer in CONFIRM_WORDS or answer in CANCEL_WORDS
 
 
@@ -348,7 +344,7 @@ class ConfirmOrCancel(Filter):
 async def new_customer_answer(msg: Incoming, ctx: Context) -> str:
     assert ctx.conversation is not None
     state, draft = ctx.conversation.state, dict(ctx.conversation.data)
-    answer = _answer(msg)
+    answer = answer_text(msg)
     if answer.lower() in CANCEL_WORDS:
         await ctx.conversation.clear()
         return NEW_CANCELLED

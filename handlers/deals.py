@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.conversation import yields_to_commands
-from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
+from bot.filters import Command, Filter, KindIs, RoleIs, StateIs, answer_text
 from bot.incoming import Incoming
 from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
 from bot.parsing.dates import InvalidDate, local_today, parse_past_date
@@ -268,7 +268,7 @@ async def repeat_answer(msg: Incoming, ctx: Context) -> str:
     assert ctx.conversation is not None
     data = dict(ctx.conversation.data)
     await ctx.conversation.clear()
-    if msg.text.strip().rstrip("。.!！") not in REPEAT_YES:
+    if answer_text(msg) not in REPEAT_YES:
         return REPEAT_DROPPED
     customer = await Customer.get_or_none(id=data.get("customer"))
     if customer is None:
@@ -281,7 +281,7 @@ class WhichAnswer(Filter):
     """「是」 or 「不是」 to the which-opportunity question; anything else is itself."""
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
-        answer = msg.text.strip().rstrip("。.!！").lower()
+        answer = answer_text(msg).lower()
         return answer in WHICH_YES or answer in WHICH_NO
 
 
@@ -296,7 +296,7 @@ async def which_answer(msg: Incoming, ctx: Context) -> str:
     if customer is None:
         return REPEAT_DROPPED
     payload = {**data["payload"], "which_asked": True}
-    if msg.text.strip().rstrip("。.!！").lower() in WHICH_YES:
+    if answer_text(msg).lower() in WHICH_YES:
         deal = await Deal.get_or_none(id=data.get("deal"))
         payload["product"] = deal.product if deal is not None else ""
     else:

@@ -5,8 +5,6 @@ instead: the team's figures are not theirs to read."""
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.context import Context
 from bot.filters import Command, RoleIs
 from bot.incoming import Incoming
@@ -15,10 +13,9 @@ from bot.router import Router
 from handlers.customer_pick import staff_of
 from handlers.help import register_help
 from models.digest import Digest, build_digest
-from models.digest_chart import render_png
-from models.digest_text import digest_title, render_digest
+from models.digest_chart import push_chart, render_chart
+from models.digest_text import render_digest
 from models.periods import Period, day_period, month_period, week_period
-from models.staff_push import push_to_staff
 
 router = Router("digest")
 
@@ -34,7 +31,6 @@ MANAGERS_ONLY = (
 )
 BAD_DATE = "没看懂日期「{text}」。可以这样发：日报、日报 昨天、日报 11月20日、周报、月报。"
 FUTURE = "{day} 还没到，没有日报。"
-CHART_CAPTION = "{title}图表"
 WORDS = ("日报", "周报", "月报", "统计", "业绩", "kpi")
 
 
@@ -71,7 +67,5 @@ async def digest(msg: Incoming, ctx: Context) -> str:
 
 async def _push_chart(found: Digest, period: Period, ctx: Context) -> None:
     staff = staff_of(ctx)
-    png = await asyncio.to_thread(render_png, found)
     key = f"digest-chart:{staff.id}:{period.kind}:{period.first}:{period.last}:{ctx.request_id}"
-    caption = CHART_CAPTION.format(title=digest_title(period))
-    await push_to_staff(staff, caption, key, ctx.config, image=(png, f"digest-{period.last}.png"))
+    await push_chart(staff, found, await render_chart(found), key, ctx.config)

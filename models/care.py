@@ -131,14 +131,15 @@ async def birthdays_between(first: date, last: date, cfg: CareConfig) -> list[Bi
     return items
 
 
+def silent_since(cutoff: datetime) -> Q:
+    """Customers not contacted since ``cutoff`` (never contacted: created before it)."""
+    return Q(last_contact_at__lt=cutoff) | Q(last_contact_at__isnull=True, created_at__lt=cutoff)
+
+
 async def _silent(now: datetime, cfg: CareConfig) -> list[tuple[int | None, SilentItem]]:
     q = Q()
     for grade in Grade:
-        cutoff = now - timedelta(days=silent_days(grade, cfg))
-        q |= Q(
-            Q(last_contact_at__lt=cutoff) | Q(last_contact_at__isnull=True, created_at__lt=cutoff),
-            grade=grade,
-        )
+        q |= Q(silent_since(now - timedelta(days=silent_days(grade, cfg))), grade=grade)
     rows = await Customer.filter(q).values_list(
         "owner_id", "name", "company", "grade", "last_contact_at", "created_at"
     )

@@ -10,6 +10,7 @@ from typing import Protocol
 from tortoise.expressions import Q
 
 from bot.config import Config
+from models.care import silent_since
 from models.complaints import ACTIVE, Complaint
 from models.customers import Customer
 from models.enums import Grade, Tier
@@ -29,19 +30,15 @@ class Attention:
     text: str
 
 
-def _silent_since(now: datetime, cfg: Config) -> Q:
-    cutoff = now - timedelta(days=cfg.care.silent_days_vip)
-    return Q(last_contact_at__lt=cutoff) | Q(last_contact_at__isnull=True, created_at__lt=cutoff)
-
-
 def silent_vip_filter(now: datetime, cfg: Config) -> Q:
     """VIPs nobody contacted for ``care.silent_days_vip`` days (the digest's figure)."""
-    return Q(_silent_since(now, cfg), grade=Grade.VIP)
+    return Q(silent_since(now - timedelta(days=cfg.care.silent_days_vip)), grade=Grade.VIP)
 
 
 def silent_key_filter(now: datetime, cfg: Config) -> Q:
     """VIPs and 大客户 of any tier gone as silent: who the manager hears about by name."""
-    return Q(_silent_since(now, cfg), Q(grade=Grade.VIP) | Q(tier__isnull=False))
+    cutoff = now - timedelta(days=cfg.care.silent_days_vip)
+    return Q(silent_since(cutoff), Q(grade=Grade.VIP) | Q(tier__isnull=False))
 
 
 # --- what needs a manager today ------------------------------------------------------------------

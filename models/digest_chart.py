@@ -16,8 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.config import Config
 from models.digest import Digest
 from models.digest_text import digest_title
+from models.staff import Staff
+from models.staff_push import push_to_staff
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 9.0, 100
@@ -92,3 +95,20 @@ def _render(d: Digest) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=DPI)
     return out.getvalue()
+
+
+async def render_chart(d: Digest) -> bytes:
+    """:func:`render_png` in a worker thread: drawing takes a few hundred milliseconds
+    the event loop should not wait for."""
+    import asyncio
+
+    return await asyncio.to_thread(render_png, d)
+
+
+async def push_chart(
+    staff: Staff, d: Digest, png: bytes, key: str, cfg: Config, *, bulk: bool = False
+) -> bool:
+    """Queue the chart for ``staff`` as an image push (captioned with the report's title)."""
+    caption = f"{digest_title(d.period)}图表"
+    image = (png, f"digest-{d.period.last}.png")
+    return await push_to_staff(staff, caption, key, cfg, bulk=bulk, image=image)

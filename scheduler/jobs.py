@@ -6,7 +6,6 @@ scheduler runs them on their triggers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -100,7 +99,7 @@ async def digest(cfg: Config, at: datetime) -> str:
     once per person and day (outbox keys), so a re-run or a second scheduler adds
     nothing."""
     from models.digest import build_digest
-    from models.digest_chart import render_png
+    from models.digest_chart import push_chart, render_chart
     from models.digest_text import render_digest
     from models.enums import Role
     from models.periods import day_period
@@ -112,21 +111,13 @@ async def digest(cfg: Config, at: datetime) -> str:
     today = at.astimezone(cfg.tz).date()
     found = await build_digest(day_period(today), cfg, now=at)
     text = render_digest(found)
-    png = await asyncio.to_thread(render_png, found)
+    png = await render_chart(found)
     queued = 0
     managers = await Staff.filter(active=True, role__in=[Role.MANAGER, Role.ADMIN])
     for m in managers:
         day = today.isoformat()
         queued += await push_to_staff(m, text, f"digest:{m.id}:{day}", cfg, bulk=True)
-        caption = f"{today.month}月{today.day}日 销售日报图表"
-        await push_to_staff(
-            m,
-            caption,
-            f"digest-chart:{m.id}:{day}",
-            cfg,
-            bulk=True,
-            image=(png, f"digest-{day}.png"),
-        )
+        await push_chart(m, found, png, f"digest-chart:{m.id}:{day}", cfg, bulk=True)
     return f"digest {today}: {queued} queued, {len(managers) - queued} already queued"
 
 
