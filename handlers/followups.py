@@ -12,7 +12,7 @@ from datetime import date, time
 from typing import Any
 
 from bot.context import Context
-from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
+from bot.filters import Command, Filter, KindIs, RoleIs
 from bot.incoming import Incoming, Kind
 from bot.parsing.dates import InvalidDate, describe, local_today, parse_date_phrase
 from bot.parsing.followups import method_of, parse_note, reads_like_report
@@ -231,9 +231,9 @@ class ReportOnCustomer(Filter):
         return bool(mentions)
 
 
-@free_router.message(
-    RoleIs("staff"), KindIs(Kind.TEXT, Kind.VOICE), StateIs(None), ReportOnCustomer()
-)
+# Also while a bot question is pending: a report is not an answer to 「回复序号」 or
+# 「是它吗」, and running it ends that question (bot.dispatcher).
+@free_router.message(RoleIs("staff"), KindIs(Kind.TEXT, Kind.VOICE), ReportOnCustomer())
 async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
     """「刚见了周杰，他说月底前定，记得28号提醒我」: a follow-up for 周杰; when the
     customer is only guessed (李总) or several are named, the rep picks by number."""

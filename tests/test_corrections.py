@@ -112,9 +112,10 @@ async def test_a_deal_with_a_labelled_date_product_and_amount(wechat: WeChatSend
     with at(FROZEN):
         saved = await wechat.say("成交 周杰 金额 5万 产品 监护仪 日期 11月28日", REP_A)
         future = await wechat.say("成交 周杰 3000 明天", REP_A)
+        next_month = await wechat.say("成交 周杰 3000 日期 下个月", REP_A)
         glued = await wechat.say("成交 周杰 1,280,000元 产品：呼吸机 成交日期2026-12-01", REP_A)
     assert "已记录成交：周杰 监护仪，金额 ¥50,000，日期 11月28日" in saved
-    assert "还没到" in future
+    assert "还没到" in future and "还没到" in next_month
     assert "呼吸机" in glued and "¥1,280,000" in glued and "日期 12月1日" in glued
     days = sorted(str(d.closed_on) for d in await Deal.all())
     assert days == ["2026-11-28", "2026-12-01"]

@@ -176,3 +176,16 @@ async def test_a_contact_on_the_card_identifies_the_customer(wechat: WeChatSende
         undone = await wechat.say("撤销", REP_A)  # the contacts
     assert undone.startswith("已撤销：联系人 周杰")
     assert (await Customer.get(name="周杰")).contacts == ""
+
+
+async def test_a_report_while_a_question_is_pending_is_still_logged(wechat: WeChatSender) -> None:
+    rep, other, _ = await team()
+    await customer("周杰", rep, company="华东精密")
+    await customer("周杰", other, company="杭州云帆")
+    with time_machine.travel(FROZEN, tick=True):
+        ask = await wechat.say("查 周杰", REP_A)
+        logged = await wechat.say("刚去华东精密见了周杰，说月底前定，记得28号提醒我", REP_A)
+        stale = await wechat.say("2", REP_A)
+    assert "回复序号" in ask
+    assert "已记录跟进" in logged and "华东精密" in logged
+    assert "杭州云帆" not in stale  # the list was dropped when the rep moved on

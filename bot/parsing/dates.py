@@ -335,7 +335,10 @@ def parse_past_date(text: str, today: date) -> date | None:
     :class:`InvalidDate` like :func:`parse_date_phrase`."""
     day = parse_date_phrase(text, today)
     # Only a month and day without a year is read as the last one; 「明天」 stays ahead.
-    month_day = re.search(r"月|^\d{1,2}\s*[/.]\s*\d{1,2}$", text.strip()) and "年" not in text
+    month_day = (
+        re.search(r"[\d一二三四五六七八九十正腊冬]\s*月|^\d{1,2}\s*[/.]\s*\d{1,2}$", text.strip())
+        and "年" not in text
+    )
     if day is not None and day > today and month_day:
         try:
             earlier = day.replace(year=day.year - 1)
