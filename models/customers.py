@@ -60,6 +60,9 @@ class Customer(Model):
     # Set when WeChat reports the openid unsubscribed or invalid (40003/43004):
     # pushes to this customer are parked instead of retried.
     unreachable_at = fields.DatetimeField(null=True)
+    # Set when the customer asked not to be contacted (退订, or a rep on their
+    # behalf): no campaign segment or satisfaction survey ever includes them.
+    opted_out_at = fields.DatetimeField(null=True)
     notes = SealedTextField(default="")
     # People at the customer as reps call them (李总, 采购王经理), space-separated: a
     # sentence that names one is about this customer (models.mentions).
