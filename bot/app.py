@@ -24,8 +24,6 @@ from bot.middlewares import (
     ErrorMiddleware,
     MetricsMiddleware,
     audit,
-    identify_sender,
-    load_conversation,
 )
 from bot.pipeline import BUSY, Pipeline
 from handlers import routers
@@ -49,8 +47,6 @@ def build_dispatcher(metrics: Metrics) -> Dispatcher:
         [
             ErrorMiddleware(metrics),
             MetricsMiddleware(metrics),
-            identify_sender,
-            load_conversation,
             audit,
         ]
     )

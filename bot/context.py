@@ -50,6 +50,8 @@ class Context:
     data: dict[str, Any] = field(default_factory=dict)
     # Name of the handler that ran, for metrics and audit.
     handler_name: str = ""
+    # The handler that ran changes no data (bot.router.HandlerObject.read_only).
+    read_only: bool = False
     # Set when the handler chain failed and answered with an apology: the
     # pipeline then rolls back whatever the handler wrote.
     failed: bool = False

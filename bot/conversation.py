@@ -29,16 +29,10 @@ class Conversation:
         self.state: str | None = None
         self.data: dict[str, Any] = {}
 
-    async def load(self, now: datetime | None = None) -> None:
-        now = now or datetime.now(UTC)
-        row = await ConversationState.get_or_none(key=self.key)
-        if row is None:
-            return
-        if row.expires_at <= now:
-            # An abandoned dialog must not capture the user's next, unrelated message.
-            await row.delete()
-            return
-        self.state, self.data = row.state, dict(row.data or {})
+    def resume(self, row: ConversationState | None) -> None:
+        """Continue the dialog of ``row`` (read with the sender: models.inbound)."""
+        if row is not None:
+            self.state, self.data = row.state, dict(row.data or {})
 
     async def set(
         self, state: str, data: dict[str, Any] | None = None, ttl: timedelta | None = None

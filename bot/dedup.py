@@ -1,13 +1,18 @@
 """Dedup of WeChat's retries: the first request of a message does the work, retries
 get its reply.
 
-The claim is a row insert under a unique key made *inside the message's
-transaction*, together with the handler's writes and the reply. So a message is
-either wholly done (claim, writes and reply committed at once) or not at all: a
-process killed mid-handler leaves nothing behind (the database rolls its
-transaction back) and WeChat's retry simply runs the handler. A retry in another
-process that arrives while the first still runs waits on the unique index until
-the first commits, then reads its reply.
+A message that changed data is recorded by a row insert under a unique key made
+*inside the message's transaction*, at its end, together with the handler's writes
+and the reply. So a message is either wholly done (writes and record committed at
+once) or not at all: a process killed mid-handler leaves nothing behind (the
+database rolls its transaction back) and WeChat's retry simply runs the handler.
+A retry that reaches another process while the first still runs may run the
+handler too, but only one of the two records commits: the other's insert fails on
+the unique key (PostgreSQL waits for the first to commit to know), its transaction
+rolls back with everything its handler wrote, and it answers with the first's reply.
+
+A message whose handler changes nothing (``read_only``) is not recorded: answering
+a retry again gives the same text, and a write per 「帮助」 would be most of its cost.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from models.messages import ProcessedMessage
 class Duplicate(Exception):
     """Another request of the same message already committed its outcome."""
 
+    def __init__(self, key: str, first: ProcessedMessage | None = None) -> None:
+        super().__init__(key)
+        # The committed record when the caller already read it (models.inbound).
+        self.first = first
+
 
 class Deduplicator:
     def __init__(self, cipher: FieldCipher | None = None) -> None:
@@ -30,30 +40,26 @@ class Deduplicator:
         # stored encrypted when a data key is configured.
         self.cipher = cipher
 
-    async def claim(self, incoming: Incoming) -> None:
-        """Insert the claim row in the current transaction; :class:`Duplicate` if the
-        message was already handled (the caller's transaction is then unusable on
-        PostgreSQL and must be left)."""
+    async def record(self, incoming: Incoming, reply: Reply, *, late: bool) -> None:
+        """Record the message's outcome in the current transaction; :class:`Duplicate`
+        if another request of it committed first (the caller's transaction is then
+        unusable on PostgreSQL and must be left, which rolls back its writes). A
+        ``late`` reply went (or goes) to the outbox, so retries answer ``success``
+        and do not repeat it."""
         try:
             await ProcessedMessage.create(
                 key=incoming.dedup_key[:191],
                 channel=incoming.channel,
                 sender=incoming.sender[:64],
+                status=ProcessingStatus.LATE if late else ProcessingStatus.DONE,
+                reply=self._seal(reply),
             )
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 
-    async def finish(self, key: str, reply: Reply, *, late: bool) -> None:
-        """Record the outcome; a ``late`` reply went (or goes) to the outbox, so retries
-        answer ``success`` and do not repeat it."""
-        await ProcessedMessage.filter(key=key[:191]).update(
-            status=ProcessingStatus.LATE if late else ProcessingStatus.DONE,
-            reply=self._seal(reply),
-        )
-
-    async def reply_of_first(self, key: str) -> Reply | None:
+    async def reply_of_first(self, duplicate: Duplicate) -> Reply | None:
         """The committed reply of the message; None when it was late or is unknown."""
-        row = await ProcessedMessage.get_or_none(key=key[:191])
+        row = duplicate.first or await ProcessedMessage.get_or_none(key=str(duplicate)[:191])
         if row is None or row.status != ProcessingStatus.DONE:
             return None
         return self._open(row.reply or {})

@@ -22,7 +22,7 @@ class Dispatcher(Router):
         handler = await self.resolve(msg, ctx)
         if handler is None:
             return Reply.none()
-        ctx.handler_name = handler.name
+        ctx.handler_name, ctx.read_only = handler.name, handler.read_only
         reply = as_reply(await handler.callback(msg, ctx))
         if (
             conversation is not None

@@ -54,6 +54,15 @@ class Incoming:
         return f"{self.channel}:{self.sender}:{self.create_time}:{self.event}"
 
     @property
+    def customer_side(self) -> bool:
+        """Whether the sender may be a customer: customers write from the Official
+        Account; the simulator's customer personas carry a "sim-" id (a simulator user
+        must never act as a real customer whose openid they typed in)."""
+        return self.channel == "oa" or (
+            self.channel == "simulator" and self.sender.startswith("sim-")
+        )
+
+    @property
     def user_key(self) -> str:
         """Who is talking, across messages: for conversation state and audit."""
         return f"{self.channel}:{self.sender}"

@@ -1,20 +1,19 @@
-"""Cross-cutting work around every handler: errors, metrics, sender identification,
-dialog state and the audit trail. Each middleware is ``(call_next, msg, ctx) -> Reply``."""
+"""Cross-cutting work around every handler: errors, metrics and the audit trail (the
+sender and their dialog state are read by the pipeline, with the message's other
+bookkeeping, in one statement: models.inbound).
+
+Each middleware is ``(call_next, msg, ctx) -> Reply``."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from bot.context import Context
-from bot.conversation import Conversation
 from bot.incoming import Incoming, Reply
 from bot.metrics import Metrics
 from models.audit import AuditLog
-from models.customers import Customer
-from models.staff import find_staff
 
 log = logging.getLogger("wecrm.handlers")
 
@@ -58,30 +57,11 @@ class MetricsMiddleware:
             )
 
 
-async def identify_sender(call_next: Next, msg: Incoming, ctx: Context) -> Reply:
-    """Staff (by channel id), else customer (by openid), else stranger."""
-    ctx.sender.staff = await find_staff(msg.channel, msg.sender)
-    # Simulator users may only act as the demo customers ("sim-…"), never as a
-    # real customer whose openid they typed in.
-    customer_channel = msg.channel == "oa" or (
-        msg.channel == "simulator" and msg.sender.startswith("sim-")
-    )
-    if ctx.sender.staff is None and customer_channel:
-        ctx.sender.customer = await Customer.get_or_none(openid=msg.sender)
-    return await call_next(msg, ctx)
-
-
-async def load_conversation(call_next: Next, msg: Incoming, ctx: Context) -> Reply:
-    ttl = timedelta(minutes=ctx.config.bot.conversation_ttl_minutes)
-    ctx.conversation = Conversation(msg.user_key, ttl)
-    await ctx.conversation.load()
-    return await call_next(msg, ctx)
-
-
 async def audit(call_next: Next, msg: Incoming, ctx: Context) -> Reply:
-    """Record who did what through the bot; message content stays out of the log."""
+    """Record who did what through the bot: every change of data, and whose data was
+    seen (a handler names its ``audit_target``); message content stays out of the log."""
     reply = await call_next(msg, ctx)
-    if ctx.handler_name:
+    if ctx.handler_name and (not ctx.read_only or ctx.data.get("audit_target")):
         await AuditLog.create(
             actor=(ctx.sender.actor or msg.user_key)[:96],
             actor_role=ctx.sender.role,

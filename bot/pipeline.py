@@ -1,19 +1,25 @@
-"""One message from any channel to its reply: dedup, the handler chain, and the
-5-second rule — in one database transaction.
+"""One message from any channel to its reply: the sender read, the handler chain,
+the dedup record and the 5-second rule — in one database transaction.
 
-A message's dedup claim, everything its handler writes, its reply and (when late)
-its outbox row commit together or not at all. A process killed mid-handler
-therefore leaves nothing half-done: the database rolls the transaction back and
-WeChat's retry runs the handler as if for the first time. A committed message is
-never run again: its retries read the stored reply.
+A message's writes, its dedup record, its reply and (when late) its outbox row
+commit together or not at all. A process killed mid-handler therefore leaves
+nothing half-done: the database rolls the transaction back and WeChat's retry runs
+the handler as if for the first time. A committed message is never run again: its
+retries read the stored reply (bot.dedup).
 
-WeChat waits about 5 s for a passive reply and then retries. All database work —
-the claim included — runs in a task raced against ``bot.reply_deadline``:
+Few round trips: everything the pipeline itself needs to know about the sender
+comes from one statement (models.inbound); a read-only reply writes nothing more
+(no dedup record, no audit unless someone's card was seen); waiting outbox rows are
+released only when the read said there are some.
+
+WeChat waits about 5 s for a passive reply and then retries. All database work runs
+in a task raced against ``bot.reply_deadline``:
 
 * the task finishes in time: its reply is the answer;
-* the claim is taken but the handler is slow: the request answers ``success``, the
-  task carries on and queues its reply in the outbox (same transaction);
-* not even the claim got through (the database hangs or is gone): the task is
+* the database answered the sender read but the handler is slow: the request
+  answers ``success``, the task carries on and queues its reply in the outbox
+  (same transaction);
+* not even the sender read came back (the database hangs or is gone): the task is
   cancelled, its transaction rolled back, and the user is asked to resend.
 """
 
@@ -23,18 +29,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
 from bot.channels.security import DoorError
 from bot.config import Config
 from bot.context import Context
+from bot.conversation import Conversation
 from bot.crypto import cipher_for
 from bot.dedup import Deduplicator, Duplicate
 from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
+from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused, remember_signed_url
 from models.outbox import enqueue, release_waiting
 
@@ -65,7 +74,7 @@ class Flight:
     __slots__ = ("claimed", "decided", "done", "late", "reply")
 
     def __init__(self) -> None:
-        self.claimed = False  # the claim row is inserted (not yet committed)
+        self.claimed = False  # the database answered: the message is under way
         self.decided = False  # the handler returned; passive or late is settled
         self.late = False  # the request gave up waiting: the reply goes to the outbox
         self.done = asyncio.Event()
@@ -159,29 +168,45 @@ class Pipeline:
             async with in_transaction():
                 if msg.signed_url is not None:
                     await remember_signed_url(*msg.signed_url)
-                await self.dedup.claim(msg)
+                inbound = await load_inbound(
+                    channel=msg.channel,
+                    sender=msg.sender,
+                    user_key=msg.user_key,
+                    message_key=key,
+                    customer_side=msg.customer_side,
+                )
+                if inbound.handled is not None:
+                    raise Duplicate(key, inbound.handled)
                 flight.claimed = True
-                if msg.channel != "simulator" and await release_waiting(msg.channel, msg.sender):
+                if (
+                    inbound.waiting
+                    and msg.channel != "simulator"
+                    and await release_waiting(msg.channel, msg.sender)
+                ):
                     # The user's message reopened the 48-hour window for what waited on it.
                     wake = True
+                self._know_sender(ctx, msg, inbound)
                 reply = await self.dispatcher.feed(msg, ctx)
                 if ctx.failed:
                     raise _HandlerFailed(reply)
                 flight.decided, late = True, flight.late
-                await self.dedup.finish(key, reply, late=late)
+                if late or not ctx.read_only:
+                    await self.dedup.record(msg, reply, late=late)
                 if late and not reply.is_empty:
                     await self._enqueue_late(msg, reply)
                     wake = True
         except ReplayRefused:
             raise DoorError(403, "signature already used for another message") from None
-        except Duplicate:
+        except Duplicate as duplicate:
             self.metrics.dedup_hits.labels(channel=msg.channel).inc()
-            reply = await self.dedup.reply_of_first(key) or Reply.none()
+            reply = await self.dedup.reply_of_first(duplicate) or Reply.none()
+            wake = False
         except _HandlerFailed as failed:
-            # Nothing of the failed handler stays; no claim either, so a retry may
+            # Nothing of the failed handler stays; no record either, so a retry may
             # succeed where this one failed. A late apology still reaches the user.
             reply = failed.reply
             flight.decided = True
+            wake = False
             if flight.late:
                 await self._enqueue_late(msg, reply)
                 wake = True
@@ -189,6 +214,12 @@ class Pipeline:
             self.outbox_changed()
         flight.reply = reply
         return reply
+
+    def _know_sender(self, ctx: Context, msg: Incoming, inbound: Inbound) -> None:
+        ctx.sender.staff, ctx.sender.customer = inbound.staff, inbound.customer
+        ttl = timedelta(minutes=self.config.bot.conversation_ttl_minutes)
+        ctx.conversation = Conversation(msg.user_key, ttl)
+        ctx.conversation.resume(inbound.dialog)
 
     async def _enqueue_late(self, msg: Incoming, reply: Reply) -> None:
         await enqueue(

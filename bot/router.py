@@ -21,6 +21,10 @@ class HandlerObject:
     name: str
     # A step of a dialog (filtered on a dialog state), not a command of its own.
     dialog_step: bool = False
+    # Answers without changing data: the pipeline neither records the message for
+    # dedup (answering WeChat's retry again gives the same text) nor audits it,
+    # unless the handler names an audit target (whose card was seen).
+    read_only: bool = False
 
     async def matches(self, msg: Incoming, ctx: Context) -> bool:
         return await self.filter.check(msg, ctx)
@@ -32,13 +36,15 @@ class Router:
         self.handlers: list[HandlerObject] = []
         self.sub_routers: list[Router] = []
 
-    def message(self, *filters: Filter) -> Callable[[HandlerFunc], HandlerFunc]:
-        """Register a handler: ``@router.message(Command("帮助"))``."""
+    def message(
+        self, *filters: Filter, read_only: bool = False
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
+        """Register a handler: ``@router.message(Command("帮助"), read_only=True)``."""
 
         def register(callback: HandlerFunc) -> HandlerFunc:
             name = f"{self.name}.{callback.__name__}"
             step = any(isinstance(f, StateIs) and f.states - {None} for f in filters)
-            self.handlers.append(HandlerObject(callback, _All(filters), name, step))
+            self.handlers.append(HandlerObject(callback, _All(filters), name, step, read_only))
             return callback
 
         return register

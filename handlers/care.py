@@ -45,6 +45,7 @@ SPANS = {
 @router.message(
     RoleIs("staff"),
     Regex(r"^\s*/?(?:待办|今天|今日|今日待办|今天待办)\s*(全部|所有|全)?\s*[。!！]?\s*$"),
+    read_only=True,
 )
 async def today(msg: Incoming, ctx: Context) -> str:
     full = bool(ctx.data["match"].group(1))
@@ -61,6 +62,7 @@ async def today(msg: Incoming, ctx: Context) -> str:
 @router.message(
     RoleIs("staff"),
     Regex(r"^\s*/?生日\s*(本周|这周|这星期|下周|本月|这个月|下个月|下月)\s*[。!！?？]?\s*$"),
+    read_only=True,
 )
 async def birthdays_ahead(msg: Incoming, ctx: Context) -> str:
     span = SPANS[ctx.data["match"].group(1)]

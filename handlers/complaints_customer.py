@@ -137,15 +137,9 @@ class RatingAnswer(Filter):
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _customer_channel(msg: Incoming) -> bool:
-    # As bot.middlewares.identify_sender: customers write from the Official Account;
-    # the simulator's customer personas carry a "sim-" id.
-    return msg.channel == "oa" or (msg.channel == "simulator" and msg.sender.startswith("sim-"))
-
-
 async def customer_of(msg: Incoming, ctx: Context) -> Customer | None:
     """The sender as a customer, created as a 潜在 customer on first contact."""
-    if ctx.sender.customer is None and _customer_channel(msg):
+    if ctx.sender.customer is None and msg.customer_side:
         ctx.sender.customer = await rules.customer_for_openid(msg.sender)
     return ctx.sender.customer
 
@@ -189,7 +183,7 @@ async def _intake(msg: Incoming, ctx: Context, content: str) -> str:
 
 @router.message(EventIs("click"), EventKeyIs("COMPLAINT", "complaint"), RoleIs(*CUSTOMER_ROLES))
 async def menu_complaint(msg: Incoming, ctx: Context) -> str:
-    if not _customer_channel(msg):
+    if not msg.customer_side:
         return WRONG_CHANNEL
     assert ctx.conversation is not None
     await ctx.conversation.set(AWAIT_CONTENT)
@@ -200,7 +194,7 @@ async def menu_complaint(msg: Incoming, ctx: Context) -> str:
 async def file_complaint(msg: Incoming, ctx: Context) -> str:
     content = ctx.data.get("args", "")
     if not content:
-        if not _customer_channel(msg):
+        if not msg.customer_side:
             return WRONG_CHANNEL
         assert ctx.conversation is not None
         await ctx.conversation.set(AWAIT_CONTENT)

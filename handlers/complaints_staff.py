@@ -129,7 +129,9 @@ def _staff_error(exc: ComplaintError, no: str, action: str, kind: str = "handle"
     return template.format(no=no, action=action, who=WHO_MAY_TEXT[kind])
 
 
-@router.message(EventIs("click"), EventKeyIs("COMPLAINT", "complaint"), RoleIs("staff"))
+@router.message(
+    EventIs("click"), EventKeyIs("COMPLAINT", "complaint"), RoleIs("staff"), read_only=True
+)
 async def menu_staff_list(msg: Incoming, ctx: Context) -> str:
     return await _list(ctx)
 
@@ -214,7 +216,7 @@ async def _detail(c: Complaint, ctx: Context) -> str:
     )
 
 
-@router.message(Command("投诉"), RoleIs("staff"))
+@router.message(Command("投诉"), RoleIs("staff"), read_only=True)
 async def staff_complaints(msg: Incoming, ctx: Context) -> str:
     args = ctx.data.get("args", "")
     if not args:

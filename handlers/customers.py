@@ -125,7 +125,7 @@ register_help("生日 客户 日期", "记录生日，支持农历，例如：�
 # Registered before 查, so 「客户统计」 is not read as 「客户 统计」.
 
 
-@router.message(RoleIs("staff"), Command("我的客户", "客户统计"))
+@router.message(RoleIs("staff"), Command("我的客户", "客户统计"), read_only=True)
 async def my_customers(msg: Incoming, ctx: Context) -> str:
     staff = staff_of(ctx)
     everyone = Role(staff.role) in (Role.MANAGER, Role.ADMIN)
@@ -147,7 +147,9 @@ async def my_customers(msg: Incoming, ctx: Context) -> str:
 # --- 查 -----------------------------------------------------------------------------------
 
 
-@router.message(RoleIs("staff"), Command("查", "查看", "查询", "查找", "搜", "搜索", "客户"))
+@router.message(
+    RoleIs("staff"), Command("查", "查看", "查询", "查找", "搜", "搜索", "客户"), read_only=True
+)
 async def show_card(msg: Incoming, ctx: Context) -> HandlerResult:
     query = ctx.data.get("args", "")
     if not query:

@@ -34,7 +34,7 @@ FUTURE = "{day} 还没到，没有日报。"
 WORDS = ("日报", "周报", "月报", "统计", "业绩", "kpi")
 
 
-@router.message(Command(*WORDS), RoleIs("rep"))
+@router.message(Command(*WORDS), RoleIs("rep"), read_only=True)
 async def not_for_reps(msg: Incoming, ctx: Context) -> str:
     return MANAGERS_ONLY
 

@@ -56,36 +56,36 @@ async def unsubscribed(msg: Incoming, ctx: Context) -> Reply:
     return Reply.none()
 
 
-@router.message(EventIs("scan"))
+@router.message(EventIs("scan"), read_only=True)
 async def scanned(msg: Incoming, ctx: Context) -> str:
     return WELCOME_BACK
 
 
-@router.message(KindIs(Kind.EVENT))
+@router.message(KindIs(Kind.EVENT), read_only=True)
 async def other_event(msg: Incoming, ctx: Context) -> Reply:
     # unsubscribe, LOCATION reports, VIEW, template-send receipts, unknown events:
     # WeChat expects an acknowledgement, the user expects no message.
     return Reply.none()
 
 
-@router.message(Command("取消", "cancel", "算了"))
+@router.message(Command("取消", "cancel", "算了"), read_only=True)
 async def nothing_to_cancel(msg: Incoming, ctx: Context) -> str:
     # Every dialog handles its own 取消; reaching here means no dialog is open.
     return NOTHING_TO_CANCEL
 
 
-@router.message(KindIs(Kind.TEXT, Kind.VOICE) & ~_empty_text())
+@router.message(KindIs(Kind.TEXT, Kind.VOICE) & ~_empty_text(), read_only=True)
 async def not_understood(msg: Incoming, ctx: Context) -> str:
     if ctx.sender.staff is not None:
         return NOT_UNDERSTOOD_STAFF.format(text=msg.text.strip()[:30])
     return NOT_UNDERSTOOD
 
 
-@router.message(KindIs(Kind.VOICE))
+@router.message(KindIs(Kind.VOICE), read_only=True)
 async def voice_unrecognised(msg: Incoming, ctx: Context) -> str:
     return VOICE_UNRECOGNISED
 
 
-@router.message(AnyMessage())
+@router.message(AnyMessage(), read_only=True)
 async def unsupported(msg: Incoming, ctx: Context) -> str:
     return UNSUPPORTED.format(what=KIND_LABEL.get(msg.kind, "这类消息"))

@@ -50,11 +50,11 @@ def help_text(role: str) -> str:
 register_help("帮助", "查看可用的命令", *STAFF_ROLES)
 
 
-@router.message(Command("帮助", "help", "?", "？", "菜单"))
+@router.message(Command("帮助", "help", "?", "？", "菜单"), read_only=True)
 async def show_help(msg: Incoming, ctx: Context) -> str:
     return help_text(ctx.sender.role)
 
 
-@router.message(EventIs("click"), EventKeyIs("HELP", "help"))
+@router.message(EventIs("click"), EventKeyIs("HELP", "help"), read_only=True)
 async def menu_help(msg: Incoming, ctx: Context) -> str:
     return help_text(ctx.sender.role)

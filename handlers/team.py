@@ -62,17 +62,17 @@ TOLD_ALL = (
 TOLD_ONE = "{by} 把客户 {customer} 转给了你。发送「查 {customer}」看客户卡片。"
 
 
-@router.message(Command("团队", "转移"), RoleIs("rep"))
+@router.message(Command("团队", "转移"), RoleIs("rep"), read_only=True)
 async def not_for_reps(msg: Incoming, ctx: Context) -> str:
     return MANAGERS_ONLY
 
 
-@router.message(Regex(r"^\s*/?待办\s*团队\s*$"), RoleIs("rep"))
+@router.message(Regex(r"^\s*/?待办\s*团队\s*$"), RoleIs("rep"), read_only=True)
 async def team_todo_not_for_reps(msg: Incoming, ctx: Context) -> str:
     return MANAGERS_ONLY
 
 
-@router.message(Command("团队"), RoleIs("manager", "admin"))
+@router.message(Command("团队"), RoleIs("manager", "admin"), read_only=True)
 async def team(msg: Incoming, ctx: Context) -> str:
     today = local_today(ctx.config.tz)
     name = ctx.data.get("args", "").strip()
@@ -101,7 +101,7 @@ async def team(msg: Incoming, ctx: Context) -> str:
     return "\n".join(out)
 
 
-@router.message(Regex(r"^\s*/?待办\s*团队\s*$"), RoleIs("manager", "admin"))
+@router.message(Regex(r"^\s*/?待办\s*团队\s*$"), RoleIs("manager", "admin"), read_only=True)
 async def team_todo(msg: Incoming, ctx: Context) -> str:
     today = local_today(ctx.config.tz)
     lines = [t for t in await team_lines(today, ctx.config.tz) if t.overdue]

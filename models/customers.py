@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from tortoise import fields
@@ -89,6 +90,9 @@ class Customer(Model):
 # --- names ---------------------------------------------------------------------------
 
 
+# Reps name the same few customers over and over, and every 跟进 tries up to six
+# prefixes of its first word as names: remembered, a name costs pypinyin once.
+@lru_cache(maxsize=4096)
 def name_pinyin(name: str) -> tuple[str, str]:
     """("zhangsan", "zs") for 张三: full pinyin and initials, lower case, no spaces."""
     # pypinyin costs ~160 ms and 50 MB to import: only processes that name customers pay.

@@ -18,6 +18,7 @@ from bot.filters import Command
 from bot.incoming import Incoming
 from bot.router import Router
 from models import AuditLog, Outbox, ProcessedMessage, Staff
+from models.complaints import Complaint
 from models.enums import ProcessingStatus
 from models.staff import create_invite
 from tests.conftest import AES_KEY, APP_ID, TOKEN, AppFactory
@@ -93,10 +94,23 @@ async def test_concurrent_retries_wait_for_the_first_reply(client: TestClient) -
 
 
 async def test_retries_in_aes_mode_get_the_same_reply(wechat: WeChatSender) -> None:
-    xml = text_xml("帮助")
+    xml = text_xml("投诉 快递三天了还没到")
     replies = await asyncio.gather(*(wechat.send(xml, aes=True) for _ in range(3)))
     assert len({r["Content"] for r in replies if r}) == 1
     assert await ProcessedMessage.all().count() == 1
+    assert await Complaint.all().count() == 1
+
+
+async def test_a_read_only_reply_is_answered_again_and_leaves_no_rows(
+    wechat: WeChatSender,
+) -> None:
+    """帮助 changes nothing: WeChat's retry is simply answered again, with the same
+    text, and nothing is written for it — no dedup record, no audit entry."""
+    xml = text_xml("帮助")
+    replies = await asyncio.gather(*(wechat.send(xml, aes=True) for _ in range(3)))
+    assert len({r["Content"] for r in replies if r}) == 1 and all(replies)
+    assert await ProcessedMessage.all().count() == 0
+    assert await AuditLog.all().count() == 0
 
 
 async def test_events_are_deduplicated_by_sender_time_and_event(wechat: WeChatSender) -> None:
@@ -111,9 +125,11 @@ async def test_events_are_deduplicated_by_sender_time_and_event(wechat: WeChatSe
 
 
 async def test_different_messages_are_not_deduplicated(wechat: WeChatSender) -> None:
-    await wechat.say("帮助")
-    await wechat.say("帮助")
+    first = await wechat.say("投诉 快递三天了还没到")
+    second = await wechat.say("投诉 发票开错了")
+    assert "已收到您的投诉" in first and "已收到您的投诉" in second
     assert await ProcessedMessage.all().count() == 2
+    assert await Complaint.all().count() == 2
 
 
 async def test_slow_handler_answers_success_and_queues_the_reply(

@@ -118,9 +118,6 @@ async def test_send_goes_through_the_pipeline(sim: TestClient) -> None:
     customer = await say(sim, "sim-c1", "帮助")
     assert "有任何问题都可以直接留言" in customer["text"]
 
-    # The channel name reaches the handlers: sender identity and audit see "simulator".
-    assert await ProcessedMessage.filter(channel="simulator").count() == 3
-
 
 async def test_bind_through_the_simulator_makes_simulator_staff(sim: TestClient) -> None:
     invite = await create_invite("rep", "王五", created_by="test", ttl=timedelta(hours=1))
@@ -141,9 +138,9 @@ async def test_a_repeated_msg_id_is_one_message(sim: TestClient) -> None:
     assert first == again and "绑定成功" in first["text"]
     assert await Staff.filter(simulator_id=GUEST).count() == 1
     # Without an id from the client the server makes one: a new message every time.
-    await say(sim, GUEST, "帮助")
-    await say(sim, GUEST, "帮助")
-    assert await ProcessedMessage.filter(sender=GUEST).count() == 3
+    await say(sim, "sim-c1", "投诉 快递三天了还没到")
+    await say(sim, "sim-c1", "投诉 发票开错了")
+    assert await ProcessedMessage.filter(sender="sim-c1").count() == 2
 
 
 async def test_text_of_exactly_the_limit_is_accepted(sim: TestClient) -> None:
@@ -396,7 +393,6 @@ async def test_a_picture_becomes_an_image_message(
     assert (await again.json())["reply"] == reply
     assert (await picture(sim, JPEG, "image/jpeg")).status == 200
     assert seen[2].media_id != msg.media_id
-    assert await ProcessedMessage.filter(sender=GUEST).count() == 2
 
 
 async def test_a_picture_at_the_size_limit_is_accepted(sim: TestClient) -> None:
@@ -459,7 +455,6 @@ async def test_voice_carries_its_recognition_text(
     assert msg.media_id.startswith("sim-media-") and msg.extra == {"Format": "amr"}
     # Retried: one message.
     assert await say(sim, "sim-rep-1", "帮助", kind="voice", msg_id="web-v-1") == reply
-    assert await ProcessedMessage.filter(sender="sim-rep-1").count() == 1
 
 
 @pytest.mark.parametrize(
