@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import os
 import re
 import socket
 import sys
@@ -51,8 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=int,
-        help="worker processes sharing the port (default [server] workers, 1); "
-        "on PostgreSQL up to the number of cores",
+        help="worker processes sharing the port (default [server] workers; "
+        "when 0: one per core on PostgreSQL, 1 on SQLite)",
     )
     # Set by the supervisor for its workers.
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
@@ -161,7 +162,8 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
         register_secret(secret)
     host = args.host or cfg.server.host
     port = args.port or cfg.server.port
-    workers = args.workers or cfg.server.workers
+    on_postgres = not cfg.database.url.startswith("sqlite")
+    workers = args.workers or cfg.server.workers or (os.cpu_count() or 1 if on_postgres else 1)
     # Checked before anything starts (database, scheduler, delivery), so a taken
     # port costs one line and no start-up noise; the bind below still decides. A
     # supervised worker shares the port with its siblings: the supervisor checked.
@@ -171,7 +173,6 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     if workers > 1 and not args.supervised:
         from bot.supervisor import supervise
 
-        on_postgres = not cfg.database.url.startswith("sqlite")
         return supervise(args.argv, workers, on_postgres, cfg.server.shutdown_timeout)
     app = create_app(cfg, run_scheduler=not args.no_scheduler)
     if args.supervised:
@@ -455,6 +456,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"wecrm: config error: {exc}", file=sys.stderr)
         return 2
+    from tortoise.exceptions import DBConnectionError, OperationalError
+
+    try:
+        return _dispatch(cfg, args)
+    except (OperationalError, DBConnectionError, ConnectionError) as exc:
+        # An operator's mistake (no tables yet, server down), not a bug: one line.
+        hint = "" if args.command == "migrate" else " (run `wecrm migrate` first?)"
+        print(f"wecrm: database error: {str(exc).splitlines()[0]}{hint}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(cfg: Config, args: argparse.Namespace) -> int:
     if args.command == "migrate":
         return cmd_migrate(cfg)
     if args.command == "serve":

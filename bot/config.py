@@ -34,9 +34,9 @@ class ServerConfig:
     # both stay well inside WeChat's 5-second wait.
     header_timeout: float = 4.0
     body_timeout: float = 2.0
-    # Worker processes of `wecrm serve` sharing the port (SO_REUSEPORT). More than one
-    # wants PostgreSQL; up to the number of cores.
-    workers: int = 1
+    # Worker processes of `wecrm serve` sharing the port (SO_REUSEPORT). 0: one per
+    # core on PostgreSQL, one on SQLite (an embedded file has one writer at a time).
+    workers: int = 0
 
 
 @dataclass
@@ -373,12 +373,15 @@ def _validate(cfg: Config) -> None:
         ("server.port", cfg.server.port),
         ("server.header_timeout", cfg.server.header_timeout),
         ("server.body_timeout", cfg.server.body_timeout),
-        ("server.workers", cfg.server.workers),
         ("requests.lead_reply_hours", cfg.requests.lead_reply_hours),
         ("requests.service_reply_hours", cfg.requests.service_reply_hours),
     ):
         if value <= 0:
             raise ConfigError(f"{key}: expected a positive number, got {value!r}")
+    if cfg.server.workers < 0:
+        raise ConfigError(
+            f"server.workers: expected 0 (automatic) or more, got {cfg.server.workers!r}"
+        )
     _validate_complaints(cfg.complaints)
     _validate_care(cfg.care)
     _validate_grading(cfg.grading)

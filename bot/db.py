@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
@@ -39,9 +40,28 @@ def connection_url(url: str) -> str:
     return url
 
 
+async def _keep_session(_conn: Any) -> None:
+    """asyncpg's reset for a connection going back to the pool: nothing to do.
+
+    By default asyncpg runs ``RESET ALL; UNLISTEN *; pg_advisory_unlock_all() …`` on
+    every release — a round trip per message, for session state this application
+    never leaves behind (its transactions are managed; the scheduler's advisory lock
+    lives on a connection of its own, scheduler.lock). An open transaction is still
+    rolled back by asyncpg itself before this is called."""
+
+
+def _connection(url: str) -> str | dict[str, Any]:
+    url = connection_url(url)
+    if not is_postgres(url):
+        return url
+    conn = expand_db_url(url)
+    conn["credentials"]["reset"] = _keep_session
+    return conn
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": connection_url(url)},
+        "connections": {"default": _connection(url)},
         "apps": {
             APP: {
                 "models": ["models"],

@@ -21,6 +21,7 @@ from tortoise.exceptions import IntegrityError
 
 from bot.crypto import FieldCipher
 from bot.incoming import Incoming, Reply
+from models.deferred import flush
 from models.enums import ProcessingStatus
 from models.messages import ProcessedMessage
 
@@ -46,14 +47,16 @@ class Deduplicator:
         unusable on PostgreSQL and must be left, which rolls back its writes). A
         ``late`` reply went (or goes) to the outbox, so retries answer ``success``
         and do not repeat it."""
+        row = ProcessedMessage(
+            key=incoming.dedup_key[:191],
+            channel=incoming.channel,
+            sender=incoming.sender[:64],
+            status=ProcessingStatus.LATE if late else ProcessingStatus.DONE,
+            reply=self._seal(reply),
+        )
         try:
-            await ProcessedMessage.create(
-                key=incoming.dedup_key[:191],
-                channel=incoming.channel,
-                sender=incoming.sender[:64],
-                status=ProcessingStatus.LATE if late else ProcessingStatus.DONE,
-                reply=self._seal(reply),
-            )
+            # With the message's audit entry and undo step: one statement on PostgreSQL.
+            await flush(last=row)
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 

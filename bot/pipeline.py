@@ -43,6 +43,7 @@ from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
+from models.deferred import collecting, flush
 from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused, remember_signed_url
 from models.outbox import enqueue, release_waiting
@@ -162,51 +163,20 @@ class Pipeline:
     async def _handle(self, msg: Incoming, flight: Flight, rid: str) -> Reply:
         request_id_var.set(rid)
         ctx = Context(config=self.config, request_id=rid)
-        key = msg.dedup_key
-        wake = False
         try:
-            async with in_transaction():
-                if msg.signed_url is not None:
-                    await remember_signed_url(*msg.signed_url)
-                inbound = await load_inbound(
-                    channel=msg.channel,
-                    sender=msg.sender,
-                    user_key=msg.user_key,
-                    message_key=key,
-                    customer_side=msg.customer_side,
-                )
-                if inbound.handled is not None:
-                    raise Duplicate(key, inbound.handled)
-                flight.claimed = True
-                if (
-                    inbound.waiting
-                    and msg.channel != "simulator"
-                    and await release_waiting(msg.channel, msg.sender)
-                ):
-                    # The user's message reopened the 48-hour window for what waited on it.
-                    wake = True
-                self._know_sender(ctx, msg, inbound)
-                reply = await self.dispatcher.feed(msg, ctx)
-                if ctx.failed:
-                    raise _HandlerFailed(reply)
-                flight.decided, late = True, flight.late
-                if late or not ctx.read_only:
-                    await self.dedup.record(msg, reply, late=late)
-                if late and not reply.is_empty:
-                    await self._enqueue_late(msg, reply)
-                    wake = True
+            with collecting():
+                async with in_transaction():
+                    reply, wake = await self._run(msg, flight, ctx)
         except ReplayRefused:
             raise DoorError(403, "signature already used for another message") from None
         except Duplicate as duplicate:
             self.metrics.dedup_hits.labels(channel=msg.channel).inc()
-            reply = await self.dedup.reply_of_first(duplicate) or Reply.none()
-            wake = False
+            reply, wake = await self.dedup.reply_of_first(duplicate) or Reply.none(), False
         except _HandlerFailed as failed:
             # Nothing of the failed handler stays; no record either, so a retry may
             # succeed where this one failed. A late apology still reaches the user.
-            reply = failed.reply
+            reply, wake = failed.reply, False
             flight.decided = True
-            wake = False
             if flight.late:
                 await self._enqueue_late(msg, reply)
                 wake = True
@@ -214,6 +184,42 @@ class Pipeline:
             self.outbox_changed()
         flight.reply = reply
         return reply
+
+    async def _run(self, msg: Incoming, flight: Flight, ctx: Context) -> tuple[Reply, bool]:
+        """The message inside its transaction: (reply, whether the outbox has news)."""
+        key, wake = msg.dedup_key, False
+        if msg.signed_url is not None:
+            await remember_signed_url(*msg.signed_url)
+        inbound = await load_inbound(
+            channel=msg.channel,
+            sender=msg.sender,
+            user_key=msg.user_key,
+            message_key=key,
+            customer_side=msg.customer_side,
+        )
+        if inbound.handled is not None:
+            raise Duplicate(key, inbound.handled)
+        flight.claimed = True
+        if (
+            inbound.waiting
+            and msg.channel != "simulator"
+            and await release_waiting(msg.channel, msg.sender)
+        ):
+            # The user's message reopened the 48-hour window for what waited on it.
+            wake = True
+        self._know_sender(ctx, msg, inbound)
+        reply = await self.dispatcher.feed(msg, ctx)
+        if ctx.failed:
+            raise _HandlerFailed(reply)
+        flight.decided, late = True, flight.late
+        if late or not ctx.read_only:
+            await self.dedup.record(msg, reply, late=late)
+        else:
+            await flush()  # a read-only reply's audit entry (whose card was seen)
+        if late and not reply.is_empty:
+            await self._enqueue_late(msg, reply)
+            wake = True
+        return reply, wake
 
     def _know_sender(self, ctx: Context, msg: Incoming, inbound: Inbound) -> None:
         ctx.sender.staff, ctx.sender.customer = inbound.staff, inbound.customer

@@ -73,11 +73,17 @@ async def refusal_to_change(ctx: Context, customer: Customer, not_yours: str) ->
 
 
 async def resolve_customer(
-    msg: Incoming, ctx: Context, query: str, action: str, payload: dict[str, Any]
+    msg: Incoming,
+    ctx: Context,
+    query: str,
+    action: str,
+    payload: dict[str, Any],
+    named: list[Customer] | None = None,
 ) -> HandlerResult:
-    """Run ``action`` on the customer ``query`` names, or ask which one is meant."""
+    """Run ``action`` on the customer ``query`` names, or ask which one is meant
+    (``named``: see :func:`models.customer_search.search_customers`)."""
     staff = staff_of(ctx)
-    matches = await search_customers(query, cipher_of(ctx), prefer_owner=staff.id)
+    matches = await search_customers(query, cipher_of(ctx), prefer_owner=staff.id, named=named)
     if not matches:
         return NOT_FOUND.format(query=query[:30])
     chosen = best_match(matches)

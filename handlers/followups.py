@@ -25,7 +25,7 @@ from handlers.customer_pick import (
     staff_of,
 )
 from handlers.help import STAFF_ROLES, register_help
-from models.customer_search import MAX_RESULTS, split_customer_query
+from models.customer_search import MAX_RESULTS, split_customer
 from models.customers import Customer
 from models.enums import FollowUpMethod
 from models.followups import (
@@ -89,7 +89,8 @@ register_help("改 回访 周五", "修改我最近一条跟进（回访/方式/
 
 @router.message(RoleIs("staff"), Command("跟进", "回访"))
 async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
-    query, note_text = await split_customer_query(ctx.data.get("args", ""))
+    split = await split_customer(ctx.data.get("args", ""))
+    query, note_text = split.query, split.rest
     if not query:
         return USAGE
     today = local_today(ctx.config.tz)
@@ -108,7 +109,7 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
         "next_revisit_on": note.next_revisit.isoformat() if note.next_revisit else None,
         "next_revisit_time": note.revisit_time.strftime("%H:%M") if note.revisit_time else None,
     }
-    return await resolve_customer(msg, ctx, query, "followups.log", payload)
+    return await resolve_customer(msg, ctx, query, "followups.log", payload, split.named)
 
 
 @on_pick("followups.log")

@@ -53,16 +53,24 @@ def clean_query(query: str) -> str:
 
 
 async def search_customers(
-    query: str, cipher: FieldCipher, *, prefer_owner: int | None = None
+    query: str,
+    cipher: FieldCipher,
+    *,
+    prefer_owner: int | None = None,
+    named: list[Customer] | None = None,
 ) -> list[Match]:
     """Customers matching ``query``, best first; at most :data:`MAX_RESULTS` + 1 so the
-    caller can tell "more than fit in a list". Ties go to ``prefer_owner``'s customers."""
+    caller can tell "more than fit in a list". Ties go to ``prefer_owner``'s customers.
+
+    ``named``: the customers called exactly ``query``, when the caller already read
+    them (:func:`split_customer`): an exact name outranks every other kind of match,
+    so nothing more is asked of the database."""
     q = clean_query(query)
     if not q or len(q) > LONGEST_SEARCHABLE:
         # Longer than any name, company or phone can be (voice text that never said
         # a name): nothing can match, and SQLite refuses LIKE patterns that long.
         return []
-    matches = await _search(q, cipher)
+    matches = [Match(c, 100.0) for c in named] if named else await _search(q, cipher)
     filler = _FILLER.match(q)
     if not matches and filler and q[filler.end() :]:
         # 「查一下王五」, 「查下王五」: the filler after 查 is not part of the name. Tried
@@ -207,8 +215,18 @@ _FIRST_SEPARATOR = re.compile(r"[\s\u3000,，:：;；]+")
 _CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,}")
 
 
-async def split_customer_query(text: str) -> tuple[str, str]:
-    """(who, the rest) of a command's arguments: 「张三 电话 聊了…」 → (张三, 电话 聊了…).
+@dataclass(frozen=True)
+class CustomerSplit:
+    """A command's arguments as (who, the rest); ``named`` holds the customers called
+    exactly ``query`` when telling the name from the rest needed to read them."""
+
+    query: str
+    rest: str
+    named: list[Customer] | None = None
+
+
+async def split_customer(text: str) -> CustomerSplit:
+    """「张三 电话 聊了…」 → (张三, 电话 聊了…).
 
     Speech recognition writes no spaces (「张三电话聊了报价」): then the longest leading
     run of characters that is a known customer's name is taken as the name.
@@ -219,23 +237,28 @@ async def split_customer_query(text: str) -> tuple[str, str]:
     glue = separator.group() if separator else ""
     rest = text[separator.end() :] if separator else ""
     if len(head) <= 2 or not _CJK_NAME.match(head):
-        return head, rest
+        return CustomerSplit(head, rest)
     # Even a short head may be glued (「王五电话」, 「王五5千」): the whole head wins
     # when it is itself a known name, else the longest known name it starts with.
     prefixes = [head[:n] for n in range(min(len(head) - 1, 6), 1, -1)]
     # A head longer than a name column can hold is speech, not a name: only its
     # prefixes can be one.
     candidates = [head, *prefixes] if len(head) <= NAME_MAX else prefixes
-    known = set(
-        await Customer.filter(
-            name_initials__in=[name_pinyin(p)[1] for p in candidates], name__in=candidates
-        ).values_list("name", flat=True)
-    )
+    # Whole rows, not just names: the caller's search then needs no query of its own.
+    known: dict[str, list[Customer]] = {}
+    for c in await Customer.filter(name__in=candidates).limit(SCAN_LIMIT):
+        known.setdefault(c.name, []).append(c)
     if head in known:
-        return head, rest
+        return CustomerSplit(head, rest, known[head])
     for prefix in prefixes:
         if prefix in known:
             tail = head[len(prefix) :]
             # The separator is kept: 「，」 still splits the note into clauses.
-            return prefix, f"{tail}{glue}{rest}" if rest else tail
-    return head, rest
+            return CustomerSplit(prefix, f"{tail}{glue}{rest}" if rest else tail, known[prefix])
+    return CustomerSplit(head, rest)
+
+
+async def split_customer_query(text: str) -> tuple[str, str]:
+    """(who, the rest) of a command's arguments (see :func:`split_customer`)."""
+    split = await split_customer(text)
+    return split.query, split.rest

@@ -75,6 +75,8 @@ class Customer(Model):
     class Meta:
         table = "customer"
         indexes = (
+            # Names as typed: telling 「王小明电话聊了」 into name and note (customer_search).
+            ("name",),
             ("birthday_month", "birthday_day"),
             ("owner_id", "grade"),
             # The digest: new customers of a day, silent VIPs, prospects contacted.

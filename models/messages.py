@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import ProcessingStatus
-from models.rawsql import execute
+from models.rawsql import fetch
 from models.sealed import SealedJSONField
 
 
@@ -78,9 +78,11 @@ async def remember_signed_url(key: str, digest: str) -> None:
     a URL seen the first time (every message but WeChat's retries) — and a read only
     when the URL was seen before.
     """
-    inserted = await execute(
+    # RETURNING rather than the changed-row count, which Tortoise's asyncpg client
+    # does not report for a statement without result rows.
+    inserted = await fetch(
         'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES (?, ?, ?) '
-        'ON CONFLICT ("key") DO NOTHING',
+        'ON CONFLICT ("key") DO NOTHING RETURNING "id"',
         key,
         digest,
         datetime.now(UTC),

@@ -36,7 +36,9 @@ async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
 
 
 async def execute(sql: str, *params: Any) -> int:
-    """Run a statement; the number of rows it changed."""
+    """Run a statement; the number of rows it changed (an UPDATE's or DELETE's: for an
+    INSERT, Tortoise's asyncpg client reads the status's OID field and reports 0, so
+    ask with ``RETURNING`` through :func:`fetch` instead)."""
     conn, text, args = _prepare(sql, list(params))
     changed, _ = await conn.execute_query(text, args)
     return int(changed or 0)

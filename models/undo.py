@@ -14,6 +14,7 @@ from tortoise import fields
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models.deferred import save_later
 from models.staff import Staff
 
 UNDO_WINDOW = timedelta(minutes=30)
@@ -58,12 +59,15 @@ def _plain(value: Any) -> Any:
 async def remember(
     staff: Staff, kind: str, target_id: int, before: dict[str, Any], label: str
 ) -> None:
-    await UndoEntry.create(
-        staff=staff,
-        kind=kind,
-        target_id=target_id,
-        before={k: _plain(v) for k, v in before.items()},
-        label=label[:128],
+    # Read back only by a later 「撤销」: written with the message's other bookkeeping.
+    await save_later(
+        UndoEntry(
+            staff=staff,
+            kind=kind,
+            target_id=target_id,
+            before={k: _plain(v) for k, v in before.items()},
+            label=label[:128],
+        )
     )
 
 

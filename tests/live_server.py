@@ -77,6 +77,9 @@ class LiveServer:
             "serve",
             "--port",
             str(self.port),
+            # One process: what these tests kill, hang and restart.
+            "--workers",
+            "1",
             *self.args,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=log,

@@ -91,6 +91,20 @@ def test_cli_config_error_is_one_line(tmp_path: Path) -> None:
     assert "wechat.mode" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_cli_on_a_database_never_migrated_says_so_in_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "fresh.toml"
+    cfg.write_text(
+        f'[database]\nurl = "sqlite://{tmp_path / "fresh.sqlite3"}"\n'
+        f'[wechat]\ntoken = "{TOKEN}"\napp_id = "{APP_ID}"\n'
+        f'[security]\ndata_key = "{DATA_KEY}"\n',
+        encoding="utf-8",
+    )
+    result = run_cli("--config", str(cfg), "outbox")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "wecrm migrate" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_cli_rejects_a_bad_duration(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["staff", "invite", "--role", "rep", "--name", "x", "--expires", "soon"])

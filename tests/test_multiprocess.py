@@ -44,6 +44,8 @@ async def two_servers(db: str, tmp_path: Path) -> AsyncIterator[list[str]]:
             "serve",
             "--port",
             str(port),
+            "--workers",
+            "1",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": ROOT},

@@ -1,0 +1,69 @@
+"""How many SQL statements a message costs: the hot path's budget, counted (not timed).
+
+Every statement is a round trip on PostgreSQL, so the count is what a rep's message
+costs the database. Encrypted callbacks (safe mode) carry no separate replay record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from models import AuditLog, ProcessedMessage
+from models.rawsql import dialect
+from tests.sales_helpers import REP_A, customer, team
+from tests.wechat_client import WeChatSender, text_xml
+
+
+class _Statements(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.sql: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sql.append(record.getMessage())
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The statements Tortoise sends meanwhile (it logs each one at DEBUG)."""
+    log = logging.getLogger("tortoise.db_client")
+    handler, level = _Statements(), log.level
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+    try:
+        yield handler.sql
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+async def say_encrypted(wechat: WeChatSender, text: str) -> str:
+    reply = await wechat.send(text_xml(text, REP_A), aes=True)
+    assert reply is not None
+    return reply["Content"]
+
+
+async def test_help_is_one_read_and_writes_nothing(wechat: WeChatSender) -> None:
+    await team()
+    with statements() as sql:
+        reply = await say_encrypted(wechat, "帮助")
+    assert "你可以发送以下命令" in reply
+    # Who the sender is, their dialog, waiting pushes, an earlier request: one row.
+    assert len(sql) == 1, sql
+    assert await ProcessedMessage.all().count() == 0 and await AuditLog.all().count() == 0
+
+
+async def test_a_follow_up_costs_five_round_trips_on_postgresql(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("王小明", rep)
+    with statements() as sql:
+        reply = await say_encrypted(wechat, "跟进 王小明电话聊了报价，下周三回访")
+    assert "已记录跟进" in reply
+    # The sender; the customer named (read whole while telling name from note); the
+    # follow-up; the customer's last contact; and its undo step, audit entry and dedup
+    # record together — one statement on PostgreSQL, three plain inserts on SQLite.
+    expected = 5 if dialect() == "postgres" else 7
+    assert len(sql) == expected, "\n".join(sql)
+    assert await ProcessedMessage.all().count() == 1 and await AuditLog.all().count() == 1
