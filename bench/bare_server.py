@@ -1,5 +1,5 @@
 """The limit for bench/compare.py: an aiohttp handler that checks WeChat's signature and
-answers a fixed passive reply (naming the customer of a 「跟进」, as wecrm's would), and
+answers a fixed passive reply (naming the customer of a 「查」 or 「跟进」, as wecrm's would), and
 nothing else — what this machine can do with aiohttp before any bot work.
 
     python bench/bare_server.py PORT
@@ -17,7 +17,7 @@ TOKEN = "bench-token"
 REPLY = (
     "<xml><ToUserName><![CDATA[u]]></ToUserName><FromUserName><![CDATA[a]]></FromUserName>"
     "<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-    "<Content><![CDATA[已记录跟进：\n客户：{name}]]></Content></xml>"
+    "<Content><![CDATA[{text}]]></Content></xml>"
 )
 
 
@@ -33,7 +33,9 @@ async def handle(request: web.Request) -> web.Response:
     body = await request.read()
     words = body.split(b"<Content><![CDATA[")[-1].split(b"]]>")[0].split(b" ")
     name = words[1].decode() if len(words) > 1 else ""
-    return web.Response(text=REPLY.format(name=name), content_type="application/xml")
+    # As wecrm's card and follow-up replies begin, so the client's checks pass.
+    text = f"【{name}】" if words[0] == "查".encode() else f"已记录跟进：\n客户：{name}"
+    return web.Response(text=REPLY.format(text=text), content_type="application/xml")
 
 
 async def health(request: web.Request) -> web.Response:

@@ -1,13 +1,18 @@
 """Side by side, in one interleaved run (not a test): a bare aiohttp handler that checks
-the signature and answers a fixed reply (the limit of this machine), and `wecrm serve`
-on SQLite and on PostgreSQL with 1 and 2 workers — for 帮助 and 跟进 at the given
-concurrency, three rounds. Prints the median req/s, p50, p99 and errors of each, its
-ratio to the limit in the same round, and each server's memory (RSS) idle and after.
+the signature and answers a fixed reply (the limit of this machine), WeRoBot under
+gunicorn when installed (what people run today), and `wecrm serve` on SQLite and on
+PostgreSQL with 1 and N workers — for 帮助, 查 and 跟进 from a rep at each concurrency,
+three rounds. Prints the median req/s, p50, p99 and errors of each, its ratio to the
+limit in the same round, the SQL statements each path costs, each server's memory
+(RSS) idle and after load (and, with --soak N, every N/10 帮助 after the rounds), and
+how long `wecrm outbox` takes to start and answer.
 
-    .venv/bin/python bench/compare.py [--concurrency 32,256] [--rounds 3] [--seconds 8]
+    .venv/bin/python bench/compare.py [--concurrency 32,256] [--rounds 3] [--seconds 5]
+        [--workers 2] [--soak 100000]
         [--database postgres://postgres@127.0.0.1:5432/wecrm_bench_compare]
 
-Loopback only, bounded by --seconds per level; the PostgreSQL database is a scratch one.
+Loopback only, bounded by --seconds per level (and --soak requests); the PostgreSQL
+database is a scratch one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import secrets
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +41,7 @@ from bot import db  # noqa: E402
 
 TOKEN = "bench-token"
 BARE = str(ROOT / "bench" / "bare_server.py")
+WEROBOT = str(ROOT / "bench" / "werobot_server.py")
 
 
 def free_port() -> int:
@@ -111,6 +118,76 @@ class Server:
             await asyncio.wait_for(self.proc.wait(), 30)
 
 
+PATHS = {"help": "帮助", "card": "查", "followup": "跟进"}
+
+
+def werobot_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("werobot", "gunicorn"))
+
+
+async def statements_per_message(config: Path) -> dict[str, int]:
+    """SQL statements each path costs, counted in-process on the server's database, as
+    the bench sends them (plain-mode callbacks: the replay record included)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bench.common import counting_statements
+    from bot.app import create_app
+    from bot.config import load_config
+    from tests.wechat_client import WeChatSender
+
+    cfg = load_config(str(config))
+    (rep, customer), *_ = await create_reps(str(config), 1, secrets.token_hex(3) + "s")
+    client = TestClient(TestServer(create_app(cfg, run_worker=False)))
+    await client.start_server()
+    counts = {}
+    try:
+        wechat = WeChatSender(
+            client, cfg.wechat.token, cfg.wechat.app_id, cfg.wechat.encoding_aes_key
+        )
+        await wechat.say("帮助", sender=rep)  # the pool's first connection is no statement
+        for path, word in PATHS.items():
+            text = word if path == "help" else f"{word} {customer} 电话 聊了报价 下周三回访"
+            if path == "card":
+                text = f"{word} {customer}"
+            with counting_statements() as counter:
+                await wechat.say(text, sender=rep)
+            counts[path] = counter.count
+    finally:
+        await client.close()
+    return counts
+
+
+def cli_start_seconds(config: Path, runs: int = 5) -> float:
+    """Median wall time of `wecrm outbox` (a typical operator command)."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--config", str(config), "outbox"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+async def soak(server: Server, requests: int, concurrency: int = 32) -> list[float]:
+    """RSS of ``server`` every tenth of ``requests`` 帮助 messages."""
+    samples = [rss_mb(server.proc.pid)] if server.proc else []
+    step = max(1, requests // 10)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        for _ in range(10):
+            level = Level(concurrency=concurrency, requests=step)
+            await run_level(
+                session, f"{server.url}/wechat", TOKEN, level, "help", [], server.reps,
+                secrets.token_hex(4), 600.0, 30.0,
+            )  # fmt: skip
+            assert server.proc is not None
+            samples.append(rss_mb(server.proc.pid))
+    return samples
+
+
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="wecrm-compare-"))
     sqlite_url = f"sqlite://{tmp / 'bench.sqlite3'}"
@@ -122,17 +199,31 @@ async def main(args: argparse.Namespace) -> None:
     wecrm = [sys.executable, "-m", "bot.cli", "--config"]
     servers = [
         Server("aiohttp, signature check, fixed reply (the limit)", [sys.executable, BARE], None),
+    ]
+    if werobot_available():
+        servers.append(Server("WeRoBot under gunicorn, 2 workers", [sys.executable, WEROBOT], None))
+    else:
+        print("WeRoBot: not installed (`.venv/bin/pip install werobot gunicorn` to compare)")
+    servers += [
         Server("wecrm · SQLite · 1 worker", [*wecrm, str(sqlite_cfg), "serve"], sqlite_cfg),
-        Server("wecrm · PostgreSQL · 1 worker", [*wecrm, str(pg_cfg), "serve"], pg_cfg),
         Server(
-            "wecrm · PostgreSQL · 2 workers",
-            [*wecrm, str(pg_cfg), "serve", "--workers", "2"],
+            "wecrm · PostgreSQL · 1 worker",
+            [*wecrm, str(pg_cfg), "serve", "--workers", "1"],
+            pg_cfg,
+        ),
+        Server(
+            f"wecrm · PostgreSQL · {args.workers} workers",
+            [*wecrm, str(pg_cfg), "serve", "--workers", str(args.workers)],
             pg_cfg,
         ),
     ]  # fmt: skip
     levels = [int(c) for c in args.concurrency.split(",")]
     per_level = 20000
     run_id = secrets.token_hex(3)
+    statements = {
+        "SQLite": await statements_per_message(sqlite_cfg),
+        "PostgreSQL": await statements_per_message(pg_cfg),
+    }
     for s in servers:
         await s.start()
         if s.config is not None:
@@ -140,9 +231,10 @@ async def main(args: argparse.Namespace) -> None:
         else:
             s.reps = [(f"oBare{i}", f"客户{i}") for i in range(20000)]
     results: dict[tuple[str, str, int], list[tuple[float, float, float, int]]] = {}
+    limits: dict[tuple[str, int], list[float]] = {}
     try:
         for _ in range(args.rounds):
-            for path in ("help", "followup"):
+            for path in PATHS:
                 for c in levels:
                     for s in servers:
                         level = Level(concurrency=c, requests=min(per_level, len(s.reps)))
@@ -162,30 +254,45 @@ async def main(args: argparse.Namespace) -> None:
                             (rps, percentile(lat, 50) * 1000, percentile(lat, 99) * 1000,
                              level.error_count)
                         )  # fmt: skip
+                    # The ratio is taken in the same round: the machine's state then.
+                    limits.setdefault((path, c), []).append(
+                        results[(servers[0].name, path, c)][-1][0]
+                    )
+        soaked = await soak(servers[-3], args.soak) if args.soak else []
     finally:
         for s in servers:
             await s.stop()
-    print("| server · path | c | req/s | p50 ms | p99 ms | errors | × limit |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for path in ("help", "followup"):
+    print("| server · path | c | req/s | p50 ms | p99 ms | errors | × limit | statements |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for path, label in PATHS.items():
         for c in levels:
-            limit = statistics.median(r[0] for r in results[(servers[0].name, path, c)])
             for s in servers:
                 rows = results[(s.name, path, c)]
                 rps = statistics.median(r[0] for r in rows)
                 p50 = statistics.median(r[1] for r in rows)
                 p99 = statistics.median(r[2] for r in rows)
                 errors = sum(r[3] for r in rows)
-                label = "帮助" if path == "help" else "跟进"
+                ratio = statistics.median(
+                    r[0] / limit for r, limit in zip(rows, limits[(path, c)], strict=True)
+                )
+                db_name = "SQLite" if "SQLite" in s.name else "PostgreSQL"
+                count = statements[db_name][path] if s.config is not None else ""
                 print(
                     f"| {s.name} · {label} | {c} | {rps:,.0f} | {p50:.0f} | {p99:.0f} | "
-                    f"{errors} | {rps / limit:.3f} |"
+                    f"{errors} | {ratio:.3f} | {count} |"
                 )
     print()
     for s in servers:
         idle = s.rss[0] if s.rss else 0
         after = s.rss[-1] if len(s.rss) > 1 else 0
         print(f"RSS {s.name}: idle {idle:.0f} MB, after load {after:.0f} MB")
+    if soaked:
+        print(
+            f"RSS of {servers[-3].name} every {args.soak // 10:,} 帮助 after the rounds: "
+            + ", ".join(f"{mb:.0f}" for mb in soaked)
+            + " MB"
+        )
+    print(f"`wecrm outbox` (median of 5): {cli_start_seconds(sqlite_cfg):.2f} s")
 
 
 if __name__ == "__main__":
@@ -193,7 +300,11 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", default="32")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--reps", type=int, default=4000, help="reps (and customers) per server")
+    parser.add_argument("--reps", type=int, default=10000, help="reps (and customers) per server")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--soak", type=int, default=0, help="then N 帮助 to the SQLite server, RSS sampled"
+    )
     parser.add_argument(
         "--database", default="postgres://postgres@127.0.0.1:5432/wecrm_bench_compare"
     )

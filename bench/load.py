@@ -12,6 +12,8 @@ Paths:
   URL from ``--config``); each request then redeems one with 「绑定 <code>」 from a new
   sender and must be answered 「绑定成功」 — a write-heavy path (invite claim, new
   staff row, audit) that shows the database's limits.
+- ``card``: reps as for ``followup`` below, each asking 「查 <their customer>」 and
+  answered with the whole card (customer search, card reads, the audit entry).
 - ``followup``: one rep per request and a customer owned by each (「压测客户0001」, …)
   are created first, likewise straight in the server's database; each request then
   logs 「跟进 <customer> 电话 聊了报价，客户有兴趣 下周三回访」 from its rep and must be
@@ -207,8 +209,13 @@ async def run_level(
         sender = f"oBench{run_id}c{level.concurrency}n{i}"
         if path == "help":
             content = "帮助"
+            if reps:  # a rep asking, as in the chat; else a stranger
+                sender = reps[i % len(reps)][0]
         elif path == "bind":
             content = f"绑定 {codes[i]}"
+        elif path == "card":
+            sender, customer = reps[i % len(reps)]
+            content = f"查 {customer}"
         else:
             sender, customer = reps[i]
             content = f"跟进 {customer} {FOLLOWUP_NOTE}"
@@ -245,6 +252,8 @@ async def run_level(
             level.error("late (success, reply via outbox)")
         elif path == "bind" and BIND_OK not in text:
             level.error("bind refused: " + text[:24])
+        elif path == "card" and not text.startswith(f"【{reps[i % len(reps)][1]}】"):
+            level.error("card refused: " + text[:24])
         elif path == "followup" and not (
             text.startswith(FOLLOWUP_OK) and f"客户：{reps[i][1]}" in text
         ):
@@ -301,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the server's config: token and database (default $WECRM_CONFIG or config.demo.toml)",
     )
     p.add_argument("--token", help="wechat.token of the server (default: from --config)")
-    p.add_argument("--path", choices=["help", "bind", "followup"], default="help")
+    p.add_argument("--path", choices=["help", "bind", "card", "followup"], default="help")
     p.add_argument("--concurrency", type=parse_levels, default=[1, 32, 256])
     p.add_argument("--requests", type=int, default=1000, help="requests per concurrency level")
     p.add_argument("--max-seconds", type=float, default=120.0, help="time limit per level")
@@ -318,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.config import load_config
 
         token = load_config(args.config).wechat.token
-    if args.path in {"bind", "followup"} and not args.config:
+    if args.path in {"bind", "card", "followup"} and not args.config:
         p.error(f"--path {args.path} needs --config to reach the server's database")
 
     levels = [Level(c, args.requests) for c in args.concurrency]
@@ -329,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.path == "bind":
         print(f"creating {total} invite codes in the server's database…", flush=True)
         codes = asyncio.run(create_invites(args.config, total))
-    elif args.path == "followup":
+    elif args.path in {"card", "followup"}:
         print(f"creating {total} reps and their customers in the server's database…", flush=True)
         reps = asyncio.run(create_reps(args.config, total, run_id))
 
