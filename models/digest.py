@@ -17,10 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
-from tortoise.models import Model
 
 from bot.config import Config
 from models.complaints import Complaint, ComplaintKpis, complaint_kpis
@@ -29,6 +27,7 @@ from models.deals import Deal, DealEvent
 from models.digest_attention import Attention, attention_items, silent_vip_filter
 from models.enums import ComplaintStatus, DealStage, Lifecycle, Role
 from models.followups import FollowUp
+from models.kpi_snapshot import KpiSnapshot
 from models.periods import Period, bounds, month_period
 from models.rawsql import dialect, fetch
 from models.staff import Staff
@@ -36,18 +35,6 @@ from models.staff import Staff
 SIGNED = (DealStage.SIGNED, DealStage.AFTER_SALES)
 ROLLING_DAYS = 30
 CHART_DAYS = 14
-
-
-class KpiSnapshot(Model):
-    """The digest's state figures as they were on a local day."""
-
-    id = fields.IntField(primary_key=True)
-    day = fields.DateField(unique=True)
-    data = fields.JSONField(default=dict)
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "kpi_snapshot"
 
 
 # --- figures ---------------------------------------------------------------------------------
