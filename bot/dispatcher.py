@@ -8,7 +8,7 @@ from bot.context import Context
 from bot.conversation import yields
 from bot.incoming import Incoming, Kind, Reply
 from bot.middlewares import Middleware, Next
-from bot.router import Router, as_reply
+from bot.router import HandlerObject, Router, as_reply
 
 
 class Dispatcher(Router):
@@ -16,10 +16,13 @@ class Dispatcher(Router):
         super().__init__("root")
         self.middlewares: list[Middleware] = list(middlewares or [])
 
-    async def _route(self, msg: Incoming, ctx: Context) -> Reply:
+    async def _route(
+        self, msg: Incoming, ctx: Context, handler: HandlerObject | None = None
+    ) -> Reply:
         conversation = ctx.conversation
         pending = conversation.state if conversation is not None else None
-        handler = await self.resolve(msg, ctx)
+        if handler is None:
+            handler = await self.resolve(msg, ctx)
         if handler is None:
             return Reply.none()
         ctx.handler_name, ctx.read_only = handler.name, handler.read_only
@@ -37,8 +40,12 @@ class Dispatcher(Router):
             await conversation.clear()
         return reply
 
-    async def feed(self, msg: Incoming, ctx: Context) -> Reply:
-        call: Next = self._route
+    async def feed(
+        self, msg: Incoming, ctx: Context, handler: HandlerObject | None = None
+    ) -> Reply:
+        """Run the middlewares and the handler: ``handler`` when the caller already
+        resolved it (the pipeline does, to know whether it is read-only)."""
+        call: Next = partial(self._route, handler=handler)
         for mw in reversed(self.middlewares):
             call = partial(mw, call)
         return await call(msg, ctx)

@@ -1,16 +1,20 @@
 """One message from any channel to its reply: the sender read, the handler chain,
-the dedup record and the 5-second rule — in one database transaction.
+the dedup record and the 5-second rule.
 
-A message's writes, its dedup record, its reply and (when late) its outbox row
-commit together or not at all. A process killed mid-handler therefore leaves
+A message whose handler may change data runs in one database transaction: its
+writes, its dedup record, its reply and (when late) its outbox row commit together
+or not at all. A process killed mid-handler therefore leaves
 nothing half-done: the database rolls the transaction back and WeChat's retry runs
 the handler as if for the first time. A committed message is never run again: its
 retries read the stored reply (bot.dedup).
 
 Few round trips: everything the pipeline itself needs to know about the sender
-comes from one statement (models.inbound); a read-only reply writes nothing more
-(no dedup record, no audit unless someone's card was seen); waiting outbox rows are
-released only when the read said there are some.
+comes from one statement (models.inbound), read before any transaction; the handler
+is then chosen, and a read-only one (bot.router ``read_only``) runs without a
+transaction — no BEGIN and COMMIT — and writes nothing more (no dedup record, no
+audit unless someone's card was seen). Waiting outbox rows are released only when
+the read said there are some. The replay record (plain mode) and that release stand
+on their own: they hold whatever becomes of the message.
 
 WeChat waits about 5 s for a passive reply and then retries. All database work runs
 in a task raced against ``bot.reply_deadline``:
@@ -165,8 +169,7 @@ class Pipeline:
         ctx = Context(config=self.config, request_id=rid)
         try:
             with collecting():
-                async with in_transaction():
-                    reply, wake = await self._run(msg, flight, ctx)
+                reply, wake = await self._run(msg, flight, ctx)
         except ReplayRefused:
             raise DoorError(403, "signature already used for another message") from None
         except Duplicate as duplicate:
@@ -186,29 +189,45 @@ class Pipeline:
         return reply
 
     async def _run(self, msg: Incoming, flight: Flight, ctx: Context) -> tuple[Reply, bool]:
-        """The message inside its transaction: (reply, whether the outbox has news)."""
-        key, wake = msg.dedup_key, False
+        """The message: (reply, whether the outbox has news)."""
+        wake = False
         if msg.signed_url is not None:
             await remember_signed_url(*msg.signed_url)
         inbound = await load_inbound(
             channel=msg.channel,
             sender=msg.sender,
             user_key=msg.user_key,
-            message_key=key,
+            message_key=msg.dedup_key,
             customer_side=msg.customer_side,
         )
         if inbound.handled is not None:
-            raise Duplicate(key, inbound.handled)
+            raise Duplicate(msg.dedup_key, inbound.handled)
         flight.claimed = True
         if (
             inbound.waiting
             and msg.channel != "simulator"
             and await release_waiting(msg.channel, msg.sender)
         ):
-            # The user's message reopened the 48-hour window for what waited on it.
+            # The user's message reopened the 48-hour window for what waited on it,
+            # whatever becomes of the message itself.
             wake = True
         self._know_sender(ctx, msg, inbound)
-        reply = await self.dispatcher.feed(msg, ctx)
+        try:
+            handler = await self.dispatcher.resolve(msg, ctx)
+        except Exception:
+            # A filter failed: the ordinary path below meets the failure again inside
+            # the error middleware, which answers with the apology.
+            handler = None
+        if handler is not None and handler.read_only:
+            # Nothing to commit together: no BEGIN and COMMIT round trips either.
+            reply = await self.dispatcher.feed(msg, ctx, handler)
+            return reply, await self._conclude(msg, flight, ctx, reply) or wake
+        async with in_transaction():
+            reply = await self.dispatcher.feed(msg, ctx, handler)
+            return reply, await self._conclude(msg, flight, ctx, reply) or wake
+
+    async def _conclude(self, msg: Incoming, flight: Flight, ctx: Context, reply: Reply) -> bool:
+        """The message's bookkeeping after its handler; whether the outbox has news."""
         if ctx.failed:
             raise _HandlerFailed(reply)
         flight.decided, late = True, flight.late
@@ -218,8 +237,8 @@ class Pipeline:
             await flush()  # a read-only reply's audit entry (whose card was seen)
         if late and not reply.is_empty:
             await self._enqueue_late(msg, reply)
-            wake = True
-        return reply, wake
+            return True
+        return False
 
     def _know_sender(self, ctx: Context, msg: Incoming, inbound: Inbound) -> None:
         ctx.sender.staff, ctx.sender.customer = inbound.staff, inbound.customer

@@ -113,7 +113,7 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
     db: str, tmp_path: Path
 ) -> None:
     """`wecrm serve --workers 2`: both workers answer on one port, a message retried
-    onto either is handled once, a killed worker is replaced, and stopping the
+    onto either gets the same answer, a killed worker is replaced, and stopping the
     supervisor stops every worker."""
     import signal
 
@@ -144,6 +144,11 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
             return seen
 
         first = await pids()
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(first) < 2 and asyncio.get_running_loop().time() < deadline:
+            # The second worker may still be starting (a busy machine): keep asking.
+            await asyncio.sleep(0.2)
+            first |= await pids()
         assert len(first) == 2, first  # both workers serve the one port
         xml = text_xml("帮助")  # the same MsgId each time: WeChat's retries, any worker
         conn = aiohttp.TCPConnector(force_close=True)
