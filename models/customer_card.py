@@ -25,7 +25,7 @@ from models.customers import (
 )
 from models.deals import Deal, SignedTotal, open_deals, signed_total
 from models.enums import ComplaintStatus
-from models.followups import FollowUp, next_revisit, recent_followups
+from models.followups import FollowUp, recent_followups
 from models.grading import Assessment, assess
 from models.requests import CustomerRequest, open_requests
 from models.staff import Staff
@@ -64,14 +64,18 @@ async def customer_card(
     config: Config | None = None,
     now: datetime | None = None,
 ) -> CustomerCard:
-    await customer.fetch_related("owner")
+    if customer.owner_id == viewer.id:  # type: ignore[attr-defined]
+        owner_name: str | None = viewer.name  # a rep's own customer: no query for the owner
+    else:
+        await customer.fetch_related("owner")
+        owner_name = customer.owner.name if customer.owner else None
     full = sees_full_card(viewer, customer)
     phone = phone_of(customer, cipher)
     birthday = birthday_of(customer)
     card = CustomerCard(
         customer=customer,
         full=full,
-        owner_name=customer.owner.name if customer.owner else None,
+        owner_name=owner_name,
         phone=phone if full or phone is None else mask_phone(phone),
         birthday=birthday,
         next_birthday=birthday.next_solar(today) if birthday else None,
@@ -80,7 +84,8 @@ async def customer_card(
         return card
     card.address = address_of(customer, cipher)
     card.followups = await recent_followups(customer.id)
-    card.next_revisit = await next_revisit(customer.id)
+    # The revisit the latest follow-up planned: the first of the recent ones.
+    card.next_revisit = card.followups[0].next_revisit_on if card.followups else None
     card.deals = await open_deals(customer.id)
     card.signed = await signed_total(customer.id)
     card.complaints = await Complaint.filter(

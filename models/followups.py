@@ -215,9 +215,3 @@ async def recent_followups(customer_id: int, limit: int = 3) -> list[FollowUp]:
 
 async def _latest(customer_id: int) -> FollowUp | None:
     return await FollowUp.filter(customer_id=customer_id).order_by("-created_at", "-id").first()
-
-
-async def next_revisit(customer_id: int) -> date | None:
-    """The revisit planned by the customer's latest follow-up."""
-    latest = await _latest(customer_id)
-    return latest.next_revisit_on if latest else None
