@@ -26,6 +26,10 @@ RESTART_WINDOW = 60.0
 POLL = 0.2
 
 
+# The supervisor's pid, in each worker's environment.
+SUPERVISOR_ENV = "WECRM_SUPERVISOR_PID"
+
+
 def worker_command(argv: list[str], index: int, scheduler: bool) -> list[str]:
     """The command line of worker ``index``: this serve command as one worker."""
     args = [a for a in argv if a not in ("--no-scheduler",)]
@@ -60,7 +64,11 @@ def supervise(argv: list[str], workers: int, scheduler_everywhere: bool, grace: 
 
     def start(index: int) -> subprocess.Popen[bytes]:
         scheduler = scheduler_everywhere or index == 0
-        return subprocess.Popen(worker_command(argv, index, scheduler))
+        # The worker learns its supervisor's pid from here, not from getppid() once it
+        # is up: a supervisor killed while the worker still starts would otherwise be
+        # mistaken for init, and the orphan would serve on.
+        env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
+        return subprocess.Popen(worker_command(argv, index, scheduler), env=env)
 
     procs = [start(i) for i in range(workers)]
     print(
@@ -112,14 +120,14 @@ async def watch_parent(app: object) -> AsyncIterator[None]:
     import asyncio
     import contextlib
 
-    parent = os.getppid()
+    parent = int(os.environ.get(SUPERVISOR_ENV) or os.getppid())
 
     async def watch() -> None:
         while True:
-            await asyncio.sleep(1)
             if os.getppid() != parent:
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
+            await asyncio.sleep(1)
 
     task = asyncio.create_task(watch())
     yield

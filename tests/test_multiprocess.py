@@ -179,7 +179,12 @@ def _gone(pid: int) -> bool:
         return True
 
 
-async def test_workers_of_a_killed_supervisor_stop_by_themselves(db: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("when", ["serving", "starting"])
+async def test_workers_of_a_killed_supervisor_stop_by_themselves(
+    db: str, tmp_path: Path, when: str
+) -> None:
+    """Killed once its workers serve, or while they are still starting (they then
+    learn the supervisor's pid from their environment, not from a late getppid())."""
     import signal
 
     if not db.startswith("postgres"):
@@ -192,7 +197,8 @@ async def test_workers_of_a_killed_supervisor_stop_by_themselves(db: str, tmp_pa
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": ROOT},
     )  # fmt: skip
-    await wait_healthy(f"http://127.0.0.1:{port}", proc)
+    if when == "serving":
+        await wait_healthy(f"http://127.0.0.1:{port}", proc)
     assert proc.stdout is not None
     banner = (await proc.stdout.readline()).decode()  # "wecrm supervisor …: 2 workers (a, b)"
     workers = [int(p) for p in banner.split("(")[1].rstrip(")\n").split(", ")]
