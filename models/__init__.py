@@ -4,6 +4,7 @@ This package is the Tortoise app ``models``; its migrations are in ``models.migr
 """
 
 from models.audit import AuditLog
+from models.campaigns import Campaign, CampaignContact, SavedSegment
 from models.complaints import Complaint, ComplaintEvent
 from models.customers import Customer
 from models.deals import Deal, DealEvent
@@ -20,6 +21,8 @@ from models.undo import UndoEntry
 __all__ = [
     "AccessToken",
     "AuditLog",
+    "Campaign",
+    "CampaignContact",
     "Complaint",
     "ComplaintEvent",
     "ConversationState",
@@ -33,6 +36,7 @@ __all__ = [
     "Outbox",
     "OwnerChange",
     "ProcessedMessage",
+    "SavedSegment",
     "SignedUrl",
     "Staff",
     "UndoEntry",
