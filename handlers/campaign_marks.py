@@ -36,9 +36,11 @@ _OUTCOMES: list[tuple[str, str]] = [
 ]
 _OUTCOME = "|".join(f"(?P<o{i}>{words})" for i, (_o, words) in enumerate(_OUTCOMES))
 MARK = re.compile(
-    rf"^(?P<verb>{_VERB})?\s*(?P<name>[^\s,，。!！:：]{{1,20}}?)\s*[,，]?\s*"
+    rf"^(?P<verb>{_VERB})?\s*(?P<name>[^\s,，。!！:：]{{1,12}}?)\s*[,，]?\s*"
     rf"(?:了|说|表示|已经?|也|很|挺|比较)*\s*(?:{_OUTCOME})?\s*(?:了)?\s*[。.!！]?$"
 )
+
+MANAGER_WORDS = ("活动", "推荐", "名单")
 
 NOT_IN_CAMPAIGN = "「{name}」不在你进行中的活动客户里。发送「活动」查看你的活动客户。"
 NO_CAMPAIGN = "你现在没有进行中的活动。主管发起活动后，我会把要联系的客户发给你。"
@@ -57,7 +59,8 @@ def parse_mark(text: str) -> tuple[str, str] | None:
     """(name, what was said: REACHED or an Outcome value), or None when the text is no
     mark (a verb or an outcome word is needed)."""
     m = MARK.match(normalize(text).replace("\u3000", " "))
-    if m is None:
+    # 「活动12月20日答谢会给活跃客户欢迎参加」 is a manager's command, not 「… 参加」.
+    if m is None or m.group("name").startswith(MANAGER_WORDS):
         return None
     said = next((o.value for i, (o, _w) in enumerate(_OUTCOMES) if m.group(f"o{i}")), None)
     if said is None and not m.group("verb"):

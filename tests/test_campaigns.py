@@ -391,3 +391,19 @@ async def test_the_cli_creates_previews_sends_and_reports(db: str, tmp_path: Pat
     listed = run_cli("--config", config, "campaign", "list")
     assert "新品推荐「新品A」" in listed.stdout
     assert len(await prompts()) == 2
+
+
+async def test_phone_chinese_without_spaces(wechat: WeChatSender) -> None:
+    await _small_book()
+    with time_machine.travel(NOW, tick=False):
+        glued = await wechat.say("活动12月20日答谢会给活跃客户欢迎参加。", MANAGER)
+        assert "活动邀请「答谢会」12月20日（周日） · 客户范围：活跃" in glued
+        assert "6 位客户，2 位销售" in glued
+        await wechat.say("是的。", MANAGER)
+        assert "欢迎参加" in text_of((await prompts())[0])
+        # 「推荐了李四」 is a mark, not the command 「推荐」.
+        assert "已记下：李四" in await wechat.say("推荐了李四", REP_A)
+        assert "已记下：张三" in await wechat.say("张三，报名了", REP_A)
+        assert "已记下：王五" in await wechat.say("王五说很感兴趣", REP_A)
+    c = await Campaign.get(title="答谢会")
+    assert c.note.rstrip("。") == "欢迎参加" and c.segment_label == "活跃"

@@ -52,7 +52,8 @@ FIXED_WORDS: dict[str, tuple[str, str]] = {
 EVERYONE_WORDS = ("全部客户", "所有客户", "全体客户", "所有人", "全部")
 # Words between segment words that carry no meaning: 「李明的 VIP 客户」.
 _FILLER = re.compile(r"^(?:[\s\u3000,，、;；和及与跟]+|的)")
-_CUSTOMER_WORD = re.compile(r"^客户(?=$|[\s\u3000,，、;；。:：])")
+# 「VIP客户」, 「餐饮的客户们」: right after a segment word 客户 says nothing more.
+_CUSTOMER_WORD = re.compile(r"^(?:的)?客户们?")
 _BIRTHDAY = re.compile(
     r"^(?:生日\s*(?:在\s*)?(\d{1,2})\s*月份?|(\d{1,2})\s*月份?\s*(?:过)?生日|"
     r"(本月|这个月|下个月|下月)\s*(?:过)?生日|生日\s*(?:在\s*)?(本月|这个月|下个月|下月))"
@@ -168,7 +169,8 @@ def parse_segment(text: str, vocab: Vocabulary, today: date) -> tuple[Segment, s
         matched = True
     if not matched:
         raise SegmentError(text.strip()[:20])
-    return segment, rest.strip()
+    # Speech ends with 「。」: a note of punctuation only is no note.
+    return segment, rest.strip().lstrip("，,。.；;：:、!！").strip()
 
 
 def _one_word(text: str, vocab: Vocabulary, today: date, segment: Segment) -> int | None:
