@@ -407,3 +407,14 @@ async def test_phone_chinese_without_spaces(wechat: WeChatSender) -> None:
         assert "已记下：王五" in await wechat.say("王五说很感兴趣", REP_A)
     c = await Campaign.get(title="答谢会")
     assert c.note.rstrip("。") == "欢迎参加" and c.segment_label == "活跃"
+
+
+async def test_a_long_prompt_names_the_first_customers_and_counts_the_rest(db: str) -> None:
+    await _small_book()
+    segment, _ = parse_segment("餐饮", await vocabulary(), NOW.date())
+    campaign = await create_campaign(CampaignKind.RECOMMEND, "新品A", segment)
+    await send(campaign, make_config(db, campaigns={"prompt_max_lines": 2}), NOW)
+    mine = text_of(await Outbox.get(recipient=REP_A, dedup_key__startswith="campaign:"))
+    listed = mine.split("客户：\n")[1].split("……")[0].splitlines()
+    assert "这 3 位客户" in mine and [line[:3] for line in listed] == ["1. ", "2. "]
+    assert "……还有 1 位，发送「活动」查看全部。" in mine

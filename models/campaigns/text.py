@@ -59,7 +59,7 @@ def _listed_line(i: int, item: Listed) -> str:
 
 def render_prompt(c: Campaign, staff: Staff, listed: list[Listed], cap: int) -> str:
     lines = [
-        f"【{CampaignKind(c.kind).label}】{headline(c)}",
+        f"【{headline(c)}】",
         f"{staff.name}，请把下面这段话发给你的这 {len(listed)} 位客户（称呼可以改成客户的名字）：",
         "——",
         forward_text(c),
