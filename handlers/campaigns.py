@@ -15,7 +15,7 @@ from bot.filters import Command, KindIs, RoleIs, StateIs, answer_text
 from bot.incoming import Incoming
 from bot.parsing.dates import InvalidDate, leading_date, local_today
 from bot.router import Router
-from handlers.campaign_marks import LooksLikeMark, my_campaigns
+from handlers.campaign_marks import MY_NONE, LooksLikeMark, my_campaigns
 from handlers.customer_pick import staff_of
 from handlers.help import register_help
 from models.campaigns.lists import all_lists, delete_list, save_list
@@ -67,6 +67,7 @@ ASK_SEND = (
 ASK_AGAIN = "请回复「是」（立即发）、「早报」（随早报发）或「否」（取消）。"
 SENT_NOW = "已发给 {reps} 位销售，共 {customers} 位客户。销售标记后，发送「活动报告」看进展。"
 SENT_LATER = "将随 {when} 的早报发给 {reps} 位销售，共 {customers} 位客户。"
+QUIET = "（现在是免打扰时段，{when} 送达。）"
 ALREADY_SENT = "这个活动已经发过了，没有重复发送。发送「活动报告」看进展。"
 DROPPED = "好的，这个活动不发了。"
 GONE = "这个活动已经不在了，请重新发起。"
@@ -140,7 +141,7 @@ async def reps_do_not_start(msg: Incoming, ctx: Context) -> str:
 async def start(msg: Incoming, ctx: Context) -> str:
     word, args = ctx.data["command"], ctx.data.get("args", "").strip()
     if not args:
-        return await _recent() if word == "活动" else USAGE
+        return await _recent(msg, ctx) if word == "活动" else USAGE
     today = local_today(ctx.config.tz)
     kind = CampaignKind.EVENT if word == "活动" else CampaignKind.RECOMMEND
     event_on = None
@@ -177,20 +178,21 @@ async def start(msg: Incoming, ctx: Context) -> str:
     return ASK_SEND.format(preview=text, briefing=_briefing_label(ctx))
 
 
-def _briefing_label(ctx: Context) -> str:
-    at = next_briefing(datetime.now(UTC), ctx.config).astimezone(ctx.config.tz)
-    today = local_today(ctx.config.tz)
-    day = (
-        "今天"
-        if at.date() == today
-        else "明天"
-        if at.date() == today + timedelta(days=1)
-        else f"{at.month}月{at.day}日"
-    )
+def _moment_label(moment: datetime, ctx: Context) -> str:
+    """「明天 08:30」, 「12月5日 08:30」: when a prompt will go out."""
+    at = moment.astimezone(ctx.config.tz)
+    days = (at.date() - local_today(ctx.config.tz)).days
+    day = {0: "今天", 1: "明天"}.get(days, f"{at.month}月{at.day}日")
     return f"{day} {at:%H:%M}"
 
 
-async def _recent() -> str:
+def _briefing_label(ctx: Context) -> str:
+    return _moment_label(next_briefing(datetime.now(UTC), ctx.config), ctx)
+
+
+async def _recent(msg: Incoming, ctx: Context) -> str:
+    """A manager's 「活动」: the latest campaigns, and their own campaign customers (those
+    nobody else owns come to a manager)."""
     campaigns = await Campaign.exclude(status=CampaignStatus.CANCELLED).order_by("-id").limit(5)
     if not campaigns:
         return NO_CAMPAIGNS
@@ -199,6 +201,9 @@ async def _recent() -> str:
         state = {"draft": "未发送", "sent": "已发出"}.get(str(c.status), "")
         lines.append(f"· #{c.id} {headline(c)}（{state}，{c.segment_label or '全部客户'}）")
     lines.append("发送「活动报告」看进展。\n" + USAGE)
+    mine = await my_campaigns(msg, ctx)
+    if mine != MY_NONE:
+        lines.append("\n" + mine)
     return "\n".join(lines)
 
 
@@ -228,7 +233,10 @@ async def confirm(msg: Incoming, ctx: Context) -> str:
         return SENT_LATER.format(
             when=f"{when.month}月{when.day}日 {when:%H:%M}", reps=len(p.reps), customers=p.customers
         )
-    return SENT_NOW.format(reps=len(p.reps), customers=p.customers)
+    text = SENT_NOW.format(reps=len(p.reps), customers=p.customers)
+    if sent.when is not None and sent.when > datetime.now(UTC) + timedelta(minutes=1):
+        text += QUIET.format(when=_moment_label(sent.when, ctx))
+    return text
 
 
 # --- report ----------------------------------------------------------------------------------

@@ -418,3 +418,23 @@ async def test_a_long_prompt_names_the_first_customers_and_counts_the_rest(db: s
     listed = mine.split("客户：\n")[1].split("……")[0].splitlines()
     assert "这 3 位客户" in mine and [line[:3] for line in listed] == ["1. ", "2. "]
     assert "……还有 1 位，发送「活动」查看全部。" in mine
+
+
+async def test_at_night_the_prompts_wait_and_unowned_customers_go_to_the_manager(
+    wechat: WeChatSender,
+) -> None:
+    await _small_book()
+    await customer("散客", None, grade=Grade.VIP)
+    night = datetime(2026, 12, 3, 22, 30, tzinfo=SHANGHAI)
+    with time_machine.travel(night, tick=False):
+        shown = await wechat.say("推荐 新品A 给 VIP", MANAGER)
+        assert "6 位客户，3 位销售" in shown and "其中 1 位没有负责销售，交给陈静" in shown
+        done = await wechat.say("是", MANAGER)
+        assert "现在是免打扰时段，明天 08:00 送达" in done
+        listed = await wechat.say("活动", MANAGER)
+    assert "最近的活动" in listed and "散客" in listed and "待发送" in listed
+    rows = await prompts()
+    assert {r.recipient for r in rows} == {REP_A, REP_B, MANAGER}
+    for row in rows:
+        local = row.next_attempt_at.astimezone(SHANGHAI)
+        assert local.date() == night.date() + timedelta(days=1) and local.hour == 8
