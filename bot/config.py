@@ -231,6 +231,23 @@ class GradingConfig:
 
 
 @dataclass
+class CampaignsConfig:
+    """Care campaigns (new-product recommendations, event invitations): the frequency
+    cap and how long a campaign runs."""
+
+    # A customer is in at most this many campaign prompts within cap_window_days
+    # (0 = no cap); the preview says how many the cap left out.
+    max_contacts_per_month: int = 2
+    cap_window_days: int = 30
+    # A recommendation runs (marks accepted, figures in the digest) this many days
+    # after it is sent; an event until this many days after its day.
+    run_days: int = 30
+    event_days_after: int = 7
+    # Customers listed by name in one rep's prompt; the rest are counted (「活动」 lists all).
+    prompt_max_lines: int = 30
+
+
+@dataclass
 class SimulatorConfig:
     enabled: bool = False
 
@@ -257,6 +274,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     requests: RequestsConfig = field(default_factory=RequestsConfig)
     grading: GradingConfig = field(default_factory=GradingConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -385,6 +403,7 @@ def _validate(cfg: Config) -> None:
     _validate_complaints(cfg.complaints)
     _validate_care(cfg.care)
     _validate_grading(cfg.grading)
+    _validate_campaigns(cfg.campaigns)
     try:
         parse_clock(cfg.digest.time)
     except ValueError:
@@ -480,6 +499,15 @@ def _validate_grading(g: GradingConfig) -> None:
         raise ConfigError("grading.dormant_days: must be more days than grading.active_days")
     if g.push_max_lines <= 0:
         raise ConfigError("grading.push_max_lines: expected a positive number")
+
+
+def _validate_campaigns(c: CampaignsConfig) -> None:
+    for f in dataclasses.fields(c):
+        if getattr(c, f.name) < 0:
+            raise ConfigError(f"campaigns.{f.name}: expected 0 or a positive number")
+    for name in ("cap_window_days", "run_days", "prompt_max_lines"):
+        if getattr(c, name) <= 0:
+            raise ConfigError(f"campaigns.{name}: expected a positive number")
 
 
 def _validate_complaints(c: ComplaintsConfig) -> None:
