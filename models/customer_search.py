@@ -245,8 +245,10 @@ async def split_customer(text: str) -> CustomerSplit:
     # prefixes can be one.
     candidates = [head, *prefixes] if len(head) <= NAME_MAX else prefixes
     # Whole rows, not just names: the caller's search then needs no query of its own.
+    # Exact names are a handful of rows; no LIMIT, which can tempt PostgreSQL's planner
+    # into a sequential scan when its statistics are stale (seen: 9 ms instead of 0.05).
     known: dict[str, list[Customer]] = {}
-    for c in await Customer.filter(name__in=candidates).limit(SCAN_LIMIT):
+    for c in await Customer.filter(name__in=candidates):
         known.setdefault(c.name, []).append(c)
     if head in known:
         return CustomerSplit(head, rest, known[head])
