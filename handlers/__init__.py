@@ -20,6 +20,7 @@ from handlers import (
     grading,
     help,
     staff,
+    surveys,
     team,
 )
 
@@ -29,6 +30,9 @@ def routers() -> list[Router]:
     return [
         staff.router,
         help.router,
+        # A customer's 1-5 to the satisfaction survey, before the complaints' rating
+        # answer: the later of the two questions takes it (handlers.surveys).
+        surveys.router,
         # Before customers/followups: their Command("改") would also take "改级 TS…".
         complaints_customer.router,
         complaints_staff.router,

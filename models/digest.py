@@ -31,6 +31,7 @@ from models.kpi_snapshot import KpiSnapshot
 from models.periods import Period, bounds, month_period
 from models.rawsql import dialect, fetch
 from models.staff import Staff
+from models.surveys import SurveyKpis, survey_kpis
 
 SIGNED = (DealStage.SIGNED, DealStage.AFTER_SALES)
 ROLLING_DAYS = 30
@@ -72,6 +73,8 @@ class Rolling:
     amount_mtd: Decimal = Decimal(0)
     amount_last_month: Decimal = Decimal(0)  # the same days of last month
     complaints: ComplaintKpis | None = None
+    # Answers to the after-sale satisfaction survey (models.surveys).
+    surveys: SurveyKpis | None = None
     active: int = 0
     dormant: int = 0
     silent_vips: int = 0
@@ -96,6 +99,7 @@ class Rolling:
             "silent_vips": self.silent_vips,
             "overdue": self.overdue,
             "csat": c.csat_avg if c else None,
+            "survey_avg": self.surveys.avg_score if self.surveys else None,
             "first_reply_hours": c.avg_first_reply_hours if c else None,
             "breaches": (c.first_reply_breaches + c.resolve_breaches) if c else None,
         }
@@ -287,6 +291,7 @@ async def _rolling(last: date, cfg: Config, now: datetime) -> Rolling:
     )
     r.amount_mtd, r.amount_last_month = Decimal(row["cur"] or 0), Decimal(row["old"] or 0)
     r.complaints = await complaint_kpis(first, last, cfg, now=min(now, end))
+    r.surveys = await survey_kpis(first, last, cfg)
     row = (
         await Customer.annotate(
             active=Count("id", _filter=Q(lifecycle=Lifecycle.ACTIVE)),

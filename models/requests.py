@@ -20,7 +20,9 @@ from models.staff import Staff
 from models.staff_push import push_to_staff
 
 LEAD, SERVICE = "lead", "service"
-KIND_LABEL = {LEAD: "购买意向", SERVICE: "服务请求"}
+# A low score in the after-sale survey (models.surveys): the owner rep calls back.
+SURVEY = "survey"
+KIND_LABEL = {LEAD: "购买意向", SERVICE: "服务请求", SURVEY: "满意度低分回访"}
 # The same kind of wish again within this long is the same request, said again.
 SAME_REQUEST = timedelta(hours=2)
 WORDS_MAX = 500
