@@ -61,9 +61,15 @@ PUSH = (
 
 
 async def route_request(
-    customer: Customer, kind: str, words: str, cfg: Config, now: datetime | None = None
+    customer: Customer,
+    kind: str,
+    words: str,
+    cfg: Config,
+    now: datetime | None = None,
+    notify: bool = True,
 ) -> Routed:
-    """Record the wish and push it to the person who will act on it."""
+    """Record the wish and push it to the person who will act on it (``notify``: False
+    when that person is the one who recorded it)."""
     now = now or datetime.now(UTC)
     recent = (
         await CustomerRequest.filter(
@@ -81,7 +87,7 @@ async def route_request(
     request = await CustomerRequest.create(
         customer=customer, kind=kind, words=words.strip()[:WORDS_MAX], assignee=assignee, due_at=due
     )
-    if assignee is not None:
+    if assignee is not None and notify:
         who = customer.name + (f"（{customer.company}）" if customer.company else "")
         if Grade(customer.grade) is Grade.VIP:
             who += " · VIP"

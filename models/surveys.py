@@ -30,6 +30,7 @@ from models.outbox import enqueue
 from models.periods import bounds
 from models.requests import SURVEY, Routed, route_request
 from models.sealed import SealedTextField
+from models.staff import Staff
 from models.staff_push import text_payload
 
 OA, REP = "oa", "rep"
@@ -244,10 +245,7 @@ async def pending_surveys(customer: Customer, now: datetime | None = None) -> li
         answered_at__isnull=True,
         asked_at__gte=now - timedelta(days=ANSWER_DAYS),
     ).order_by("-asked_at", "-id")
-    if not rows:
-        return []
-    latest = rows[0].asked_at
-    return [s for s in rows if s.asked_at == latest]
+    return _latest_batch(rows)
 
 
 @dataclass(frozen=True)
@@ -269,9 +267,12 @@ async def answer_survey(
     cfg: Config,
     now: datetime | None = None,
     channel: str = OA,
+    by: Staff | None = None,
 ) -> Answered:
     """Record the answer; a low score asks the owner rep to call back, a complaint in
-    the comment becomes a ticket (answered on ``channel``)."""
+    the comment becomes a ticket (answered on ``channel``). ``by``: the rep who asked
+    in person and records the answer — nobody is pushed about their own entry, and
+    whether the comment is a complaint to file is theirs to judge."""
     now = now or datetime.now(UTC)
     comment = comment.strip()[:500]
     for s in surveys:
@@ -281,11 +282,33 @@ async def answer_survey(
     revisit = None
     if low:
         words = f"满意度回访 {score} 分" + (f"：{comment}" if comment else "（没有留言）")
-        revisit = await route_request(customer, SURVEY, words, cfg, now=now)
+        revisit = await route_request(customer, SURVEY, words, cfg, now=now, notify=by is None)
     complaint = None
-    if comment and classify(comment) is Intent.COMPLAINT:
+    if by is None and comment and classify(comment) is Intent.COMPLAINT:
         complaint = await open_ticket(customer, comment, channel, cfg, now=now)
     return Answered(score, comment, low, revisit, complaint)
+
+
+# A rep may record an answer they collected this long after the question was due.
+REP_ANSWER_DAYS = 30
+
+
+async def open_surveys(customer: Customer, now: datetime | None = None) -> list[Survey]:
+    """The customer's unanswered surveys of the last month, either way asked (a rep
+    records the answer they got by forwarding the question): the latest batch."""
+    now = now or datetime.now(UTC)
+    rows = await Survey.filter(
+        customer_id=customer.id,
+        answered_at__isnull=True,
+        asked_at__gte=now - timedelta(days=REP_ANSWER_DAYS),
+    ).order_by("-asked_at", "-id")
+    return _latest_batch(rows)
+
+
+def _latest_batch(rows: list[Survey]) -> list[Survey]:
+    """The surveys asked together most recently (several deals of one customer are
+    asked about in one question): ``rows`` come newest first."""
+    return [s for s in rows if s.asked_at == rows[0].asked_at] if rows else []
 
 
 async def latest_answer(customer_id: int) -> Survey | None:

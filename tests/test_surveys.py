@@ -32,7 +32,7 @@ from models.periods import day_period
 from models.surveys import send_surveys
 from scheduler.jobs import briefing, survey
 from tests.conftest import make_config
-from tests.sales_helpers import MANAGER, REP_A, team
+from tests.sales_helpers import MANAGER, REP_A, REP_B, team
 from tests.wechat_client import WeChatSender
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -309,3 +309,26 @@ async def test_switched_off_nobody_is_asked(db: str) -> None:
     cfg = make_config(db, survey={"enabled": False})
     assert await survey(cfg, MORNING.astimezone(UTC)) == "survey: disabled"
     assert await Survey.all().count() == 0
+
+
+async def test_a_rep_records_the_answer_they_got(db: str, wechat: WeChatSender) -> None:
+    a, _, _ = await team()
+    wang = await buyer("王五", a, None, wrote_lately=False)
+    await deal(wang, a, DUE_DAY)
+    with time_machine.travel(MORNING, tick=False) as clock:
+        await send_surveys(TODAY, make_config(db))
+        clock.move_to(MORNING + timedelta(days=2))
+        assert (await wechat.say("满意度 王五", REP_A)).startswith("用法：满意度 客户 分数")
+        assert "只有负责人或主管可以记录" in await wechat.say("满意度 王五 5", REP_B)
+        reply = await wechat.say("满意度 王五 2 安装师傅迟到了", REP_A)
+        again = await wechat.say("满意度 王五 4", REP_A)
+        card = await wechat.say("查 王五", REP_A)
+    assert reply.startswith("已记下王五的满意度：2 分「安装师傅迟到了」。分数偏低")
+    assert again == "王五最近一个月没有待回访的满意度调查。"
+    s = await Survey.get(customer_id=wang.id)
+    assert (s.channel, s.score, s.comment) == ("rep", 2, "安装师傅迟到了")
+    assert "售后满意度：2 分（12月5日）「安装师傅迟到了」" in card
+    # On the card as a revisit, but the rep is not pushed about their own entry.
+    assert await CustomerRequest.filter(customer_id=wang.id, kind="survey").count() == 1
+    assert [t for t in await pushes_to(REP_A) if "满意度低分回访" in t] == []
+    assert await Complaint.all().count() == 0
