@@ -51,6 +51,9 @@ class PeriodFigures:
     complaints_opened: int = 0
     complaints_answered: int = 0
     complaints_closed: int = 0
+    # Answers to the after-sale satisfaction survey given in the period.
+    survey_answers: int = 0
+    survey_avg: float | None = None
 
 
 @dataclass
@@ -195,6 +198,8 @@ async def build_digest(
     figures.stage_moves, before.stage_moves = int(row["cur"] or 0), int(row["old"] or 0)
 
     await _complaint_counts(figures, before, (start, end), (pstart, pend))
+    answers = await survey_kpis(period.first, period.last, cfg)
+    figures.survey_answers, figures.survey_avg = answers.answered, answers.avg_score
     rolling = await _rolling(period.last, cfg, now)
     for item in await overdue_by_owner(period.last):
         rolling.overdue += item["n"]

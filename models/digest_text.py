@@ -65,6 +65,11 @@ def render_digest(d: Digest) -> str:
 
 def _period_lines(f: PeriodFigures, b: PeriodFigures, versus: str) -> list[str]:
     head = "今日" if versus == VERSUS["day"] else "本期"
+    surveys = (
+        [f"· 售后回访满意度 {f.survey_avg:.1f} 分（{f.survey_answers} 人回复）"]
+        if f.survey_answers and f.survey_avg is not None
+        else []
+    )
     return [
         f"{head}（{versus}）",
         f"· 跟进 {f.followups} 次{change(f.followups, b.followups)}",
@@ -74,6 +79,7 @@ def _period_lines(f: PeriodFigures, b: PeriodFigures, versus: str) -> list[str]:
         f"· 阶段推进 {f.stage_moves} 次{change(f.stage_moves, b.stage_moves)}",
         f"· 投诉：新 {f.complaints_opened} · 已回复 {f.complaints_answered}"
         f" · 已结案 {f.complaints_closed}",
+        *surveys,
     ]
 
 

@@ -217,7 +217,13 @@ async def rep_surveys_by_owner(today: date, cfg: Config) -> dict[int | None, lis
     「请回访满意度」 section; one line per customer."""
     start, end = bounds(today, today, cfg)
     rows = (
-        await Survey.filter(channel=REP, asked_at__gte=start, asked_at__lt=end)
+        await Survey.filter(
+            channel=REP,
+            asked_at__gte=start,
+            asked_at__lt=end,
+            # Asked not to be contacted since the job ran: the rep does not ask either.
+            customer__opted_out_at__isnull=True,
+        )
         .order_by("id")
         .prefetch_related("customer", "deal")
     )

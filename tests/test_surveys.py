@@ -130,14 +130,19 @@ async def test_outside_the_window_the_rep_asks_from_the_briefing(
     wang = await buyer("王五", a, WANG, wrote_lately=False)
     await deal(wang, a, DUE_DAY - timedelta(days=2))
     await deal(await buyer("赵六", a, None, False), a, DUE_DAY)
+    qian = await buyer("钱七", a, None, False)
+    await deal(qian, a, DUE_DAY)
 
     await survey(cfg, MORNING.astimezone(UTC))
+    # 钱七 asks not to be contacted after the job ran: the rep does not ask either.
+    await Customer.filter(id=qian.id).update(opted_out_at=MORNING.astimezone(UTC))
     assert len(await questions_to(ZHANG)) == 1
     assert await questions_to(WANG) == []
     await briefing(cfg, (MORNING + timedelta(minutes=30)).astimezone(UTC))
     [pushed] = [t for t in await pushes_to(REP_A) if t.startswith("早上好")]
     assert "【请回访满意度 2 位】" in pushed
-    assert "王五 · 数控机床" in pushed and "赵六" in pushed and "张三" not in pushed
+    assert "王五 · 数控机床" in pushed and "赵六" in pushed
+    assert "张三" not in pushed and "钱七" not in pushed
     assert "可转发给客户：您好，感谢您选择我们" in pushed
     with time_machine.travel(MORNING + timedelta(hours=1), tick=False):
         todo = await wechat.say("待办", REP_A)
@@ -214,8 +219,14 @@ async def test_the_digest_shows_both_satisfaction_figures(db: str, wechat: WeCha
             day_period(TODAY), cfg, now=MORNING.astimezone(UTC) + timedelta(hours=10)
         )
     )
-    # (5 + 4 + 2) / 3 = 3.7; one score at or below 3.
-    assert "· 售后回访满意度 3.7 分（3 人回复，1 人不满意）" in text
+    # (5 + 4 + 2) / 3 = 3.7; one score at or below 3 — today, and over 30 days.
+    today, rolling = text.split("近 30 天")
+    assert "· 售后回访满意度 3.7 分（3 人回复）" in today
+    assert "· 售后回访满意度 3.7 分（3 人回复，1 人不满意）" in rolling
+    yesterday = render_digest(
+        await build_digest(day_period(TODAY - timedelta(days=1)), cfg, now=MORNING.astimezone(UTC))
+    )
+    assert "售后回访满意度" not in yesterday
     # The complaint figure keeps its own, distinct label (no rated tickets here).
     assert "投诉处理满意度" not in text
 
