@@ -1,5 +1,5 @@
 """The ``wecrm`` command: migrate, serve, seed, outbox, jobs, grade, staff
-(``bot.cli_staff``), import, export."""
+(``bot.cli_staff``), campaign (``bot.cli_campaign``), import, export."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from bot import cli_staff
+from bot import cli_campaign, cli_staff
 from bot.config import Config, ConfigError, load_config
 from scheduler.jobs import JOBS
 
@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     cli_staff.add_parsers(sub, parse_duration)
+    cli_campaign.add_parsers(sub)
 
     digest = sub.add_parser("digest", help="the managers' digest for a day, week or month")
     digest.add_argument("--date", help="YYYY-MM-DD, the day (or last day) of the report")
@@ -486,6 +487,8 @@ def _dispatch(cfg: Config, args: argparse.Namespace) -> int:
         return cmd_grade(cfg, args)
     if args.command == "staff":
         return cli_staff.run(cfg, args, _with_db)
+    if args.command == "campaign":
+        return cli_campaign.run(cfg, args, _with_db)
     if args.command == "digest":
         return cmd_digest(cfg, args)
     if args.command == "import":

@@ -245,6 +245,23 @@ class GradingConfig:
 
 
 @dataclass
+class CampaignsConfig:
+    """Care campaigns (new-product recommendations, event invitations): the frequency
+    cap and how long a campaign runs."""
+
+    # A customer is in at most this many campaign prompts within cap_window_days
+    # (0 = no cap); the preview says how many the cap left out.
+    max_contacts_per_month: int = 2
+    cap_window_days: int = 30
+    # A recommendation runs (marks accepted, figures in the digest) this many days
+    # after it is sent; an event until this many days after its day.
+    run_days: int = 30
+    event_days_after: int = 7
+    # Customers listed by name in one rep's prompt; the rest are counted (「活动」 lists all).
+    prompt_max_lines: int = 30
+
+
+@dataclass
 class SimulatorConfig:
     enabled: bool = False
 
@@ -272,6 +289,7 @@ class Config:
     requests: RequestsConfig = field(default_factory=RequestsConfig)
     survey: SurveyConfig = field(default_factory=SurveyConfig)
     grading: GradingConfig = field(default_factory=GradingConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -401,6 +419,7 @@ def _validate(cfg: Config) -> None:
     _validate_care(cfg.care)
     _validate_grading(cfg.grading)
     _validate_survey(cfg.survey)
+    _validate_campaigns(cfg.campaigns)
     try:
         parse_clock(cfg.digest.time)
     except ValueError:
@@ -507,6 +526,15 @@ def _validate_survey(s: SurveyConfig) -> None:
         parse_clock(s.time)
     except ValueError:
         raise ConfigError("survey.time: expected HH:MM, e.g. 08:00") from None
+
+
+def _validate_campaigns(c: CampaignsConfig) -> None:
+    for f in dataclasses.fields(c):
+        if getattr(c, f.name) < 0:
+            raise ConfigError(f"campaigns.{f.name}: expected 0 or a positive number")
+    for name in ("cap_window_days", "run_days", "prompt_max_lines"):
+        if getattr(c, name) <= 0:
+            raise ConfigError(f"campaigns.{name}: expected a positive number")
 
 
 def _validate_complaints(c: ComplaintsConfig) -> None:

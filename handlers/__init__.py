@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import (
+    campaign_marks,
+    campaigns,
     care,
     complaints_customer,
     complaints_staff,
@@ -19,6 +21,7 @@ from handlers import (
     followups,
     grading,
     help,
+    optout,
     staff,
     surveys,
     team,
@@ -35,10 +38,15 @@ def routers() -> list[Router]:
         surveys.router,
         # Before customers/followups: their Command("改") would also take "改级 TS…".
         complaints_customer.router,
+        # A customer's 「退订」 (after complaints: an angry one is a ticket first, before
+        # customer_inbox: 「别联系我」 is no lead); staff's 「免打扰 张三」.
+        optout.router,
         complaints_staff.router,
         # Managers: 「待办 团队」 before care's 「待办」; 「团队」「日报」「转移」.
         team.router,
         digest.router,
+        # Managers' 「推荐」「活动」「活动报告」「名单」 (a rep's 「推荐了张三」 is a mark, below).
+        campaigns.router,
         # Before customers: 「生日 本周」 lists birthdays, 「生日 张三 …」 sets one.
         care.router,
         customers.router,
@@ -50,11 +58,14 @@ def routers() -> list[Router]:
         deals.router,
         # 「定级」 (a manager pins a grade or tier); 「改级」 is the complaints' command.
         grading.router,
+        # 「已推荐 张三」「张三 有兴趣」: after every command, before the free report.
+        campaign_marks.router,
         # A rep's report without 「跟进」: after every command, before the dialogs' answers.
         followups.free_router,
         # Free-text answers to the bot's questions: after every command router.
         customers.dialog_router,
         deals.dialog_router,
+        campaigns.dialog_router,
         # A customer's free text that is no complaint: leads, requests, small talk.
         customer_inbox.router,
         fallback.router,

@@ -41,6 +41,16 @@ CARD_OWNER_CHANGE = "负责人变更：{date} {old} → {new}"
 CARD_REQUESTS = "客户留言："
 CARD_REQUEST = "· {date} {kind}「{words}」→ {who}"
 CARD_SURVEY = "售后满意度：{score} 分（{date}）{comment}"
+CARD_OPTED_OUT = "免打扰：{date}起不接收活动和推荐（「取消免打扰 {name}」恢复）"
+
+
+def _opt_out_lines(card: CustomerCard, tz: ZoneInfo) -> list[str]:
+    """Everyone sees it: nobody should put this customer in a campaign by hand."""
+    since = card.customer.opted_out_at
+    if since is None:
+        return []
+    local = since.astimezone(tz)
+    return [CARD_OPTED_OUT.format(date=f"{local.month}月{local.day}日", name=card.customer.name)]
 
 
 def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
@@ -54,6 +64,7 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
             owner=card.owner_name or UNOWNED,
         ),
         *(card_lines(card.grading) if card.grading else []),
+        *_opt_out_lines(card, tz),
         CARD_PHONE.format(phone=card.phone or NOT_SET),
     ]
     if card.full and card.address:

@@ -6,6 +6,7 @@ rules around them, so a command that only needs the database starts quickly.
 """
 
 from models.audit import AuditLog
+from models.campaigns.tables import Campaign, CampaignContact, SavedSegment
 from models.complaints.tables import Complaint, ComplaintEvent
 from models.customers import Customer
 from models.deals import Deal, DealEvent
@@ -23,6 +24,8 @@ from models.undo import UndoEntry
 __all__ = [
     "AccessToken",
     "AuditLog",
+    "Campaign",
+    "CampaignContact",
     "Complaint",
     "ComplaintEvent",
     "ConversationState",
@@ -36,6 +39,7 @@ __all__ = [
     "Outbox",
     "OwnerChange",
     "ProcessedMessage",
+    "SavedSegment",
     "SignedUrl",
     "Staff",
     "Survey",

@@ -99,20 +99,30 @@ def birthday_on(b: Birthday, year: int, cfg: CareConfig) -> date | None:
     return day
 
 
+def birthday_pairs(days: list[date]) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """The stored (month, day) of solar and of lunar birthdays that can fall on one of
+    ``days`` (29 February always a candidate; a lunar 30th of a 29-day month too)."""
+    solar = {(d.month, d.day) for d in days} | {(2, 29)}
+    lunar: set[tuple[int, int]] = set()
+    for d in days:
+        lunar_day = Solar.fromYmd(d.year, d.month, d.day).getLunar()
+        month, day = abs(lunar_day.getMonth()), lunar_day.getDay()
+        lunar.add((month, day))
+        length = LunarMonth.fromYm(lunar_day.getYear(), lunar_day.getMonth()).getDayCount()
+        if day == length == 29:
+            lunar.add((month, 30))
+    return solar, lunar
+
+
 def _candidates(days: list[date]) -> tuple[Q, Q]:
     """Filters for solar and lunar birthdays that can fall on one of ``days``."""
     solar = Q()
     lunar = Q()
-    solar_pairs = {(d.month, d.day) for d in days} | {(2, 29)}
+    solar_pairs, lunar_pairs = birthday_pairs(days)
     for month, day in solar_pairs:
         solar |= Q(birthday_month=month, birthday_day=day)
-    for d in days:
-        lunar_day = Solar.fromYmd(d.year, d.month, d.day).getLunar()
-        month, day = abs(lunar_day.getMonth()), lunar_day.getDay()
+    for month, day in lunar_pairs:
         lunar |= Q(birthday_month=month, birthday_day=day)
-        length = LunarMonth.fromYm(lunar_day.getYear(), lunar_day.getMonth()).getDayCount()
-        if day == length == 29:
-            lunar |= Q(birthday_month=month, birthday_day=30)
     return Q(solar, birthday_lunar=False), Q(lunar, birthday_lunar=True)
 
 

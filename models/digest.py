@@ -21,6 +21,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
 from bot.config import Config
+from models.campaigns.report import CampaignReport, reports, running_campaigns
 from models.complaints import Complaint, ComplaintKpis, complaint_kpis
 from models.customers import Customer
 from models.deals import Deal, DealEvent
@@ -119,6 +120,8 @@ class Digest:
     compared: dict[str, Any] | None
     attention: list[Attention] = field(default_factory=list)
     daily_amounts: list[tuple[date, Decimal]] = field(default_factory=list)
+    # Campaigns running on the period's last day, with their figures per rep.
+    campaigns: list[CampaignReport] = field(default_factory=list)
 
 
 async def build_digest(
@@ -216,6 +219,7 @@ async def build_digest(
     )
     digest.daily_amounts = await _daily_amounts(period.last)
     digest.attention = await attention_items(digest.reps, cfg, now)
+    digest.campaigns = await reports(await running_campaigns(period.last))
     today = now.astimezone(cfg.tz).date()
     back = 7 if period.kind == "week" else 1
     snap = await KpiSnapshot.get_or_none(day=period.last - timedelta(days=back))

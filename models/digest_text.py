@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from models.campaigns.text import digest_lines
 from models.digest import Digest, PeriodFigures, RepFigures
 from models.periods import Period
 
@@ -58,6 +59,9 @@ def render_digest(d: Digest) -> str:
         lines.append("")
         lines.append("按销售：")
         lines += [_rep_line(r) for r in d.reps]
+    if d.campaigns:
+        lines.append("")
+        lines += digest_lines(d.campaigns)
     lines.append("")
     lines += _rolling_lines(d)
     return "\n".join(lines)

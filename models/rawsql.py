@@ -1,12 +1,12 @@
 """Hand-written SQL for the few statements the ORM cannot say (window functions,
 ``ON CONFLICT DO NOTHING``), portable between SQLite and PostgreSQL: write ``?``
 placeholders; on PostgreSQL they become ``$1, $2, …``, and on SQLite dates and times
-are passed as the ISO text Tortoise stores them as."""
+are passed as the text Tortoise stores them as (times in UTC)."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise import connections
@@ -24,10 +24,16 @@ def _prepare(sql: str, params: list[Any]) -> tuple[Any, str, list[Any]]:
     if conn.capabilities.dialect == "postgres":
         counter = iter(range(1, len(params) + 1))
         return conn, _MARK.sub(lambda _m: f"${next(counter)}", sql), params
-    plain = [
-        p.isoformat() if isinstance(p, date) and not isinstance(p, datetime) else p for p in params
-    ]
-    return conn, sql, plain
+    return conn, sql, [_sqlite_value(p) for p in params]
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # Tortoise's form: UTC, str() of the datetime ("2026-12-03 09:57:12.5+00:00").
+        return str(value.astimezone(UTC))
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:

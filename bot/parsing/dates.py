@@ -453,6 +453,17 @@ def _longest_date_prefix(text: str, today: date) -> tuple[Moment, int] | None:
     return None
 
 
+def leading_date(text: str, today: date) -> tuple[date, str] | None:
+    """The longest date phrase (a time of day after it is allowed) at the start of
+    ``text`` and what follows: 「12月20日 答谢会」 → (12-20, "答谢会"). Raises
+    :class:`InvalidDate` like :func:`parse_date_phrase`."""
+    found = _longest_date_prefix(text.strip(), today)
+    if found is None:
+        return None
+    (day, _time), end = found
+    return day, text.strip()[end:].strip()
+
+
 # --- a revisit anywhere in speech: 「…记得28号提醒我」, 「下下周一再约个时间过去演示」 ----
 
 # Words that plan a next contact; a date right before (or right after) one is the

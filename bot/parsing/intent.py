@@ -1,6 +1,7 @@
 """What a customer's free message is about: a complaint, a question about the progress
-of one, a sales lead, a service request, or small talk — from the words, the way
-customers type and speak them on a phone (no command word needed).
+of one, a sales lead, a service request, a wish not to be contacted (退订), or small
+talk — from the words, the way customers type and speak them on a phone (no command
+word needed).
 
 Rules, not a model: every decision can be read and explained, and the labelled corpus
 in ``tests/data/customer_messages.tsv`` (printed precision and recall) keeps them
@@ -21,6 +22,7 @@ class Intent(StrEnum):
     PROGRESS = "progress"
     LEAD = "lead"
     SERVICE = "service"
+    OPT_OUT = "optout"
     SMALL_TALK = "smalltalk"
 
     @property
@@ -30,6 +32,7 @@ class Intent(StrEnum):
             "progress": "进度查询",
             "lead": "购买意向",
             "service": "服务请求",
+            "optout": "退订",
             "smalltalk": "闲聊",
         }[self.value]
 
@@ -77,6 +80,16 @@ _SERVICE = _alternatives(
 )
 
 
+# Not to be contacted any more (campaigns, surveys): 「退订」, 「不要再发了」, 「别再联系我」.
+# After complaints (an angry 「别再发了，垃圾」 is a ticket first) and before leads
+# (「别联系我」 holds 「联系我」).
+_OPT_OUT = re.compile(
+    r"退订|取消订阅|取消关注推送|拒收|不要再?发了|别再?发了|不要再发|别再发|不要再?推送?|别再?推送?|"
+    r"不要再?给我发|别再?给我发|不要再?联系我?|别再?联系我?|不要再?打扰|别再?打扰|不想再?收到|"
+    r"不再接收|停止推送|停止发送|别烦我|不要烦我|^td$|^t$|unsubscribe|^stop$"
+)
+
+
 def normalize(text: str) -> str:
     """Full-width letters, digits and punctuation as plain ones, lower case."""
     return unicodedata.normalize("NFKC", text).strip().lower()
@@ -89,6 +102,8 @@ def classify(text: str) -> Intent:
         return Intent.PROGRESS
     if _COMPLAINT.search(t):
         return Intent.COMPLAINT
+    if _OPT_OUT.search(t):
+        return Intent.OPT_OUT
     if _LEAD.search(t):
         return Intent.LEAD
     if _PRAISE.search(t):

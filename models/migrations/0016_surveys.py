@@ -7,7 +7,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0014_customer_name")]
+    dependencies = [("models", "0015_campaigns")]
 
     initial = False
 
