@@ -164,6 +164,20 @@ class RequestsConfig:
 
 
 @dataclass
+class SurveyConfig:
+    """The after-sale satisfaction survey (models.surveys)."""
+
+    # Ask at all.
+    enabled: bool = True
+    # Days after a signed deal's closing date the customer is asked.
+    days_after_deal: int = 7
+    # A score at or below this opens a revisit for the owner rep.
+    low_score: int = 3
+    # Local time of the daily run that asks (or puts the question in the briefing).
+    time: str = "08:00"
+
+
+@dataclass
 class DigestConfig:
     """The managers' daily digest."""
 
@@ -273,6 +287,7 @@ class Config:
     care: CareConfig = field(default_factory=CareConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     requests: RequestsConfig = field(default_factory=RequestsConfig)
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
     grading: GradingConfig = field(default_factory=GradingConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
@@ -403,6 +418,7 @@ def _validate(cfg: Config) -> None:
     _validate_complaints(cfg.complaints)
     _validate_care(cfg.care)
     _validate_grading(cfg.grading)
+    _validate_survey(cfg.survey)
     _validate_campaigns(cfg.campaigns)
     try:
         parse_clock(cfg.digest.time)
@@ -499,6 +515,17 @@ def _validate_grading(g: GradingConfig) -> None:
         raise ConfigError("grading.dormant_days: must be more days than grading.active_days")
     if g.push_max_lines <= 0:
         raise ConfigError("grading.push_max_lines: expected a positive number")
+
+
+def _validate_survey(s: SurveyConfig) -> None:
+    if s.days_after_deal < 1:
+        raise ConfigError("survey.days_after_deal: expected a positive number of days")
+    if not 1 <= s.low_score <= 4:
+        raise ConfigError("survey.low_score: expected a score from 1 to 4")
+    try:
+        parse_clock(s.time)
+    except ValueError:
+        raise ConfigError("survey.time: expected HH:MM, e.g. 08:00") from None
 
 
 def _validate_campaigns(c: CampaignsConfig) -> None:

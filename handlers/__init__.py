@@ -23,6 +23,7 @@ from handlers import (
     help,
     optout,
     staff,
+    surveys,
     team,
 )
 
@@ -32,6 +33,9 @@ def routers() -> list[Router]:
     return [
         staff.router,
         help.router,
+        # A customer's 1-5 to the satisfaction survey, before the complaints' rating
+        # answer: the later of the two questions takes it (handlers.surveys).
+        surveys.router,
         # Before customers/followups: their Command("改") would also take "改级 TS…".
         complaints_customer.router,
         # A customer's 「退订」 (after complaints: an angry one is a ticket first, before

@@ -8,8 +8,7 @@ the rules they apply are in ``models.complaints``.
 
 from __future__ import annotations
 
-import unicodedata
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Config
 from bot.context import Context
@@ -28,14 +27,12 @@ async def await_rating(c: Complaint, customer: Customer, cfg: Config) -> None:
     """The ticket was closed and the customer asked to rate it: their next 1-5 (or
     未解决) answers that request, for as long as the ticket may be reopened."""
     ttl = timedelta(days=max(1, cfg.complaints.reopen_days))
+    # When it was asked: a satisfaction survey asked later takes the next 1-5 first
+    # (handlers.surveys).
+    asked = datetime.now(UTC).isoformat()
     await Conversation(f"{c.channel}:{customer.openid}", ttl).set(
-        RATE_STATE, {"ticket": c.ticket_no}
+        RATE_STATE, {"ticket": c.ticket_no, "asked_at": asked}
     )
-
-
-def normalized(text: str) -> str:
-    """Full-width digits and spaces as typed on phones become plain ones."""
-    return unicodedata.normalize("NFKC", text).strip()
 
 
 def split_ticket(args: str) -> tuple[str | None, str]:

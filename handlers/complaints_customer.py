@@ -13,8 +13,9 @@ from bot.context import Context
 from bot.filters import Command, EventIs, EventKeyIs, Filter, IntentIs, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming, Kind
 from bot.parsing.intent import Intent
+from bot.parsing.ratings import normalized, parse_rating
 from bot.router import Router
-from handlers.complaints_common import RATE_STATE, normalized, split_ticket, target
+from handlers.complaints_common import RATE_STATE, split_ticket, target
 from handlers.help import register_help
 from models import complaints as rules
 from models.complaints import (
@@ -111,15 +112,6 @@ class CategoryAnswer(Filter):
         return category is not None
 
 
-# A digit alone, a digit with 分/星, or a digit and a separator: "2台新机器又坏了" or
-# "5号下的单还没到" are messages, not ratings.
-_SEP = r"[\s,，。.:：!！]"
-_RATING = re.compile(
-    rf"^([1-5])(?:\s*(?:分|星){_SEP}*(.*)|{_SEP}+(.*)|)$",
-    re.DOTALL,
-)
-
-
 _TICKETISH = re.compile(r"[A-Za-z]{1,3}\s*\d{4,}|\d{8,}")
 
 
@@ -127,11 +119,10 @@ class RatingAnswer(Filter):
     """``5``, ``4分 还行``, ``５ 很满意``: ``ctx.data["score"]`` and ``ctx.data["comment"]``."""
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
-        match = _RATING.match(normalized(msg.text))
-        if match:
-            ctx.data["score"] = int(match.group(1))
-            ctx.data["comment"] = (match.group(2) or match.group(3) or "").strip()[:200]
-        return match is not None
+        rating = parse_rating(msg.text)
+        if rating is not None:
+            ctx.data["score"], ctx.data["comment"] = rating.score, rating.comment
+        return rating is not None
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ CARD_CONTACTS = "联系人：{contacts}"
 CARD_OWNER_CHANGE = "负责人变更：{date} {old} → {new}"
 CARD_REQUESTS = "客户留言："
 CARD_REQUEST = "· {date} {kind}「{words}」→ {who}"
+CARD_SURVEY = "售后满意度：{score} 分（{date}）{comment}"
 CARD_OPTED_OUT = "免打扰：{date}起不接收活动和推荐（「取消免打扰 {name}」恢复）"
 
 
@@ -146,6 +147,16 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
                     who=r.assignee.name if r.assignee else UNOWNED,
                 )
             )
+    if card.survey is not None and card.survey.answered_at is not None:
+        local = card.survey.answered_at.astimezone(tz)
+        comment = card.survey.comment
+        lines.append(
+            CARD_SURVEY.format(
+                score=card.survey.score,
+                date=f"{local.month}月{local.day}日",
+                comment=f"「{_short(comment, 30)}」" if comment else "",
+            )
+        )
     if card.complaints:
         lines.append(CARD_COMPLAINTS)
         for t in card.complaints:

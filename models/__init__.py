@@ -16,6 +16,7 @@ from models.messages import ConversationState, ProcessedMessage, SignedUrl
 from models.outbox import Outbox
 from models.requests import CustomerRequest
 from models.staff import InviteCode, Staff
+from models.surveys import Survey
 from models.tokens import AccessToken
 from models.transfer import OwnerChange
 from models.undo import UndoEntry
@@ -41,5 +42,6 @@ __all__ = [
     "SavedSegment",
     "SignedUrl",
     "Staff",
+    "Survey",
     "UndoEntry",
 ]

@@ -31,6 +31,7 @@ from models.followups import (
 )
 from models.occasions import Occasion, occasions_ahead, workday_note
 from models.staff import Staff
+from models.surveys import RepSurvey, rep_surveys_by_owner
 
 GRADE_ORDER = {Grade.VIP: 0, Grade.NORMAL: 1, Grade.POTENTIAL: 2}
 
@@ -66,6 +67,8 @@ class Briefing:
     to_greet: list[Customer] = field(default_factory=list)
     revisits: list[DueRevisit] = field(default_factory=list)
     silent: list[SilentItem] = field(default_factory=list)
+    # After-sale surveys the rep is to ask (the customer is outside WeChat's window).
+    surveys: list[RepSurvey] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -75,6 +78,7 @@ class Briefing:
             or self.occasions
             or self.revisits
             or self.silent
+            or self.surveys
         )
 
 
@@ -206,6 +210,11 @@ async def build_briefings(
         who = owner_of(rep_id)
         if who is not None:
             briefing(who).revisits.extend(due)
+
+    for owner_id, asks in (await rep_surveys_by_owner(today, cfg)).items():
+        who = owner_of(owner_id)
+        if who is not None:
+            briefing(who).surveys.extend(asks)
 
     for owner_id, item in await _silent(now, care):
         who = owner_of(owner_id)

@@ -12,6 +12,7 @@ from bot.parsing.dates import describe, weekday_label
 from models.care import BirthdayItem, Briefing, RevisitPrompt, SilentItem
 from models.customers import Customer
 from models.enums import Grade
+from models.surveys import question_text
 
 THANKS = {
     Grade.VIP: "感谢您一直以来的信任与支持",
@@ -40,6 +41,9 @@ REVISIT_OVERDUE = "逾期 {days} 天"
 REVISIT_LAST = "；上次：{content}"
 SECTION_SILENT = "【久未联系 {n} 位】"
 SILENT_LINE = "· {name}{company}（{grade}）：{days} 天没有联系"
+SECTION_SURVEYS = "【请回访满意度 {n} 位】"
+SURVEY_LINE = "{i}. {name}{company}{product}"
+SURVEY_TEXT = "   可转发给客户：{text}"
 MORE = "   …还有 {n} 位，发送「待办 全部」查看。"
 TAIL = "发送「查 客户」看名片，「跟进 客户 …」记录这次联系。"
 
@@ -165,6 +169,19 @@ def render_briefing(b: Briefing, *, push: bool, full: bool, cap: int) -> str:
                 )
             )
         lines.extend(_capped(revisit_lines, limit))
+    if b.surveys:
+        lines.append(SECTION_SURVEYS.format(n=len(b.surveys)))
+        survey_lines = [
+            SURVEY_LINE.format(
+                i=i,
+                name=s.customer.name,
+                company=_company(s.customer),
+                product=f" · {s.product}" if s.product else "",
+            )
+            for i, s in enumerate(b.surveys, 1)
+        ]
+        lines.extend(_capped(survey_lines, limit))
+        lines.append(SURVEY_TEXT.format(text=question_text("")))
     if b.silent:
         lines.append(SECTION_SILENT.format(n=len(b.silent)))
         lines.extend(_capped(_silent_lines(b.silent), limit))

@@ -29,6 +29,7 @@ from models.followups import FollowUp, recent_followups
 from models.grading import Assessment, assess
 from models.requests import CustomerRequest, open_requests
 from models.staff import Staff
+from models.surveys import Survey, latest_answer
 from models.transfer import OwnerChange, previous_owners
 
 OPEN_COMPLAINTS = (ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS, ComplaintStatus.REOPENED)
@@ -52,6 +53,8 @@ class CustomerCard:
     owner_history: list[OwnerChange] = field(default_factory=list)
     # What the customer asked for lately (leads, service requests), newest first.
     requests: list[CustomerRequest] = field(default_factory=list)
+    # The customer's latest answer to the after-sale satisfaction survey.
+    survey: Survey | None = None
     # Grade and tier with the figures behind them (full card, when a config is given).
     grading: Assessment | None = None
 
@@ -93,6 +96,7 @@ async def customer_card(
     ).order_by("-created_at")
     card.owner_history = await previous_owners(customer.id, limit=2)
     card.requests = await open_requests(customer.id)
+    card.survey = await latest_answer(customer.id)
     if config is not None:
         card.grading = await assess(customer.id, now or datetime.now(UTC), config)
     return card

@@ -32,6 +32,7 @@ from models.kpi_snapshot import KpiSnapshot
 from models.periods import Period, bounds, month_period
 from models.rawsql import dialect, fetch
 from models.staff import Staff
+from models.surveys import SurveyKpis, survey_kpis
 
 SIGNED = (DealStage.SIGNED, DealStage.AFTER_SALES)
 ROLLING_DAYS = 30
@@ -51,6 +52,9 @@ class PeriodFigures:
     complaints_opened: int = 0
     complaints_answered: int = 0
     complaints_closed: int = 0
+    # Answers to the after-sale satisfaction survey given in the period.
+    survey_answers: int = 0
+    survey_avg: float | None = None
 
 
 @dataclass
@@ -73,6 +77,8 @@ class Rolling:
     amount_mtd: Decimal = Decimal(0)
     amount_last_month: Decimal = Decimal(0)  # the same days of last month
     complaints: ComplaintKpis | None = None
+    # Answers to the after-sale satisfaction survey (models.surveys).
+    surveys: SurveyKpis | None = None
     active: int = 0
     dormant: int = 0
     silent_vips: int = 0
@@ -97,6 +103,7 @@ class Rolling:
             "silent_vips": self.silent_vips,
             "overdue": self.overdue,
             "csat": c.csat_avg if c else None,
+            "survey_avg": self.surveys.avg_score if self.surveys else None,
             "first_reply_hours": c.avg_first_reply_hours if c else None,
             "breaches": (c.first_reply_breaches + c.resolve_breaches) if c else None,
         }
@@ -194,6 +201,8 @@ async def build_digest(
     figures.stage_moves, before.stage_moves = int(row["cur"] or 0), int(row["old"] or 0)
 
     await _complaint_counts(figures, before, (start, end), (pstart, pend))
+    answers = await survey_kpis(period.first, period.last, cfg)
+    figures.survey_answers, figures.survey_avg = answers.answered, answers.avg_score
     rolling = await _rolling(period.last, cfg, now)
     for item in await overdue_by_owner(period.last):
         rolling.overdue += item["n"]
@@ -291,6 +300,7 @@ async def _rolling(last: date, cfg: Config, now: datetime) -> Rolling:
     )
     r.amount_mtd, r.amount_last_month = Decimal(row["cur"] or 0), Decimal(row["old"] or 0)
     r.complaints = await complaint_kpis(first, last, cfg, now=min(now, end))
+    r.surveys = await survey_kpis(first, last, cfg)
     row = (
         await Customer.annotate(
             active=Count("id", _filter=Q(lifecycle=Lifecycle.ACTIVE)),

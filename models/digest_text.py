@@ -69,6 +69,11 @@ def render_digest(d: Digest) -> str:
 
 def _period_lines(f: PeriodFigures, b: PeriodFigures, versus: str) -> list[str]:
     head = "今日" if versus == VERSUS["day"] else "本期"
+    surveys = (
+        [f"· 售后回访满意度 {f.survey_avg:.1f} 分（{f.survey_answers} 人回复）"]
+        if f.survey_answers and f.survey_avg is not None
+        else []
+    )
     return [
         f"{head}（{versus}）",
         f"· 跟进 {f.followups} 次{change(f.followups, b.followups)}",
@@ -78,6 +83,7 @@ def _period_lines(f: PeriodFigures, b: PeriodFigures, versus: str) -> list[str]:
         f"· 阶段推进 {f.stage_moves} 次{change(f.stage_moves, b.stage_moves)}",
         f"· 投诉：新 {f.complaints_opened} · 已回复 {f.complaints_answered}"
         f" · 已结案 {f.complaints_closed}",
+        *surveys,
     ]
 
 
@@ -123,7 +129,13 @@ def _rolling_lines(d: Digest) -> list[str]:
         lines.append("· 投诉：近 30 天没有新投诉")
     if c is not None and c.rated:
         csat = vs("csat", c.csat_avg, "{:.1f}")
-        lines.append(f"· 满意度 {c.csat_avg:.1f} 分（{c.rated} 人评价）{csat}")
+        lines.append(f"· 投诉处理满意度 {c.csat_avg:.1f} 分（{c.rated} 人评价）{csat}")
+    s = r.surveys
+    if s is not None and s.answered and s.avg_score is not None:
+        avg = vs("survey_avg", s.avg_score, "{:.1f}")
+        lines.append(
+            f"· 售后回访满意度 {s.avg_score:.1f} 分（{s.answered} 人回复，{s.low} 人不满意）{avg}"
+        )
     retention = _pp(r.retention, was, versus, "retention")
     lines.append(f"· 留存率（活跃/已分级）{_share(r.retention)}{retention}")
     lines.append(f"· 沉默 VIP {r.silent_vips} 位{vs('silent_vips', r.silent_vips)}")

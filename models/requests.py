@@ -20,7 +20,9 @@ from models.staff import Staff
 from models.staff_push import push_to_staff
 
 LEAD, SERVICE = "lead", "service"
-KIND_LABEL = {LEAD: "购买意向", SERVICE: "服务请求"}
+# A low score in the after-sale survey (models.surveys): the owner rep calls back.
+SURVEY = "survey"
+KIND_LABEL = {LEAD: "购买意向", SERVICE: "服务请求", SURVEY: "满意度低分回访"}
 # The same kind of wish again within this long is the same request, said again.
 SAME_REQUEST = timedelta(hours=2)
 WORDS_MAX = 500
@@ -59,9 +61,15 @@ PUSH = (
 
 
 async def route_request(
-    customer: Customer, kind: str, words: str, cfg: Config, now: datetime | None = None
+    customer: Customer,
+    kind: str,
+    words: str,
+    cfg: Config,
+    now: datetime | None = None,
+    notify: bool = True,
 ) -> Routed:
-    """Record the wish and push it to the person who will act on it."""
+    """Record the wish and push it to the person who will act on it (``notify``: False
+    when that person is the one who recorded it)."""
     now = now or datetime.now(UTC)
     recent = (
         await CustomerRequest.filter(
@@ -79,7 +87,7 @@ async def route_request(
     request = await CustomerRequest.create(
         customer=customer, kind=kind, words=words.strip()[:WORDS_MAX], assignee=assignee, due_at=due
     )
-    if assignee is not None:
+    if assignee is not None and notify:
         who = customer.name + (f"（{customer.company}）" if customer.company else "")
         if Grade(customer.grade) is Grade.VIP:
             who += " · VIP"

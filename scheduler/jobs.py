@@ -145,6 +145,29 @@ async def preview_grade(cfg: Config, at: datetime) -> str:
     return str(await recompute(at, cfg, dry_run=True))
 
 
+async def survey(cfg: Config, at: datetime) -> str:
+    """The day's after-sale satisfaction surveys: one per signed deal, whatever the
+    number of runs (a unique survey per deal, outbox keys per customer and day)."""
+    from models.surveys import send_surveys
+
+    if not cfg.survey.enabled:
+        return "survey: disabled"
+    return str(await send_surveys(at.astimezone(cfg.tz).date(), cfg, now=at))
+
+
+async def preview_survey(cfg: Config, at: datetime) -> str:
+    """Whose deals are due for a survey (``--dry-run``)."""
+    from models.surveys import due_surveys
+
+    due = await due_surveys(at.astimezone(cfg.tz).date(), cfg)
+    return f"survey: {len(due)} deal(s) of {len({d.customer_id for d in due})} customer(s) due"
+
+
+def _survey_clock(cfg: Config) -> dict[str, Any]:
+    hour, minute = parse_clock(cfg.survey.time)
+    return {"hour": hour, "minute": minute}
+
+
 def _at_clock(cfg: Config) -> dict[str, Any]:
     hour, minute = parse_clock(cfg.care.briefing_time)
     return {"hour": hour, "minute": minute}
@@ -184,4 +207,6 @@ JOBS: dict[str, Job] = {
     "digest": Job(digest, "cron", _digest_clock, preview_digest),
     # Nightly, before the briefing: the morning's silence and VIP lists use the new grades.
     "grade": Job(grade, "cron", _grading_clock, preview_grade),
+    # Before the morning briefing: the surveys left to reps are in that day's briefing.
+    "survey": Job(survey, "cron", _survey_clock, preview_survey),
 }

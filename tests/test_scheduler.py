@@ -24,7 +24,19 @@ async def test_schedule_is_in_local_time_and_forgiving(db: str) -> None:
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown(wait=False)
-    assert set(jobs) == set(JOBS) == {"sla", "prune", "briefing", "revisits", "digest", "grade"}
+    assert (
+        set(jobs)
+        == set(JOBS)
+        == {
+            "sla",
+            "prune",
+            "briefing",
+            "revisits",
+            "digest",
+            "grade",
+            "survey",
+        }
+    )
     for job in jobs.values():
         assert job.coalesce is True
         # Not APScheduler's 1 s default, which skips a daily job after a restart.
@@ -35,6 +47,8 @@ async def test_schedule_is_in_local_time_and_forgiving(db: str) -> None:
     assert (digest_next.hour, digest_next.minute) == (18, 30)
     grade_next = jobs["grade"].next_run_time
     assert (grade_next.hour, grade_next.minute) == (2, 30)
+    survey_next = jobs["survey"].next_run_time  # before the 08:30 briefing
+    assert (survey_next.hour, survey_next.minute) == (8, 0)
 
 
 async def test_a_job_missed_during_downtime_runs_once_on_start(db: str) -> None:
