@@ -22,6 +22,7 @@ from models.enums import Grade
 from models.occasions import occasions_ahead, occasions_on
 from scheduler.jobs import briefing
 from tests.conftest import make_config
+from tests.outbox_helpers import drain
 from tests.sales_helpers import MANAGER, REP_A, REP_B, customer, team
 from tests.test_migrations_and_cli import run_cli, write_config
 from tests.wechat_client import WeChatSender
@@ -243,21 +244,12 @@ async def test_a_revisit_prompt_in_quiet_hours_waits_for_the_morning(
 
 
 async def _deliver_briefings(db: str, fake: object, **extra: object) -> None:
-    from bot.delivery import Delivery
-    from bot.metrics import Metrics
     from tests.test_delivery import sections
 
     sect = sections(fake, wechat={"staff_template_id": "TPL-STAFF"}, **extra)  # type: ignore[arg-type]
     cfg = make_config(db, **sect)
     await briefing(cfg, MORNING.astimezone(UTC))
-    await Outbox.filter().update(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-    delivery = Delivery(cfg, Metrics())
-    worker = delivery.build()
-    try:
-        while await worker.run_once():
-            pass
-    finally:
-        await delivery.close()
+    await drain(cfg)
 
 
 async def test_staff_outside_the_window_get_a_template_inside_a_service_message(

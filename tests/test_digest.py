@@ -12,8 +12,6 @@ import pytest
 import time_machine
 
 from bot.config import Config
-from bot.delivery import Delivery
-from bot.metrics import Metrics
 from models import Complaint, Customer, FollowUp, KpiSnapshot, Outbox, Staff
 from models.deals import Deal, move_stage, record_deal
 from models.digest import build_digest
@@ -24,6 +22,7 @@ from models.periods import Period, day_period, month_period, week_period
 from scheduler.jobs import digest as digest_job
 from tests.conftest import make_config
 from tests.fake_tencent import OA_MEDIA_UPLOAD, WECOM_SEND, FakeTencent
+from tests.outbox_helpers import drain
 from tests.sales_helpers import MANAGER, REP_A, customer, team
 from tests.test_delivery import sections
 from tests.wechat_client import WeChatSender
@@ -244,14 +243,7 @@ async def test_daily_digest_reaches_a_manager_on_wecom_as_text_and_image(
         again = await digest_job(config, NOW.astimezone(UTC))
     assert "1 queued" in first and "0 queued" in again
     assert await Outbox.filter(recipient="chenjing").count() == 2  # text + chart, once
-    await Outbox.filter().update(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-    delivery = Delivery(config, Metrics())
-    worker = delivery.build()
-    try:
-        while await worker.run_once():
-            pass
-    finally:
-        await delivery.close()
+    await drain(config)
     sent = fake_tencent.sent_to(WECOM_SEND)
     assert [s["msgtype"] for s in sent] == ["text", "image"]
     assert "销售日报 · 12月3日" in sent[0]["text"]["content"]

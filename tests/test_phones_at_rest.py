@@ -7,18 +7,16 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from tortoise import Tortoise
 
-from bot.delivery import Delivery
 from bot.logs import setup_logging
-from bot.metrics import Metrics
-from models import Complaint, FollowUp, Outbox, ProcessedMessage
+from models import Complaint, FollowUp, ProcessedMessage
 from tests.conftest import make_config
 from tests.fake_tencent import FakeTencent
+from tests.outbox_helpers import drain
 from tests.sales_helpers import REP_A, customer, team
 from tests.test_delivery import sections
 from tests.wechat_client import WeChatSender
@@ -75,14 +73,7 @@ async def test_phones_are_sealed_at_rest_and_kept_out_of_logs(
     ticket = await wechat.say(f"投诉 送货员电话{COMPLAINT_PHONE}一直打不通", CUSTOMER)
     assert "已收到您的投诉" in ticket
     # Pushes go out through the fake Tencent API (token fetched and stored).
-    delivery = Delivery(make_config(db, **sections(fake_tencent)), Metrics())
-    worker = delivery.build()
-    try:
-        await Outbox.filter().update(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-        while await worker.run_once():
-            pass
-    finally:
-        await delivery.close()
+    await drain(make_config(db, **sections(fake_tencent)))
     sent = [str(body) for _, body in fake_tencent.sent]
     assert any(COMPLAINT_PHONE in body for body in sent)  # the rep's push, whole
 

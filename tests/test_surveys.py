@@ -32,6 +32,7 @@ from models.periods import day_period
 from models.surveys import send_surveys
 from scheduler.jobs import briefing, survey
 from tests.conftest import make_config
+from tests.outbox_helpers import drain
 from tests.sales_helpers import MANAGER, REP_A, REP_B, team
 from tests.wechat_client import WeChatSender
 
@@ -279,8 +280,6 @@ async def test_a_rating_asked_after_the_survey_is_answered_first(
 async def test_the_question_reaches_the_customer_through_the_fake_api(
     db: str, fake_tencent: object
 ) -> None:
-    from bot.delivery import Delivery
-    from bot.metrics import Metrics
     from tests.fake_tencent import OA_CUSTOM_SEND
     from tests.test_delivery import sections
 
@@ -288,14 +287,7 @@ async def test_the_question_reaches_the_customer_through_the_fake_api(
     await deal(await buyer("张三", a, ZHANG, wrote_lately=True), a, DUE_DAY)
     cfg = make_config(db, **sections(fake_tencent))  # type: ignore[arg-type]
     await survey(cfg, MORNING.astimezone(UTC))
-    await Outbox.filter().update(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-    delivery = Delivery(cfg, Metrics())
-    worker = delivery.build()
-    try:
-        while await worker.run_once():
-            pass
-    finally:
-        await delivery.close()
+    await drain(cfg)
     sent = fake_tencent.sent_to(OA_CUSTOM_SEND)  # type: ignore[attr-defined]
     assert [m["touser"] for m in sent] == [ZHANG]
     assert "请回复 1-5 分" in sent[0]["text"]["content"]

@@ -25,6 +25,7 @@ from models.staff_push import push_to_staff
 from scheduler.jobs import briefing
 from tests.conftest import AppFactory, make_config, sender_for
 from tests.fake_tencent import OA_MEDIA_UPLOAD, WECOM_SEND, FakeTencent
+from tests.outbox_helpers import drain
 from tests.sales_helpers import REP_A, customer
 from tests.test_delivery import sections
 from tests.test_migrations_and_cli import run_cli, write_config
@@ -43,22 +44,6 @@ def wecom_config(db: str, fake: FakeTencent, **extra: dict[str, Any]) -> Config:
         k: v for k, v in wecom_section().items() if k in ("token", "encoding_aes_key")
     }
     return make_config(db, **sect)
-
-
-async def drain(cfg: Config, workers: int = 1) -> None:
-    await Outbox.filter().update(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-    deliveries = [Delivery(cfg, Metrics()) for _ in range(workers)]
-    built = [d.build() for d in deliveries]
-    try:
-
-        async def run(worker: Any) -> None:
-            while await worker.run_once():
-                pass
-
-        await asyncio.gather(*(run(w) for w in built))
-    finally:
-        for d in deliveries:
-            await d.close()
 
 
 # --- one person, two channels ---------------------------------------------------------------
