@@ -7,13 +7,14 @@ to whichever question was asked last and is still waiting. The rules are in
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from bot.context import Context
 from bot.filters import Command, Filter, KindIs, RoleIs
 from bot.incoming import Incoming, Kind
-from bot.parsing.ratings import parse_rating
+from bot.parsing.ratings import normalized, parse_rating
 from bot.router import HandlerResult, Router
 from handlers.complaints_common import RATE_STATE
 from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
@@ -74,6 +75,32 @@ class SurveyAnswer(Filter):
                 return False  # the ticket's rating request is the later question
         ctx.data.update(score=rating.score, comment=rating.comment, surveys=surveys)
         return True
+
+
+# A number that is no 1-5 answer (「3.5」, 「10分」, 「0」) while the question waits.
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?\s*分?\s*[。.!！]?$")
+ASK_AGAIN = (
+    "请回复 1 到 5 的整数为这次购买打分（5 分最满意），可以在分数后附一句意见，例如：4 送货有点慢"
+)
+
+
+class NumberNotARating(Filter):
+    """A customer with a survey question waiting (and no other question of the bot
+    open) answered with a number the question does not take."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        customer = ctx.sender.customer
+        text = normalized(msg.text)
+        if customer is None or not _NUMBER.match(text) or parse_rating(text) is not None:
+            return False
+        if ctx.conversation is not None and ctx.conversation.state is not None:
+            return False
+        return bool(await pending_surveys(customer))
+
+
+@router.message(RoleIs("customer"), KindIs(Kind.TEXT), NumberNotARating(), read_only=True)
+async def ask_again(msg: Incoming, ctx: Context) -> str:
+    return ASK_AGAIN
 
 
 @router.message(RoleIs("customer"), KindIs(Kind.TEXT), SurveyAnswer())

@@ -90,6 +90,8 @@ def test_answers_as_customers_type_them() -> None:
     assert parse_rating("2台新机器又坏了") is None
     assert parse_rating("五号下的单还没到") is None
     assert parse_rating("6") is None and parse_rating("好的") is None
+    # Found by trying it: 「3.5」 was read as 3 with the comment 「5」.
+    assert parse_rating("3.5") is None and parse_rating("４．５分") is None
 
 
 async def test_asked_once_after_the_delay_never_of_an_opted_out_customer(db: str) -> None:
@@ -160,10 +162,13 @@ async def test_an_answer_with_a_comment_lands_on_the_card(db: str, wechat: WeCha
     with time_machine.travel(MORNING, tick=False):
         await send_surveys(TODAY, make_config(db))
     with time_machine.travel(MORNING + timedelta(hours=2), tick=False):
+        # Found by trying it: half points are no answer; the question is asked again.
+        again = await wechat.say("3.5分", ZHANG)
         reply = await wechat.say("４ 送货有点慢", ZHANG)
         card = await wechat.say("查 张三", REP_A)
         # The question is answered: another digit is an ordinary message again.
         later = await wechat.say("5", ZHANG)
+    assert again.startswith("请回复 1 到 5 的整数")
     assert reply == "感谢您的评价（4 分）！我们会继续努力。"
     s = await Survey.get(customer_id=zhang.id)
     assert (s.score, s.comment) == (4, "送货有点慢")

@@ -16,8 +16,9 @@ _CN_DIGITS = str.maketrans("一二三四五", "12345")
 # A digit alone, a digit with 分/星, or a digit and a separator: "2台新机器又坏了" or
 # "5号下的单还没到" are messages, not ratings.
 _SEP = r"[\s,，。.:：!！、]"
+# A decimal (「3.5」) is not a digit and a comment: it is no 1-5 answer at all.
 _RATING = re.compile(
-    rf"^([1-5])(?:\s*(?:分|星){_SEP}*(.*)|{_SEP}+(.*)|)$",
+    rf"^([1-5])(?!\.\d)(?:\s*(?:分|星){_SEP}*(.*)|{_SEP}+(.*)|)$",
     re.DOTALL,
 )
 COMMENT_MAX = 200
