@@ -10,6 +10,7 @@ from bot.filters import Command, RoleIs
 from bot.incoming import Incoming
 from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import Router
+from bot.sqlite_engine import off_loop
 from handlers.customer_pick import staff_of
 from handlers.help import register_help
 from models.digest import Digest, build_digest
@@ -59,7 +60,8 @@ async def digest(msg: Incoming, ctx: Context) -> str:
         period = day_period(day)
     else:
         period = day_period(today)
-    found = await build_digest(period, ctx.config)
+    with off_loop():  # a month of the whole team's figures: not on the loop's thread
+        found = await build_digest(period, ctx.config)
     text = render_digest(found)
     await _push_chart(found, period, ctx)
     return text

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
+from bot.sqlite_engine import off_loop
 from scheduler.jobs import JOBS, Job
 from scheduler.lock import SchedulerLock
 
@@ -60,7 +61,8 @@ def _runner(config: Config, name: str, job: Job, may_run: MayRun):  # type: igno
             if not await may_run():
                 log.warning("scheduler lock lost; job not run here", extra={"job": name})
                 return
-            summary = await job.func(config, datetime.now(UTC))
+            with off_loop():  # a job's statements may each take long on a big book
+                summary = await job.func(config, datetime.now(UTC))
             log.info("job done", extra={"job": name, "summary": summary})
         except Exception:  # one failing run must not stop the schedule
             log.exception("job failed", extra={"job": name})

@@ -1,0 +1,67 @@
+"""SQLite statements run on the event loop's thread (``bot/sqlite_engine.py``): a message
+meeting another process's write lock waits for it (without holding the loop: see
+``test_database_hang``), and the scheduler's jobs keep aiosqlite's thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+from tortoise import Tortoise
+
+from bot import db as dbmod
+from bot.sqlite_engine import off_loop
+from models import FollowUp
+from tests.sales_helpers import REP_A, customer, team
+from tests.wechat_client import WeChatSender
+
+
+@pytest.fixture
+def sqlite_only(db: str) -> str:
+    if dbmod.is_postgres(db):
+        pytest.skip("SQLite's engine")
+    return db
+
+
+async def test_a_follow_up_waits_for_the_write_lock_instead_of_failing(
+    sqlite_only: str, wechat: WeChatSender
+) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    raw = Tortoise.get_connection("default")._connection._conn  # type: ignore[attr-defined]
+    tried = asyncio.Event()
+    # SQLite traces a statement as it starts, before it meets the lock.
+    raw.set_trace_callback(lambda sql: sql.startswith("INSERT") and tried.set())
+    # Another process (a CLI import, say) holds the write lock.
+    holder = sqlite3.connect(dbmod.sqlite_path(sqlite_only), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        follow_up = asyncio.create_task(wechat.say("跟进 周杰 电话聊了报价", sender=REP_A))
+        await asyncio.wait_for(tried.wait(), 3)  # its first write met the lock
+        assert not follow_up.done()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        raw.set_trace_callback(None)
+    assert "已记录跟进" in await asyncio.wait_for(follow_up, 3)
+    assert await FollowUp.filter(content__contains="聊了报价").count() == 1
+
+
+async def test_statements_of_a_job_run_off_the_loop(sqlite_only: str) -> None:
+    conn = Tortoise.get_connection("default")
+    raw = conn._connection._conn  # type: ignore[attr-defined]
+    raw.create_function("thread_id", 0, threading.get_ident)
+    loop_thread = threading.get_ident()
+
+    async def thread_of_statement() -> int:
+        rows = await conn.execute_query_dict("SELECT thread_id() AS t")
+        return int(rows[0]["t"])
+
+    assert await thread_of_statement() == loop_thread
+    with off_loop():
+        assert await thread_of_statement() != loop_thread
+        # Tasks started inside carry it too (APScheduler runs a job as one).
+        assert await asyncio.create_task(thread_of_statement()) != loop_thread
+    assert await thread_of_statement() == loop_thread
