@@ -49,7 +49,7 @@ from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
 from models.deferred import collecting, flush
 from models.inbound import Inbound, load_inbound
-from models.messages import ReplayRefused, remember_signed_url
+from models.messages import ReplayRefused
 from models.outbox import enqueue, release_waiting
 
 log = logging.getLogger("wecrm.pipeline")
@@ -191,14 +191,13 @@ class Pipeline:
     async def _run(self, msg: Incoming, flight: Flight, ctx: Context) -> tuple[Reply, bool]:
         """The message: (reply, whether the outbox has news)."""
         wake = False
-        if msg.signed_url is not None:
-            await remember_signed_url(*msg.signed_url)
         inbound = await load_inbound(
             channel=msg.channel,
             sender=msg.sender,
             user_key=msg.user_key,
             message_key=msg.dedup_key,
             customer_side=msg.customer_side,
+            signed_url=msg.signed_url,
         )
         if inbound.handled is not None:
             raise Duplicate(msg.dedup_key, inbound.handled)

@@ -6,6 +6,13 @@ messages waiting for them to write (WeChat's 48-hour window), and was this very
 message already handled (a retry). Asked one by one that is five round trips on
 PostgreSQL for every message; joined onto a single row it is one, and it reads the
 same data on every worker, so no cache has to be kept in step across processes.
+
+On PostgreSQL the same statement also records a plain-mode callback's signed URL (an
+``INSERT … ON CONFLICT DO NOTHING`` in a CTE, see ``models.messages.SignedUrl``) and
+reads the body digest stored under it before: the replay check costs no round trip of
+its own. SQLite has no INSERT inside WITH; there it is a statement of its own, first:
+an INSERT that waits for SQLite's write lock while a read would not, so a message
+is not taken on (and answered "later") while another process holds the database.
 """
 
 from __future__ import annotations
@@ -19,8 +26,14 @@ from tortoise.models import Model
 
 from models.customers import Customer
 from models.enums import OutboxStatus
-from models.messages import ConversationState, ProcessedMessage
-from models.rawsql import fetch
+from models.messages import (
+    REMEMBER_SIGNED_URL,
+    ConversationState,
+    ProcessedMessage,
+    check_signed_url,
+    remember_signed_url,
+)
+from models.rawsql import dialect, fetch
 from models.staff import CHANNEL_ID_FIELD, Staff
 
 # (alias, model) of each joined table; the aliases prefix the selected columns.
@@ -52,17 +65,26 @@ def _columns(alias: str, model: type[Model]) -> str:
 
 
 @cache
-def _sql(staff_column: str | None, customer_side: bool) -> str:
+def _sql(staff_column: str | None, customer_side: bool, record_url: bool) -> str:
     # A sender who cannot be staff or customer on this channel joins on a false
     # condition: the row still comes back, with NULLs for that table.
     staff_on = f's."{staff_column}" = ? AND s."active" = ?' if staff_column else "1 = 0"
     customer_on = 'c."openid" = ?' if customer_side else "1 = 0"
+    # The CTE's insert is not visible to the statement's own reads: "seen" is the
+    # digest of an earlier request under the same URL.
+    url = (
+        f"WITH r AS ({REMEMBER_SIGNED_URL}) ",
+        ', (SELECT count(*) FROM r) AS "url_new",'
+        ' (SELECT "digest" FROM "signed_url" WHERE "key" = ?) AS "url_seen"',
+    )
     return (
-        "SELECT "
+        (url[0] if record_url else "")
+        + "SELECT "
         + ",".join(_columns(alias, model) for alias, model in _JOINED)
         + ', EXISTS (SELECT 1 FROM "outbox" o WHERE o."channel" = ? AND o."recipient" = ?'
         ' AND o."status" = ?) AS "waiting"'
-        ' FROM (SELECT 1 AS "one") AS "one_row"'
+        + (url[1] if record_url else "")
+        + ' FROM (SELECT 1 AS "one") AS "one_row"'
         f' LEFT JOIN "staff" s ON {staff_on}'
         f' LEFT JOIN "customer" c ON {customer_on}'
         ' LEFT JOIN "conversation_state" d ON d."key" = ?'
@@ -86,21 +108,34 @@ async def load_inbound(
     user_key: str,
     message_key: str,
     customer_side: bool,
+    signed_url: tuple[str, str] | None = None,
     now: datetime | None = None,
 ) -> Inbound:
     """The sender and the message as the database knows them, in one statement.
 
     ``customer_side``: the sender may be a customer on this channel (the Official
     Account, or a simulator persona); staff are looked up on every channel they bind.
+    ``signed_url``: (key, body digest) of a plain-mode callback, recorded and checked
+    (:class:`~models.messages.ReplayRefused` when forged).
     """
     staff_column = CHANNEL_ID_FIELD.get(channel) if sender else None
-    params: list[Any] = [channel, sender, OutboxStatus.WAITING_FOR_USER.value]
+    url = signed_url if dialect() == "postgres" else None
+    if signed_url and not url:
+        await remember_signed_url(*signed_url)
+    params: list[Any] = []
+    if url:
+        params += [*url, now or datetime.now(UTC)]
+    params += [channel, sender, OutboxStatus.WAITING_FOR_USER.value]
+    if url:
+        params.append(url[0])
     if staff_column:
         params += [sender, True]
     if customer_side:
         params.append(sender)
     params += [user_key[:191], message_key[:191]]
-    (row,) = await fetch(_sql(staff_column, customer_side), *params)
+    (row,) = await fetch(_sql(staff_column, customer_side, url is not None), *params)
+    if url:
+        await check_signed_url(*url, bool(row["url_new"]), row["url_seen"])
     staff: Staff | None = _instance(Staff, "s", row)
     dialog: ConversationState | None = _instance(ConversationState, "d", row)
     if dialog is not None and dialog.expires_at <= (now or datetime.now(UTC)):

@@ -73,22 +73,32 @@ class ReplayRefused(Exception):
 async def remember_signed_url(key: str, digest: str) -> None:
     """Record the URL's body, or refuse a different body under a URL already used.
 
-    Runs in the message's transaction: no INSERT that may fail (it would abort a
-    PostgreSQL transaction), so an insert that ignores conflicts — one statement for
-    a URL seen the first time (every message but WeChat's retries) — and a read only
-    when the URL was seen before.
+    No INSERT that may fail (it would abort a PostgreSQL transaction), so an insert
+    that ignores conflicts — one statement for a URL seen the first time (every
+    message but WeChat's retries) — and a read only when the URL was seen before.
+    On PostgreSQL the sender read does this itself (``models.inbound``).
     """
     # RETURNING rather than the changed-row count, which Tortoise's asyncpg client
     # does not report for a statement without result rows.
-    inserted = await fetch(
-        'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES (?, ?, ?) '
-        'ON CONFLICT ("key") DO NOTHING RETURNING "id"',
-        key,
-        digest,
-        datetime.now(UTC),
-    )
+    inserted = await fetch(REMEMBER_SIGNED_URL, key, digest, datetime.now(UTC))
+    await check_signed_url(key, digest, bool(inserted), None)
+
+
+REMEMBER_SIGNED_URL = (
+    'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES (?, ?, ?) '
+    'ON CONFLICT ("key") DO NOTHING RETURNING "id"'
+)
+
+
+async def check_signed_url(key: str, digest: str, inserted: bool, seen: str | None) -> None:
+    """Raise :class:`ReplayRefused` unless the URL is new or came with this body.
+
+    ``seen``: the body digest stored before, when the caller read it already."""
     if inserted:
         return
-    seen = await SignedUrl.filter(key=key).values_list("digest", flat=True)
-    if seen and not hmac.compare_digest(str(seen[0]), digest):
+    if seen is None:
+        # Not read yet, or recorded by a request committed after the caller's read.
+        found = await SignedUrl.filter(key=key).values_list("digest", flat=True)
+        seen = str(found[0]) if found else None
+    if seen is not None and not hmac.compare_digest(seen, digest):
         raise ReplayRefused(key)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from models import AuditLog, ProcessedMessage
+from models.messages import SignedUrl
 from models.rawsql import dialect
 from tests.sales_helpers import REP_A, customer, team
 from tests.wechat_client import WeChatSender, text_xml
@@ -67,3 +68,18 @@ async def test_a_follow_up_costs_five_round_trips_on_postgresql(wechat: WeChatSe
     expected = 5 if dialect() == "postgres" else 7
     assert len(sql) == expected, "\n".join(sql)
     assert await ProcessedMessage.all().count() == 1 and await AuditLog.all().count() == 1
+
+
+async def test_a_plain_mode_callback_records_its_url_without_a_round_trip_of_its_own(
+    wechat: WeChatSender,
+) -> None:
+    await team()
+    with statements() as sql:
+        reply = await wechat.say("帮助", sender=REP_A)
+    assert "你可以发送以下命令" in reply
+    # Plain mode signs the URL, not the body: the URL is recorded against replays. On
+    # PostgreSQL the sender read does it (an INSERT in a CTE); SQLite has no INSERT
+    # inside WITH, so it is a statement of its own there.
+    expected = 1 if dialect() == "postgres" else 2
+    assert len(sql) == expected, "\n".join(sql)
+    assert await SignedUrl.all().count() == 1
