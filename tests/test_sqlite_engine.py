@@ -5,15 +5,18 @@ meeting another process's write lock waits for it (without holding the loop: see
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import threading
 
 import pytest
 from tortoise import Tortoise
+from tortoise.transactions import in_transaction
 
 from bot import db as dbmod
-from bot.sqlite_engine import off_loop
+from bot.sqlite_engine import Checkpointer, off_loop
 from models import FollowUp
+from models.messages import SignedUrl
 from tests.sales_helpers import REP_A, customer, team
 from tests.wechat_client import WeChatSender
 
@@ -65,3 +68,53 @@ async def test_statements_of_a_job_run_off_the_loop(sqlite_only: str) -> None:
         # Tasks started inside carry it too (APScheduler runs a job as one).
         assert await asyncio.create_task(thread_of_statement()) != loop_thread
     assert await thread_of_statement() == loop_thread
+
+
+async def test_the_wal_is_copied_back_off_the_loop_and_rewound(sqlite_only: str) -> None:
+    conn = Tortoise.get_connection("default")
+    raw = conn._connection._conn  # type: ignore[attr-defined]
+    # No commit copies the WAL back on the loop's thread...
+    assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    checkpointer = Checkpointer(dbmod.sqlite_path(sqlite_only))
+    await asyncio.to_thread(checkpointer.checkpoint)
+    for n in range(200):
+        await SignedUrl.create(key=f"k{n}", digest="d")
+    # ...the checkpointer does, from its thread, all of it.
+    frames, copied = await asyncio.to_thread(checkpointer.checkpoint)
+    assert frames > 200 and copied == frames
+    # Fully copied, so the next write starts the WAL again from the top: the file
+    # does not keep growing.
+    await SignedUrl.create(key="again", digest="d")
+    frames, _ = await asyncio.to_thread(checkpointer.checkpoint)
+    assert frames < 20
+
+
+async def test_a_long_wal_is_rewound_even_while_writes_keep_coming(sqlite_only: str) -> None:
+    checkpointer = Checkpointer(dbmod.sqlite_path(sqlite_only))
+    checkpointer.restart_frames = 50
+    stop = asyncio.Event()
+
+    async def writer() -> int:
+        n = 0
+        while not stop.is_set():
+            async with in_transaction():
+                await SignedUrl.create(key=f"w{n}", digest="d")
+            n += 1
+            await asyncio.sleep(0)
+        return n
+
+    task = asyncio.create_task(writer())
+    sizes: list[int] = []
+    # Checkpoints run while the writer's transactions keep arriving; bounded in count.
+    while len(sizes) < 30 and not _rewound(sizes):
+        sizes.append((await asyncio.to_thread(checkpointer.checkpoint))[0])
+    stop.set()
+    written = await task
+    assert written > 0
+    # Without the RESTART the WAL only grows while writes never pause; with it, it is
+    # started again from the top.
+    assert _rewound(sizes), sizes
+
+
+def _rewound(sizes: list[int]) -> bool:
+    return any(later < earlier for earlier, later in itertools.pairwise(sizes))
