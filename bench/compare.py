@@ -217,6 +217,11 @@ async def main(args: argparse.Namespace) -> None:
             pg_cfg,
         ),
     ]  # fmt: skip
+    if args.servers:
+        # The limit stays: every ratio is taken against it.
+        wanted = args.servers.split(",")
+        servers = servers[:1] + [s for s in servers[1:] if any(w in s.name for w in wanted)]
+    paths = {p: PATHS[p] for p in args.paths.split(",")}
     levels = [int(c) for c in args.concurrency.split(",")]
     per_level = 20000
     run_id = secrets.token_hex(3)
@@ -230,11 +235,12 @@ async def main(args: argparse.Namespace) -> None:
             s.reps = await create_reps(str(s.config), args.reps, run_id + str(s.port))
         else:
             s.reps = [(f"oBare{i}", f"客户{i}") for i in range(20000)]
+    soak_server = next((s for s in servers if "SQLite" in s.name), None)
     results: dict[tuple[str, str, int], list[tuple[float, float, float, int]]] = {}
     limits: dict[tuple[str, int], list[float]] = {}
     try:
         for _ in range(args.rounds):
-            for path in PATHS:
+            for path in paths:
                 for c in levels:
                     for s in servers:
                         level = Level(concurrency=c, requests=min(per_level, len(s.reps)))
@@ -258,13 +264,13 @@ async def main(args: argparse.Namespace) -> None:
                     limits.setdefault((path, c), []).append(
                         results[(servers[0].name, path, c)][-1][0]
                     )
-        soaked = await soak(servers[-3], args.soak) if args.soak else []
+        soaked = await soak(soak_server, args.soak) if args.soak and soak_server else []
     finally:
         for s in servers:
             await s.stop()
     print("| server · path | c | req/s | p50 ms | p99 ms | errors | × limit | statements |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for path, label in PATHS.items():
+    for path, label in paths.items():
         for c in levels:
             for s in servers:
                 rows = results[(s.name, path, c)]
@@ -286,9 +292,9 @@ async def main(args: argparse.Namespace) -> None:
         idle = s.rss[0] if s.rss else 0
         after = s.rss[-1] if len(s.rss) > 1 else 0
         print(f"RSS {s.name}: idle {idle:.0f} MB, after load {after:.0f} MB")
-    if soaked:
+    if soaked and soak_server:
         print(
-            f"RSS of {servers[-3].name} every {args.soak // 10:,} 帮助 after the rounds: "
+            f"RSS of {soak_server.name} every {args.soak // 10:,} 帮助 after the rounds: "
             + ", ".join(f"{mb:.0f}" for mb in soaked)
             + " MB"
         )
@@ -304,6 +310,10 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
         "--soak", type=int, default=0, help="then N 帮助 to the SQLite server, RSS sampled"
+    )
+    parser.add_argument("--paths", default=",".join(PATHS), help="of " + ",".join(PATHS))
+    parser.add_argument(
+        "--servers", default="", help="only the servers whose name holds one of these (A/B)"
     )
     parser.add_argument(
         "--database", default="postgres://postgres@127.0.0.1:5432/wecrm_bench_compare"

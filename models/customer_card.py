@@ -27,12 +27,17 @@ from models.deals import Deal, SignedTotal, open_deals, signed_total
 from models.enums import ComplaintStatus
 from models.followups import FollowUp, recent_followups
 from models.grading import Assessment, assess
+from models.rawsql import placeholders, select
 from models.requests import CustomerRequest, open_requests
 from models.staff import Staff
 from models.surveys import Survey, latest_answer
 from models.transfer import OwnerChange, previous_owners
 
 OPEN_COMPLAINTS = (ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS, ComplaintStatus.REOPENED)
+_OPEN_COMPLAINTS = (
+    f'"customer_id" = ? AND "status" IN ({placeholders(len(OPEN_COMPLAINTS))}) '
+    'ORDER BY "created_at" DESC'
+)
 
 
 @dataclass
@@ -86,17 +91,17 @@ async def customer_card(
     if not full:
         return card
     card.address = address_of(customer, cipher)
-    card.followups = await recent_followups(customer.id)
+    card.followups = await recent_followups(customer.id, known=viewer)
     # The revisit the latest follow-up planned: the first of the recent ones.
     card.next_revisit = card.followups[0].next_revisit_on if card.followups else None
     card.deals = await open_deals(customer.id)
     card.signed = await signed_total(customer.id)
-    card.complaints = await Complaint.filter(
-        customer_id=customer.id, status__in=OPEN_COMPLAINTS
-    ).order_by("-created_at")
+    card.complaints = await select(
+        Complaint, _OPEN_COMPLAINTS, customer.id, *(s.value for s in OPEN_COMPLAINTS)
+    )
     card.owner_history = await previous_owners(customer.id, limit=2)
     card.requests = await open_requests(customer.id)
     card.survey = await latest_answer(customer.id)
     if config is not None:
-        card.grading = await assess(customer.id, now or datetime.now(UTC), config)
+        card.grading = await assess(customer, now or datetime.now(UTC), config)
     return card

@@ -167,7 +167,7 @@ async def _by_pinyin(q: str) -> list[Match]:
 async def _by_text(q: str) -> list[Match]:
     full, initials = name_pinyin(q)
     # Same initials via the index: the exact name, and homophone or near-homophone typos.
-    found = await Customer.filter(name_initials=initials).limit(SCAN_LIMIT)
+    found = await select(Customer, '"name_initials" = ? LIMIT ?', initials, SCAN_LIMIT)
     matches = []
     for c in found:
         if c.name == q:

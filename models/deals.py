@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from tortoise import fields
-from tortoise.functions import Count, Sum
 from tortoise.models import Model
 
-from bot.parsing.amounts import format_amount
+from bot.parsing.amounts import format_amount, summed_amount
 from models.customers import Customer
 from models.enums import DealStage
+from models.rawsql import fetch, placeholders, select
 from models.staff import Staff
 from models.undo import DEAL, deal_state, remember
 
@@ -81,10 +81,21 @@ PIPELINE = tuple(DealStage)
 OPEN_STAGES = PIPELINE[: PIPELINE.index(DealStage.SIGNED)]
 
 
+# The card's reads are fixed in shape: written once, not rebuilt by the ORM per message.
+_OPEN_DEALS = (
+    f'"customer_id" = ? AND "stage" IN ({placeholders(len(OPEN_STAGES))}) '
+    'ORDER BY "updated_at" DESC, "id" DESC'
+)
+SIGNED_STAGES = (DealStage.SIGNED, DealStage.AFTER_SALES)
+# SUM over the text SQLite keeps decimals as is numeric there too.
+_SIGNED_TOTAL = (
+    'SELECT COUNT("id") AS n, SUM("amount") AS total FROM "deal" '
+    f'WHERE "customer_id" = ? AND "stage" IN ({placeholders(len(SIGNED_STAGES))})'
+)
+
+
 async def open_deals(customer_id: int) -> list[Deal]:
-    return await Deal.filter(customer_id=customer_id, stage__in=OPEN_STAGES).order_by(
-        "-updated_at", "-id"
-    )
+    return await select(Deal, _OPEN_DEALS, customer_id, *(s.value for s in OPEN_STAGES))
 
 
 @dataclass(frozen=True)
@@ -94,19 +105,8 @@ class SignedTotal:
 
 
 async def signed_total(customer_id: int) -> SignedTotal:
-    row = (
-        await Deal.filter(
-            customer_id=customer_id, stage__in=(DealStage.SIGNED, DealStage.AFTER_SALES)
-        )
-        .annotate(n=Count("id"), total=Sum("amount"))
-        .first()
-        .values("n", "total")
-    )
-    return (
-        SignedTotal(row["n"] or 0, Decimal(row["total"] or 0))
-        if row
-        else SignedTotal(0, Decimal(0))
-    )
+    (row,) = await fetch(_SIGNED_TOTAL, customer_id, *(s.value for s in SIGNED_STAGES))
+    return SignedTotal(row["n"] or 0, summed_amount(row["total"]))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models.customers import Customer
 from models.enums import FollowUpMethod
+from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
 from models.staff import Staff
 from models.undo import FOLLOWUP, remember
@@ -204,13 +205,18 @@ def revisit_owner(f: FollowUp) -> int:
     return f.customer.owner_id or f.rep_id  # type: ignore[attr-defined,no-any-return]
 
 
-async def recent_followups(customer_id: int, limit: int = 3) -> list[FollowUp]:
-    return (
-        await FollowUp.filter(customer_id=customer_id)
-        .order_by("-created_at", "-id")
-        .limit(limit)
-        .prefetch_related("rep")
-    )
+async def recent_followups(
+    customer_id: int, limit: int = 3, known: Staff | None = None
+) -> list[FollowUp]:
+    """The customer's latest follow-ups, newest first, with their rep loaded — without
+    a query when every one is by ``known`` (a rep's own customer, as a rule)."""
+    found = await newest_of_customer(FollowUp, customer_id, limit)
+    if known is not None and all(f.rep_id == known.id for f in found):  # type: ignore[attr-defined]
+        for f in found:
+            f.rep = known
+    elif found:
+        await FollowUp.fetch_for_list(found, "rep")
+    return found
 
 
 async def _latest(customer_id: int) -> FollowUp | None:

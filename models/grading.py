@@ -30,26 +30,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
-from tortoise.functions import Count, Max, Sum
 from tortoise.transactions import in_transaction
 
 from bot.config import Config, GradingConfig
+from bot.parsing.amounts import summed_amount
 from models.customers import Customer
-from models.deals import Deal
-from models.enums import DealStage, Grade, Lifecycle, Tier
-from models.followups import FollowUp
+from models.deals import SIGNED_STAGES
+from models.enums import Grade, Lifecycle, Tier
+from models.rawsql import fetch, placeholders
 
-CLOSED_STAGES = (DealStage.SIGNED, DealStage.AFTER_SALES)
 GRADE_RANK = {Grade.POTENTIAL: 0, Grade.NORMAL: 1, Grade.VIP: 2}
 TIER_RANK: dict[Tier | None, int] = {None: 0, Tier.MAJOR: 1, Tier.KEY: 2, Tier.STRATEGIC: 3}
 # SQLite's statements take at most 32 766 parameters; PostgreSQL gets one array.
 SQLITE_CHUNK = 5000
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -182,40 +180,43 @@ def standing_for(row: _Row, f: Figures, today: date, cfg: GradingConfig) -> Stan
 # --- reading, set-based ------------------------------------------------------------------
 
 
+# The two aggregates are written out: the card asks them on every look, and the ORM
+# would build the same statement anew each time.
+@cache
+def _purchases_sql(ids: int | None) -> str:
+    return (
+        'SELECT "customer_id", SUM(CASE WHEN "closed_on" > ? THEN "amount" END) AS amount, '
+        'COUNT(CASE WHEN "closed_on" > ? THEN "id" END) AS n, MAX("closed_on") AS last '
+        'FROM "deal" WHERE ("closed_on" <= ? OR "closed_on" IS NULL) '
+        f'AND "stage" IN ({placeholders(len(SIGNED_STAGES))})'
+        + ("" if ids is None else f' AND "customer_id" IN ({placeholders(ids)})')
+        + ' GROUP BY "customer_id"'
+    )
+
+
+@cache
+def _contacts_sql(ids: int | None) -> str:
+    return (
+        'SELECT "customer_id", MAX("created_at") AS last FROM "followup" WHERE "created_at" <= ?'
+        + ("" if ids is None else f' AND "customer_id" IN ({placeholders(ids)})')
+        + ' GROUP BY "customer_id"'
+    )
+
+
 async def _purchases(today: date, ids: list[int] | None) -> dict[int, tuple[Decimal, int, Any]]:
     """customer id → (amount and deal count in the last 12 months, last closing day)."""
-    recent = Q(closed_on__gt=window_start(today))
-    closed = Q(closed_on__lte=today) | Q(closed_on__isnull=True)
-    query = Deal.filter(closed, stage__in=CLOSED_STAGES)
-    if ids is not None:
-        query = query.filter(customer_id__in=ids)
-    rows = (
-        await query.annotate(
-            amount=Sum("amount", _filter=recent),
-            n=Count("id", _filter=recent),
-            last=Max("closed_on"),
-        )
-        .group_by("customer_id")
-        .values_list("customer_id", "amount", "n", "last")
-    )
-    # SQLite sums decimals as floats: back to cents, so 99 999.99 + 0.01 is 100 000.
-    return {
-        cid: (Decimal(str(amount or 0)).quantize(CENT), n or 0, last)
-        for cid, amount, n, last in rows
-    }
+    start = window_start(today)
+    sql = _purchases_sql(None if ids is None else len(ids))
+    stages = (s.value for s in SIGNED_STAGES)
+    rows = await fetch(sql, start, start, today, *stages, *(ids or ()))
+    return {r["customer_id"]: (summed_amount(r["amount"]), r["n"] or 0, r["last"]) for r in rows}
 
 
 async def _contacts(at: datetime, ids: list[int] | None) -> dict[int, datetime]:
     """customer id → their latest follow-up up to ``at``."""
-    query = FollowUp.filter(created_at__lte=at)
-    if ids is not None:
-        query = query.filter(customer_id__in=ids)
-    rows = (
-        await query.annotate(last=Max("created_at"))
-        .group_by("customer_id")
-        .values_list("customer_id", "last")
-    )
-    return {cid: _aware(last) for cid, last in rows if last is not None}
+    sql = _contacts_sql(None if ids is None else len(ids))
+    rows = await fetch(sql, at, *(ids or ()))
+    return {r["customer_id"]: _aware(r["last"]) for r in rows if r["last"] is not None}
 
 
 def _aware(value: Any) -> datetime:
@@ -232,18 +233,27 @@ def _day(value: Any) -> date | None:
     return value.date()
 
 
+_ROW = (
+    "id", "name", "owner_id", "grade", "lifecycle", "tier",
+    "grade_pinned", "tier_pinned", "last_contact_at", "created_at",
+)  # fmt: skip
+
+
 async def gather(
-    at: datetime, tz: ZoneInfo, ids: list[int] | None = None
+    at: datetime, tz: ZoneInfo, ids: list[int] | None = None, customer: Customer | None = None
 ) -> tuple[list[_Row], dict[int, Figures]]:
-    """The customers (all, or ``ids``) and their figures: three statements."""
+    """The customers (all, or ``ids``) and their figures: three statements; two for
+    ``customer``, a row just read."""
+    if customer is not None:
+        ids = [customer.id]
     today = at.astimezone(tz).date()
     purchases = await _purchases(today, ids)
     contacts = await _contacts(at, ids)
-    query = Customer.all() if ids is None else Customer.filter(id__in=ids)
-    values = await query.values_list(
-        "id", "name", "owner_id", "grade", "lifecycle", "tier",
-        "grade_pinned", "tier_pinned", "last_contact_at", "created_at",
-    )  # fmt: skip
+    if customer is not None:
+        values: list[Any] = [tuple(getattr(customer, f) for f in _ROW)]
+    else:
+        query = Customer.all() if ids is None else Customer.filter(id__in=ids)
+        values = list(await query.values_list(*_ROW))
     rows: list[_Row] = []
     figures: dict[int, Figures] = {}
     for cid, name, owner_id, grade, lifecycle, tier, gp, tp, contact_at, created in values:
@@ -381,9 +391,13 @@ class Assessment:
     pending: Standing | None
 
 
-async def assess(customer_id: int, at: datetime, cfg: Config) -> Assessment | None:
-    """The card's view of one customer's grading (two aggregates and one row)."""
-    rows, figures = await gather(at, cfg.tz, [customer_id])
+async def assess(customer: Customer | int, at: datetime, cfg: Config) -> Assessment | None:
+    """The card's view of one customer's grading: two aggregates, and the customer's
+    row unless it was just read (a ``Customer``, not an id)."""
+    if isinstance(customer, Customer):
+        rows, figures = await gather(at, cfg.tz, customer=customer)
+    else:
+        rows, figures = await gather(at, cfg.tz, [customer])
     if not rows:
         return None
     row = rows[0]

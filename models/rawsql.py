@@ -62,12 +62,21 @@ def _select_sql(model: type[Model], where: str) -> str:
 
 
 async def select(model: type[M], where: str, *params: Any) -> list[M]:
-    """``model``'s rows matching ``where`` (``?`` placeholders), as model instances.
+    """``model``'s rows matching ``where`` (``?`` placeholders; it may go on with ORDER BY
+    and LIMIT), as model instances.
 
     What ``Model.filter(...)`` returns, for a hot path's query whose shape is fixed:
     the ORM builds the SQL anew on every call, which costs as much as running it."""
     rows = await fetch(_select_sql(model, where), *params)
     return [model._init_from_db(**row) for row in rows]
+
+
+_NEWEST = '"customer_id" = ? ORDER BY "created_at" DESC, "id" DESC LIMIT ?'
+
+
+async def newest_of_customer(model: type[M], customer_id: int, limit: int) -> list[M]:
+    """A customer's latest ``limit`` rows of ``model``, newest first (what a card shows)."""
+    return await select(model, _NEWEST, customer_id, limit)
 
 
 def placeholders(n: int) -> str:

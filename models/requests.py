@@ -15,6 +15,7 @@ from bot.config import Config
 from models.complaints import add_sla_time, default_assignee
 from models.customers import Customer
 from models.enums import Grade
+from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
 from models.staff import Staff
 from models.staff_push import push_to_staff
@@ -104,9 +105,7 @@ async def route_request(
 
 async def open_requests(customer_id: int, limit: int = 3) -> list[CustomerRequest]:
     """The customer's latest requests, newest first (the card shows them)."""
-    return (
-        await CustomerRequest.filter(customer_id=customer_id)
-        .order_by("-created_at", "-id")
-        .limit(limit)
-        .prefetch_related("assignee")
-    )
+    found = await newest_of_customer(CustomerRequest, customer_id, limit)
+    if found:
+        await CustomerRequest.fetch_for_list(found, "assignee")
+    return found

@@ -23,18 +23,20 @@ from bot.config import Config
 from bot.parsing.intent import Intent, classify
 from models.complaints import Intake, open_ticket
 from models.customers import Customer
-from models.deals import Deal
-from models.enums import DealStage
+from models.deals import SIGNED_STAGES, Deal
 from models.messages import ProcessedMessage
 from models.outbox import enqueue
 from models.periods import bounds
+from models.rawsql import select
 from models.requests import SURVEY, Routed, route_request
 from models.sealed import SealedTextField
 from models.staff import Staff
 from models.staff_push import text_payload
 
 OA, REP = "oa", "rep"
-SIGNED_STAGES = (DealStage.SIGNED, DealStage.AFTER_SALES)
+_LATEST_ANSWER = (
+    '"customer_id" = ? AND "answered_at" IS NOT NULL ORDER BY "answered_at" DESC, "id" DESC LIMIT 1'
+)
 # Deals closed longer ago than the delay plus this are not surveyed any more: turning
 # the survey on must not ask about every deal of past years.
 LOOKBACK_DAYS = 30
@@ -319,11 +321,8 @@ def _latest_batch(rows: list[Survey]) -> list[Survey]:
 
 async def latest_answer(customer_id: int) -> Survey | None:
     """The customer's latest answered survey (the card shows it)."""
-    return (
-        await Survey.filter(customer_id=customer_id, answered_at__isnull=False)
-        .order_by("-answered_at", "-id")
-        .first()
-    )
+    found = await select(Survey, _LATEST_ANSWER, customer_id)
+    return found[0] if found else None
 
 
 # --- figures --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.complaints import ACTIVE, Complaint
 from models.customers import Customer
 from models.followups import FollowUp, latest_followup_ids
+from models.rawsql import newest_of_customer
 from models.staff import Staff
 
 # Customers are moved in slices, so a departing rep with a large book does not make
@@ -93,9 +94,7 @@ async def transfer(
 
 async def previous_owners(customer_id: int, limit: int = 3) -> list[OwnerChange]:
     """The customer's latest changes of owner, newest first, with the staff loaded."""
-    return (
-        await OwnerChange.filter(customer_id=customer_id)
-        .order_by("-created_at", "-id")
-        .limit(limit)
-        .prefetch_related("from_staff", "to_staff")
-    )
+    found = await newest_of_customer(OwnerChange, customer_id, limit)
+    if found:
+        await OwnerChange.fetch_for_list(found, "from_staff", "to_staff")
+    return found

@@ -83,3 +83,20 @@ async def test_a_plain_mode_callback_records_its_url_without_a_round_trip_of_its
     expected = 1 if dialect() == "postgres" else 2
     assert len(sql) == expected, "\n".join(sql)
     assert await SignedUrl.all().count() == 1
+
+
+async def test_a_card_reads_each_part_once_and_the_reps_own_follow_ups_need_no_staff_read(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("王小明", rep)
+    await say_encrypted(wechat, "跟进 王小明电话聊了报价，下周三回访")
+    with statements() as sql:
+        reply = await say_encrypted(wechat, "查 王小明")
+    assert "【王小明】" in reply and "聊了报价" in reply and "李明" in reply
+    # The sender; the name search; follow-ups, open deals, signed total, complaints,
+    # owner changes, requests, survey answer; the two grading aggregates (the customer's
+    # row is the one the search read); the audit entry.
+    assert len(sql) == 12, "\n".join(sql)
+    # The follow-ups are the viewer's own: their rep is the sender, not read again.
+    assert sum('FROM "staff"' in s for s in sql) == 0, "\n".join(sql)

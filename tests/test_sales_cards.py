@@ -51,6 +51,8 @@ async def test_other_reps_customer_is_masked_without_history(wechat: WeChatSende
     # The manager sees it all; the view is audited for both.
     full = await wechat.say("查 王强", sender=MANAGER)
     assert "13912345678" in full and "秘密报价" in full
+    # The follow-up names the rep who made it, not the manager reading it.
+    assert "拜访（张伟）：秘密报价" in full
     assert await AuditLog.filter(target=f"customer:{c.id}").count() == 2
 
 

@@ -10,6 +10,7 @@ from bot.parsing.numbers import CN_DIGITS, normalize, to_int
 # Deal.amount is DECIMAL(14, 2): below a trillion, to the fen.
 MAX_AMOUNT = Decimal("999999999999.99")
 MAX_QUANTITY = 1_000_000
+CENT = Decimal("0.01")
 
 _CURRENCY = re.compile(
     r"^(?:¥|￥|rmb|cny)?\s*(.+?)\s*(?:元|块钱|块|rmb|cny|人民币)?$", re.IGNORECASE
@@ -58,12 +59,18 @@ def parse_amount(text: str) -> Decimal | None:
     if value <= 0 or value > MAX_AMOUNT:
         raise InvalidAmount(text)
     try:
-        exact = value.quantize(Decimal("0.01"))
+        exact = value.quantize(CENT)
     except InvalidOperation:
         raise InvalidAmount(text) from None
     if exact != value:
         raise InvalidAmount(text)
     return exact
+
+
+def summed_amount(value: object) -> Decimal:
+    """A SUM of amounts as the database hands it back, to the fen: SQLite sums decimals
+    as floats (99 999.99 + 0.01 must be 100 000), and an empty sum is NULL."""
+    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def parse_quantity(text: str, *, unit_required: bool = True) -> tuple[int, str] | None:
