@@ -21,7 +21,7 @@ from tortoise.functions import Length
 
 from bot.crypto import FieldCipher, normalize_phone
 from models.customers import Customer, name_pinyin
-from models.rawsql import placeholders, select
+from models.rawsql import select, select_equal_any
 
 # The longest name, and the longest anything a customer can be found by (company).
 NAME_MAX = Customer._meta.fields_map["name"].max_length  # type: ignore[attr-defined]
@@ -249,8 +249,7 @@ async def split_customer(text: str) -> CustomerSplit:
     # Exact names are a handful of rows; no LIMIT, which can tempt PostgreSQL's planner
     # into a sequential scan when its statistics are stale (seen: 9 ms instead of 0.05).
     known: dict[str, list[Customer]] = {}
-    where = f'"name" IN ({placeholders(len(candidates))})'
-    for c in await select(Customer, where, *candidates):
+    for c in await select_equal_any(Customer, "name", candidates):
         known.setdefault(c.name, []).append(c)
     if head in known:
         return CustomerSplit(head, rest, known[head])

@@ -71,6 +71,21 @@ async def select(model: type[M], where: str, *params: Any) -> list[M]:
     return [model._init_from_db(**row) for row in rows]
 
 
+@cache
+def _equal_any_sql(model: type[Model], column: str, n: int) -> str:
+    one = _select_sql(model, f'"{column}" = ?')
+    return " UNION ALL ".join([one] * n)
+
+
+async def select_equal_any(model: type[M], column: str, values: list[Any]) -> list[M]:
+    """``model``'s rows whose ``column`` equals one of ``values``: one equality per value
+    (UNION ALL), not ``IN (…)`` — PostgreSQL answers ``name IN (…)`` from the trigram
+    index, which holds every name sharing a few characters (measured: 36 ms on 20 000
+    customers called 压测客户…, against 0.02 ms for the b-tree each equality takes)."""
+    rows = await fetch(_equal_any_sql(model, column, len(values)), *values)
+    return [model._init_from_db(**row) for row in rows]
+
+
 _NEWEST = '"customer_id" = ? ORDER BY "created_at" DESC, "id" DESC LIMIT ?'
 
 
