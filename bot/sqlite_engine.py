@@ -104,6 +104,11 @@ class InlineConnection(aiosqlite.Connection):
             await asyncio.sleep(_DELAYS[min(attempt, len(_DELAYS) - 1)])
             attempt += 1
 
+    def _execute_insert(self, sql: str, parameters: Any) -> tuple[int | None]:
+        # The cursor holds the new row's id: aiosqlite asks SQLite for it with a second
+        # statement (SELECT last_insert_rowid()) after every INSERT.
+        return (self._conn.execute(sql, parameters).lastrowid,)
+
 
 async def connect(path: str) -> InlineConnection:
     def connector() -> sqlite3.Connection:

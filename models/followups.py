@@ -10,8 +10,8 @@ from typing import Any
 from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
+from models.atomic import atomic
 from models.customers import Customer
 from models.enums import FollowUpMethod
 from models.rawsql import newest_of_customer
@@ -91,7 +91,7 @@ async def log_followup(
             next_revisit_on = kept = latest.next_revisit_on
             kept_time = latest.next_revisit_time
     previous_contact = customer.last_contact_at
-    async with in_transaction():
+    async with atomic():
         followup = await FollowUp.create(
             customer=customer,
             rep=rep,

@@ -10,6 +10,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+from tortoise import connections
+
 from models import AuditLog, ProcessedMessage
 from models.messages import SignedUrl
 from models.rawsql import dialect
@@ -100,3 +103,28 @@ async def test_a_card_reads_each_part_once_and_the_reps_own_follow_ups_need_no_s
     assert len(sql) == 12, "\n".join(sql)
     # The follow-ups are the viewer's own: their rep is the sender, not read again.
     assert sum('FROM "staff"' in s for s in sql) == 0, "\n".join(sql)
+
+
+async def test_what_sqlite_runs_for_a_follow_up_has_no_savepoint_and_no_rowid_query(
+    wechat: WeChatSender,
+) -> None:
+    """What SQLite itself executes, seen by its trace hook: the ORM's log misses the
+    statements the drivers add (a nested transaction's SAVEPOINT and RELEASE,
+    aiosqlite's SELECT last_insert_rowid() after each INSERT)."""
+    if dialect() != "sqlite":
+        pytest.skip("SQLite's trace hook")
+    rep, _, _ = await team()
+    await customer("王小明", rep)
+    seen: list[str] = []
+    raw = connections.get("default")._connection._conn  # type: ignore[attr-defined]
+    raw.set_trace_callback(seen.append)
+    try:
+        reply = await say_encrypted(wechat, "跟进 王小明电话聊了报价，下周三回访")
+    finally:
+        raw.set_trace_callback(None)
+    assert "已记录跟进" in reply
+    assert not [s for s in seen if "SAVEPOINT" in s or "last_insert_rowid" in s], seen
+    # The sender; BEGIN; the customer; the follow-up; its last contact; undo step,
+    # audit entry, dedup record; COMMIT.
+    assert len(seen) == 9, "\n".join(seen)
+    assert seen[1] == "BEGIN IMMEDIATE" and seen[-1] == "COMMIT"
