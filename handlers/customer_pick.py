@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.conversation import yields_to_commands
-from bot.crypto import FieldCipher
+from bot.crypto import FieldCipher, cipher_for
 from bot.filters import Command, Regex, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.router import HandlerResult, Router
@@ -53,7 +53,7 @@ def on_pick(name: str) -> Callable[[Action], Action]:
 
 
 def cipher_of(ctx: Context) -> FieldCipher:
-    return FieldCipher(ctx.config.data_key_bytes)
+    return cipher_for(ctx.config.data_key_bytes)
 
 
 def staff_of(ctx: Context) -> Staff:

@@ -4,8 +4,10 @@ step, its dedup record — inserted together at the end of its transaction.
 On PostgreSQL every statement is a round trip; these rows need none of their own:
 they go in one statement, a chain of data-modifying CTEs
 (``WITH a AS (INSERT …), b AS (INSERT …) INSERT …``). On SQLite, which has no round
-trips and no INSERT inside WITH, they are plain inserts one after the other. Outside a
-message (CLI, jobs) nothing collects, and a row is saved at once.
+trips and no INSERT inside WITH, they are plain inserts one after the other — written
+here, not through ``Model.save()``, whose signals and id bookkeeping cost more than the
+insert: nothing reads these rows back. Outside a message (CLI, jobs) nothing
+collects, and a row is saved at once.
 """
 
 from __future__ import annotations
@@ -56,9 +58,14 @@ async def flush(last: Model | None = None) -> None:
     if not pending:
         return
     conn = connections.get("default")
-    if conn.capabilities.dialect != "postgres" or len(pending) == 1:
+    if conn.capabilities.dialect != "postgres":
         for row in pending:
-            await row.save()
+            columns, row_values = _insert_values(row, conn)
+            marks = ",".join("?" * len(row_values))
+            await conn.execute_insert(_insert_sql(row, columns, marks), row_values)
+        return
+    if len(pending) == 1:
+        await pending[0].save()
         return
     parts: list[str] = []
     values: list[Any] = []
@@ -66,11 +73,15 @@ async def flush(last: Model | None = None) -> None:
         columns, row_values = _insert_values(row, conn)
         marks = ",".join(f"${len(values) + i + 1}" for i in range(len(row_values)))
         values += row_values
-        names = ",".join(f'"{c}"' for c in columns)
-        parts.append(f'INSERT INTO "{row._meta.db_table}" ({names}) VALUES ({marks})')
+        parts.append(_insert_sql(row, columns, marks))
     *first, final = parts
     sql = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first)) + " " + final
     await conn.execute_query(sql, values)
+
+
+def _insert_sql(row: Model, columns: list[str], marks: str) -> str:
+    names = ",".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{row._meta.db_table}" ({names}) VALUES ({marks})'
 
 
 def _insert_values(row: Model, conn: Any) -> tuple[list[str], list[Any]]:
