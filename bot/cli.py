@@ -415,13 +415,13 @@ def cmd_jobs_list(cfg: Config) -> int:
 
 def cmd_import(cfg: Config, args: argparse.Namespace) -> int:
     from bot.crypto import FieldCipher
-    from models.customer_io import (
-        CustomerFileError,
+    from models.customer_io.importing import (
         ImportReport,
         format_report,
         import_file,
         progress_printer,
     )
+    from models.customer_io.sheet import CustomerFileError
 
     progress = None if args.quiet else progress_printer(sys.stderr)
 
@@ -445,7 +445,8 @@ def cmd_import(cfg: Config, args: argparse.Namespace) -> int:
 
 def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
     from bot.crypto import FieldCipher
-    from models.customer_io import CustomerFileError, export_customers
+    from models.customer_io.exporting import export_customers
+    from models.customer_io.sheet import CustomerFileError
 
     async def work() -> int:
         return await export_customers(args.file, FieldCipher(cfg.data_key_bytes))

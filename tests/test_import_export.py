@@ -20,15 +20,9 @@ from tortoise import Tortoise
 
 from bot.parsing.birthdays import Birthday
 from models import AuditLog, Customer, Staff
-from models.customer_io import (
-    COLUMNS,
-    CustomerFileError,
-    ImportReport,
-    export_customers,
-    format_report,
-    import_file,
-    read_customer_file,
-)
+from models.customer_io.exporting import export_customers
+from models.customer_io.importing import ImportReport, format_report, import_file
+from models.customer_io.sheet import COLUMNS, CustomerFileError, read_customer_file
 from models.customers import CustomerDraft, address_of, create_customer, phone_of
 from models.enums import Grade, Lifecycle
 from tests.sales_helpers import CIPHER, team
