@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config import Config, parse_clock
+from bot.config_checks import parse_clock
+
+from bot.config import Config
 
 JobFunc = Callable[[Config, datetime], Awaitable[str]]
 

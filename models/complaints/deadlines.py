@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import ComplaintsConfig, parse_clock, parse_date_list
+from bot.config_checks import parse_clock, parse_date_list
+
+from bot.config import ComplaintsConfig
 from models.complaints.tables import Complaint
 from models.enums import Severity
 from models.worktime import WorkCalendar
