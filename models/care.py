@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config_checks import parse_clock
 from lunar_python import LunarMonth, Solar
 from tortoise.expressions import Q
 
 from bot.config import CareConfig, Config
+from bot.config_checks import parse_clock
 from bot.parsing.birthdays import Birthday
 from models.customers import Customer, birthday_of
 from models.enums import Grade, Role

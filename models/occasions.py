@@ -11,10 +11,10 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import chinese_calendar
-from bot.config_checks import parse_occasions
 from lunar_python import Solar
 
 from bot.config import CareConfig
+from bot.config_checks import parse_occasions
 
 log = logging.getLogger("wecrm.care")
 

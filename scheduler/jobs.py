@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config_checks import parse_clock
-
 from bot.config import Config
+from bot.config_checks import parse_clock
 
 JobFunc = Callable[[Config, datetime], Awaitable[str]]
 

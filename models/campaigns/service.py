@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from bot.config_checks import parse_clock
 from tortoise.transactions import in_transaction
 
 from bot.config import Config
+from bot.config_checks import parse_clock
 from models.campaigns.segments import Segment, segment_sql
 from models.campaigns.tables import Campaign, CampaignContact, CampaignKind, CampaignStatus
 from models.care import after_quiet_hours

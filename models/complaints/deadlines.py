@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config_checks import parse_clock, parse_date_list
-
 from bot.config import ComplaintsConfig
+from bot.config_checks import parse_clock, parse_date_list
 from models.complaints.tables import Complaint
 from models.enums import Severity
 from models.worktime import WorkCalendar
