@@ -125,10 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _with_db(cfg: Config, work):  # type: ignore[no-untyped-def]
+async def _with_db(cfg: Config, work, tables: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
+    """Run ``work`` connected; ``tables``: only these model modules (a quicker start)."""
     from bot import db
 
-    ctx = await db.connect(cfg.database.url, cfg.data_key_bytes or None)
+    ctx = await db.connect(cfg.database.url, cfg.data_key_bytes or None, tables or db.TABLES)
     try:
         return await work()
     finally:
@@ -212,14 +213,18 @@ def cmd_digest(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+# The queue has no foreign keys: the operator's most frequent command loads one table.
+OUTBOX_ONLY = ("models.outbox",)
+
+
 def cmd_outbox(cfg: Config, args: argparse.Namespace) -> int:
     from models.outbox import outbox_report, retry_failed
 
     if args.outbox_command == "retry":
-        count = asyncio.run(_with_db(cfg, retry_failed))
+        count = asyncio.run(_with_db(cfg, retry_failed, OUTBOX_ONLY))
         print(f"requeued {count} failed message(s)")
         return 0
-    report = asyncio.run(_with_db(cfg, outbox_report))
+    report = asyncio.run(_with_db(cfg, outbox_report, OUTBOX_ONLY))
     print("status            count")
     for status, count in report["counts"].items():
         print(f"{status:<17} {count}")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
-from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+from models import TABLES
 
 APP = "models"
 
@@ -59,12 +61,14 @@ def _connection(url: str) -> dict[str, Any]:
     return conn
 
 
-def tortoise_config(url: str) -> dict[str, Any]:
+def tortoise_config(url: str, tables: Sequence[str] = TABLES) -> dict[str, Any]:
+    """``tables``: the modules whose models Tortoise loads — all of them, unless a
+    command needs fewer (their foreign keys must point inside the list)."""
     return {
         "connections": {"default": _connection(url)},
         "apps": {
             APP: {
-                "models": ["models"],
+                "models": list(tables),
                 "migrations": "models.migrations",
                 "default_connection": "default",
             }
@@ -78,10 +82,13 @@ def is_postgres(url: str) -> bool:
     return normalize_url(url).startswith(("postgres://", "asyncpg://"))
 
 
-async def connect(url: str, data_key: bytes | None = None) -> TortoiseContext:
+async def connect(
+    url: str, data_key: bytes | None = None, tables: Sequence[str] = TABLES
+) -> TortoiseContext:
     """Connect and return the context; close through :func:`close`.
 
-    ``data_key`` seals phone numbers in free-text columns (``models.sealed``)."""
+    ``data_key`` seals phone numbers in free-text columns (``models.sealed``);
+    ``tables`` as in :func:`tortoise_config`."""
     from models.sealed import use_data_key
 
     use_data_key(data_key)
@@ -89,7 +96,7 @@ async def connect(url: str, data_key: bytes | None = None) -> TortoiseContext:
     # process-wide; after switching backends (tests run SQLite then PostgreSQL)
     # the cache would hand PostgreSQL SQLite's "?" placeholders.
     EXECUTOR_CACHE.clear()
-    return await Tortoise.init(config=tortoise_config(url))
+    return await Tortoise.init(config=tortoise_config(url, tables))
 
 
 async def close(ctx: TortoiseContext | None = None) -> None:
@@ -131,6 +138,9 @@ async def ping(url: str, wait: float) -> None:
 
 async def migrate(url: str, progress: Any = None) -> None:
     """Bring the schema up to date; running it again changes nothing."""
+    # Imported here: the migration machinery is not needed to serve or to query.
+    from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
     try:
         await tortoise_migrate(config=tortoise_config(url), progress=progress)
     finally:

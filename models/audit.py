@@ -7,6 +7,7 @@ from tortoise.models import Model
 
 
 class AuditLog(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     # "staff:12", "customer:3" or "<channel>:<sender id>" for strangers.
     actor = fields.CharField(max_length=96)

@@ -24,6 +24,7 @@ from models.staff import Staff
 
 
 class Customer(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64)
     # Full pinyin and initials, kept for fuzzy search ("zhangsan", "zs").

@@ -19,6 +19,7 @@ from models.undo import DEAL, deal_state, remember
 
 
 class Deal(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Customer", related_name="deals", on_delete=fields.CASCADE
@@ -45,6 +46,7 @@ class DealEvent(Model):
     deal's history. ``from_stage`` is empty for a deal opened or recorded at once; a
     "move" to the stage a deal is already at is not recorded."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     deal: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Deal", related_name="events", on_delete=fields.CASCADE

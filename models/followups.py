@@ -21,6 +21,7 @@ from models.undo import FOLLOWUP, remember
 
 
 class FollowUp(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Customer", related_name="followups", on_delete=fields.CASCADE

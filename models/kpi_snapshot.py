@@ -10,6 +10,7 @@ from tortoise.models import Model
 class KpiSnapshot(Model):
     """The digest's state figures as they were on a local day."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     day = fields.DateField(unique=True)
     data = fields.JSONField(default=dict)

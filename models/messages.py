@@ -16,6 +16,7 @@ from models.sealed import SealedJSONField
 class ProcessedMessage(Model):
     """One row per inbound message: the unique key turns retries of WeChat into no-ops."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=191, unique=True)
     channel = fields.CharField(max_length=16)
@@ -36,6 +37,7 @@ class ProcessedMessage(Model):
 class ConversationState(Model):
     """Where a user is in a multi-step dialog, e.g. choosing one of three 张三."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=191, unique=True)
     state = fields.CharField(max_length=64)
@@ -57,6 +59,7 @@ class SignedUrl(Model):
     the record survives restarts and is shared by every worker.
     """
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=64, unique=True)
     digest = fields.CharField(max_length=64)

@@ -16,6 +16,7 @@ from models.sealed import SealedJSONField
 
 
 class Outbox(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     # Deterministic, e.g. "birthday:<customer>:<date>" or "late:<message key>":
     # enqueueing the same key twice is a no-op.

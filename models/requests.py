@@ -30,6 +30,7 @@ WORDS_MAX = 500
 
 
 class CustomerRequest(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Customer", related_name="requests", on_delete=fields.CASCADE

@@ -16,6 +16,7 @@ from models.enums import Role
 
 
 class Staff(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64)
     role = fields.CharEnumField(Role, max_length=16)
@@ -36,6 +37,7 @@ class Staff(Model):
 
 
 class InviteCode(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=32, unique=True)
     role = fields.CharEnumField(Role, max_length=16)

@@ -53,6 +53,7 @@ QUESTION = (
 
 
 class Survey(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     deal: fields.OneToOneRelation = fields.OneToOneField(
         "models.Deal", related_name="survey", on_delete=fields.CASCADE

@@ -13,6 +13,7 @@ from tortoise.models import Model
 
 
 class AccessToken(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     # "oa:<appid>" or "wecom:<corpid>:<agentid>".
     key = fields.CharField(max_length=128, unique=True)

@@ -22,6 +22,7 @@ CHUNK = 500
 
 
 class OwnerChange(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Customer", related_name="owner_changes", on_delete=fields.CASCADE

@@ -31,6 +31,7 @@ BIRTHDAY_FIELDS += ("birthday_leap",)
 class UndoEntry(Model):
     """What one change replaced, so its author can take it back."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     staff: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Staff", related_name=False, on_delete=fields.CASCADE

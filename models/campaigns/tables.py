@@ -50,6 +50,7 @@ class Outcome(StrEnum):
 class Campaign(Model):
     """A recommendation or an event invitation a manager sends through the reps."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     kind = fields.CharEnumField(CampaignKind, max_length=16)
     title = fields.CharField(max_length=64)
@@ -80,6 +81,7 @@ class Campaign(Model):
 class CampaignContact(Model):
     """One customer a campaign prompted a rep about, and what the rep marked."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     campaign: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Campaign", related_name="contacts", on_delete=fields.CASCADE
@@ -111,6 +113,7 @@ class CampaignContact(Model):
 class SavedSegment(Model):
     """A segment saved under a name (名单), a rule that follows the data."""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=32, unique=True)
     segment = fields.JSONField(default=dict)

@@ -11,6 +11,7 @@ from models.sealed import SealedTextField
 
 
 class Complaint(Model):
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     ticket_no = fields.CharField(max_length=32, unique=True)
     customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
@@ -58,6 +59,7 @@ class Complaint(Model):
 class ComplaintEvent(Model):
     """One entry in the timeline of a ticket: intake, reply, assignment, close, rating…"""
 
+    _no_comments = True
     id = fields.IntField(primary_key=True)
     complaint: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Complaint", related_name="events", on_delete=fields.CASCADE
