@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import ClassVar
 
 from bot.context import Context
@@ -111,8 +112,12 @@ class EventKeyIs(Filter):
 _SEPARATORS = re.compile(r"[\s\u3000,，:：]+")
 
 
+@lru_cache(maxsize=512)
 def split_command(text: str) -> tuple[str, str]:
-    """``"绑定  AB12"`` → ``("绑定", "AB12")``; a leading ``/`` is ignored."""
+    """``"绑定  AB12"`` → ``("绑定", "AB12")``; a leading ``/`` is ignored.
+
+    Cached: every Command filter of the routers asks it of the same text until one
+    matches (dozens of times for a command late in the order)."""
     text = text.strip().lstrip("/")
     parts = _SEPARATORS.split(text, maxsplit=1)
     # Speech recognition ends sentences with "。": "帮助。" is still 帮助.

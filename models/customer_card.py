@@ -27,7 +27,7 @@ from models.deals import Deal, SignedTotal, open_deals, signed_total
 from models.enums import ComplaintStatus
 from models.followups import FollowUp, recent_followups
 from models.grading import Assessment, assess
-from models.rawsql import placeholders, select
+from models.rawsql import placeholders, select, together
 from models.requests import CustomerRequest, open_requests
 from models.staff import Staff
 from models.surveys import Survey, latest_answer
@@ -91,17 +91,28 @@ async def customer_card(
     if not full:
         return card
     card.address = address_of(customer, cipher)
-    card.followups = await recent_followups(customer.id, known=viewer)
+    grading = assess(customer, now or datetime.now(UTC), config) if config is not None else None
+    # Nine reads, independent of each other: one statement on PostgreSQL.
+    parts = await together(
+        recent_followups(customer.id, known=viewer),
+        open_deals(customer.id),
+        signed_total(customer.id),
+        select(Complaint, _OPEN_COMPLAINTS, customer.id, *(s.value for s in OPEN_COMPLAINTS)),
+        previous_owners(customer.id, limit=2),
+        open_requests(customer.id),
+        latest_answer(customer.id),
+        *([grading] if grading is not None else []),
+    )
+    (
+        card.followups,
+        card.deals,
+        card.signed,
+        card.complaints,
+        card.owner_history,
+        card.requests,
+        card.survey,
+    ) = parts[:7]
+    card.grading = parts[7] if grading is not None else None
     # The revisit the latest follow-up planned: the first of the recent ones.
     card.next_revisit = card.followups[0].next_revisit_on if card.followups else None
-    card.deals = await open_deals(customer.id)
-    card.signed = await signed_total(customer.id)
-    card.complaints = await select(
-        Complaint, _OPEN_COMPLAINTS, customer.id, *(s.value for s in OPEN_COMPLAINTS)
-    )
-    card.owner_history = await previous_owners(customer.id, limit=2)
-    card.requests = await open_requests(customer.id)
-    card.survey = await latest_answer(customer.id)
-    if config is not None:
-        card.grading = await assess(customer, now or datetime.now(UTC), config)
     return card

@@ -1,5 +1,6 @@
 """Rows a message adds and nothing reads back while it runs — its audit entry, its undo
-step, its dedup record — inserted together at the end of its transaction.
+step, its dedup record, a customer's last contact — written together at the end of its
+transaction.
 
 On PostgreSQL every statement is a round trip; these rows need none of their own:
 they go in one statement, a chain of data-modifying CTEs
@@ -15,13 +16,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise import connections
 from tortoise.models import Model
 from tortoise.timezone import now
 
-_collected: ContextVar[list[Model] | None] = ContextVar("deferred_rows", default=None)
+
+@dataclass(frozen=True)
+class _Update:
+    """Columns of one existing row to write (:func:`update_later`)."""
+
+    row: Model
+    fields: tuple[str, ...]
+
+
+_collected: ContextVar[list[Model | _Update] | None] = ContextVar("deferred_rows", default=None)
 
 
 @contextmanager
@@ -48,6 +59,20 @@ async def save_later(row: Model) -> None:
     rows.append(row)
 
 
+async def update_later(row: Model, *fields: str) -> None:
+    """Write ``fields`` of ``row`` (set on it already; an ``auto_now`` one is set now)
+    with the message's deferred rows, or now outside a message: for a change nothing
+    in the message reads back from the database, like a customer's last contact."""
+    for name in fields:
+        if getattr(row._meta.fields_map[name], "auto_now", False):
+            setattr(row, name, now())
+    rows = _collected.get()
+    if rows is None:
+        await row.save(update_fields=list(fields))
+        return
+    rows.append(_Update(row, fields))
+
+
 async def flush(last: Model | None = None) -> None:
     """Insert the collected rows, and ``last`` (whose failure, e.g. a unique key, the
     caller may be waiting for), in as few statements as the database allows."""
@@ -59,24 +84,43 @@ async def flush(last: Model | None = None) -> None:
         return
     conn = connections.get("default")
     if conn.capabilities.dialect != "postgres":
-        for row in pending:
-            columns, row_values = _insert_values(row, conn)
-            marks = ",".join("?" * len(row_values))
-            await conn.execute_insert(_insert_sql(row, columns, marks), row_values)
-        return
-    if len(pending) == 1:
-        await pending[0].save()
+        for item in pending:
+            sql, values = _statement(item, conn, None)
+            await conn.execute_query(sql, values)
         return
     parts: list[str] = []
     values: list[Any] = []
-    for row in pending:
-        columns, row_values = _insert_values(row, conn)
-        marks = ",".join(f"${len(values) + i + 1}" for i in range(len(row_values)))
-        values += row_values
-        parts.append(_insert_sql(row, columns, marks))
+    for item in pending:
+        sql, item_values = _statement(item, conn, len(values))
+        values += item_values
+        parts.append(sql)
     *first, final = parts
-    sql = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first)) + " " + final
-    await conn.execute_query(sql, values)
+    if first:
+        final = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first)) + " " + final
+    await conn.execute_query(final, values)
+
+
+def _statement(
+    item: Model | _Update, conn: Any, numbered_from: int | None
+) -> tuple[str, list[Any]]:
+    """The INSERT of a row or the UPDATE of an :class:`_Update`; its placeholders are
+    ``?`` (SQLite) or ``$n`` numbered after ``numbered_from`` values (PostgreSQL)."""
+
+    def mark(i: int) -> str:
+        return "?" if numbered_from is None else f"${numbered_from + i + 1}"
+
+    if isinstance(item, _Update):
+        row, meta = item.row, item.row._meta
+        columns = [meta.fields_db_projection[name] for name in item.fields]
+        values = [
+            meta.fields_map[name].to_db_value(getattr(row, name), row) for name in item.fields
+        ]
+        sets = ",".join(f'"{c}"={mark(i)}' for i, c in enumerate(columns))
+        where = f'"{meta.db_pk_column}"={mark(len(values))}'
+        return f'UPDATE "{meta.db_table}" SET {sets} WHERE {where}', [*values, row.pk]
+    columns, values = _insert_values(item, conn)
+    marks = ",".join(mark(i) for i in range(len(values)))
+    return _insert_sql(item, columns, marks), values
 
 
 def _insert_sql(row: Model, columns: list[str], marks: str) -> str:

@@ -13,6 +13,7 @@ from tortoise.models import Model
 
 from models.atomic import atomic
 from models.customers import Customer
+from models.deferred import update_later
 from models.enums import FollowUpMethod
 from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
@@ -110,7 +111,8 @@ async def log_followup(
             )
             await customer.refresh_from_db(fields=["owner_id"])
         customer.last_contact_at = followup.created_at
-        await customer.save(update_fields=["last_contact_at", "updated_at"])
+        # Nothing in the message reads it back: written with its undo step and audit.
+        await update_later(customer, "last_contact_at", "updated_at")
         before = {
             "customer_id": customer.id,
             "last_contact_at": previous_contact,

@@ -42,7 +42,7 @@ from bot.parsing.amounts import summed_amount
 from models.customers import Customer
 from models.deals import SIGNED_STAGES
 from models.enums import Grade, Lifecycle, Tier
-from models.rawsql import fetch, placeholders
+from models.rawsql import fetch, placeholders, together
 
 GRADE_RANK = {Grade.POTENTIAL: 0, Grade.NORMAL: 1, Grade.VIP: 2}
 TIER_RANK: dict[Tier | None, int] = {None: 0, Tier.MAJOR: 1, Tier.KEY: 2, Tier.STRATEGIC: 3}
@@ -247,8 +247,7 @@ async def gather(
     if customer is not None:
         ids = [customer.id]
     today = at.astimezone(tz).date()
-    purchases = await _purchases(today, ids)
-    contacts = await _contacts(at, ids)
+    purchases, contacts = await together(_purchases(today, ids), _contacts(at, ids))
     if customer is not None:
         values: list[Any] = [tuple(getattr(customer, f) for f in _ROW)]
     else:

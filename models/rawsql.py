@@ -1,11 +1,23 @@
 """Hand-written SQL for the few statements the ORM cannot say (window functions,
-``ON CONFLICT DO NOTHING``), portable between SQLite and PostgreSQL: write ``?``
-placeholders; on PostgreSQL they become ``$1, $2, …``, and on SQLite dates and times
-are passed as the text Tortoise stores them as (times in UTC)."""
+``ON CONFLICT DO NOTHING``) and for hot paths, portable between SQLite and PostgreSQL:
+write ``?`` placeholders; on PostgreSQL they become ``$1, $2, …``, and on SQLite dates
+and times are passed as the text Tortoise stores them as (times in UTC).
+
+:func:`together` sends the reads of independent lookups (the card's nine parts) to
+PostgreSQL as one statement: each read becomes ``ARRAY(SELECT t FROM (…) t)``, a column
+of one row, which asyncpg decodes back into typed tuples. A round trip on PostgreSQL
+costs this process a pool checkout and asyncpg's bind and decode (measured: 查 spent
+2.9 ms of CPU here per message on PostgreSQL against 1.4 ms on SQLite, for the same
+twelve statements); on SQLite a statement is a function call and the reads run one
+after another.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -39,8 +51,146 @@ def _sqlite_value(value: Any) -> Any:
 
 
 async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
+    batch = _batch.get()
+    if batch is not None and (columns := result_columns(sql)) is not None:
+        return await batch.add(sql, list(params), columns)
     conn, text, args = _prepare(sql, list(params))
     return list(await conn.execute_query_dict(text, args))
+
+
+async def together(*reads: Awaitable[Any]) -> list[Any]:
+    """Await ``reads`` (coroutines of lookups, each built on :func:`fetch`): on
+    PostgreSQL concurrently, their statements sent as one; on SQLite one by one.
+
+    The statement goes when every lookup is waiting for it or done, so a lookup that
+    itself awaits ``together`` adds its reads to the same one. A lookup that goes on to
+    a second read (a related row it found) sends it with whatever else waits by then;
+    statements the ORM builds itself are not batched."""
+    if dialect() != "postgres":
+        return [await read for read in reads]
+    outer = _batch.get()
+    batch = outer or _Batch()
+    token = _batch.set(batch)
+    batch.running += len(reads)
+    if outer is not None:
+        batch.idle()  # this lookup waits for its own lookups now
+    try:
+        return list(await asyncio.gather(*(batch.track(read) for read in reads)))
+    finally:
+        if outer is not None:
+            batch.running += 1
+        _batch.reset(token)
+
+
+class _Batch:
+    """The reads of :func:`together`'s lookups, sent as one statement whenever no
+    lookup is running (all wait for a read, or are done)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, list[Any], tuple[str, ...], asyncio.Future[Any]]] = []
+        # Lookups started and neither waiting for a read nor done.
+        self.running = 0
+
+    async def track(self, lookup: Awaitable[Any]) -> Any:
+        try:
+            return await lookup
+        finally:
+            self.idle()
+
+    def idle(self) -> None:
+        self.running -= 1
+        if self.running == 0 and self.pending:
+            self._send()
+
+    def add(
+        self, sql: str, params: list[Any], columns: tuple[str, ...]
+    ) -> asyncio.Future[list[dict[str, Any]]]:
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self.pending.append((sql, params, columns, future))
+        self.idle()
+        return future
+
+    def _send(self) -> None:
+        reads, self.pending = self.pending, []
+        # Their lookups run again as soon as the answer is in.
+        self.running += len(reads)
+        task = asyncio.get_running_loop().create_task(_run_batch(reads))
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
+
+
+# Strong references: the loop keeps only weak ones to the tasks it runs.
+_in_flight: set[asyncio.Task[None]] = set()
+
+
+async def _run_batch(
+    reads: list[tuple[str, list[Any], tuple[str, ...], asyncio.Future[Any]]],
+) -> None:
+    try:
+        if len(reads) == 1:
+            sql, params, _columns, _future = reads[0]
+            conn, text, args = _prepare(sql, params)
+            results = [list(await conn.execute_query_dict(text, args))]
+        else:
+            parts = [f"ARRAY(SELECT t FROM ({sql}) t) AS r{i}" for i, (sql, *_) in enumerate(reads)]
+            params = [p for _sql, read_params, *_ in reads for p in read_params]
+            conn, text, args = _prepare("SELECT " + ", ".join(parts), params)
+            (row,) = await conn.execute_query_dict(text, args)
+            results = [
+                [dict(zip(columns, values, strict=True)) for values in row[f"r{i}"]]
+                for i, (_sql, _params, columns, _future) in enumerate(reads)
+            ]
+    except asyncio.CancelledError:
+        for *_, future in reads:
+            future.cancel()
+        raise
+    except Exception as exc:
+        for *_, future in reads:
+            if not future.done():
+                future.set_exception(exc)
+        return
+    for (*_, future), result in zip(reads, results, strict=True):
+        if not future.done():
+            future.set_result(result)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("wecrm_read_batch", default=None)
+_AS = re.compile(r'\bAS\s+"?(\w+)"?$', re.IGNORECASE)
+_COLUMN = re.compile(r'(?:\w+\.)?"(\w+)"')
+
+
+@cache
+def result_columns(sql: str) -> tuple[str, ...] | None:
+    """The names of a SELECT's result columns — ``"name"``, ``t."name"`` or
+    ``… AS name`` — or None when the select list is anything else (the read is then
+    sent on its own)."""
+    if not sql.startswith("SELECT "):
+        return None
+    items, depth, start, i = [], 0, len("SELECT "), len("SELECT ")
+    while i < len(sql):
+        ch = sql[i]
+        if ch in "\"'":
+            i = sql.index(ch, i + 1)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and ch == ",":
+            items.append(sql[start:i].strip())
+            start = i + 1
+        elif depth == 0 and sql.startswith(" FROM ", i):
+            items.append(sql[start:i].strip())
+            break
+        i += 1
+    else:
+        return None
+    names = []
+    for item in items:
+        match = _AS.search(item) or _COLUMN.fullmatch(item)
+        if match is None:
+            return None
+        names.append(match.group(1))
+    return tuple(names)
 
 
 async def execute(sql: str, *params: Any) -> int:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 from tortoise import connections
 
-from models import AuditLog, ProcessedMessage
+from models import AuditLog, FollowUp, ProcessedMessage
 from models.messages import SignedUrl
 from models.rawsql import dialect
 from tests.sales_helpers import REP_A, customer, team
@@ -59,18 +59,21 @@ async def test_help_is_one_read_and_writes_nothing(wechat: WeChatSender) -> None
     assert await ProcessedMessage.all().count() == 0 and await AuditLog.all().count() == 0
 
 
-async def test_a_follow_up_costs_five_round_trips_on_postgresql(wechat: WeChatSender) -> None:
+async def test_a_follow_up_costs_four_round_trips_on_postgresql(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
-    await customer("王小明", rep)
+    wang = await customer("王小明", rep)
     with statements() as sql:
         reply = await say_encrypted(wechat, "跟进 王小明电话聊了报价，下周三回访")
     assert "已记录跟进" in reply
     # The sender; the customer named (read whole while telling name from note); the
-    # follow-up; the customer's last contact; and its undo step, audit entry and dedup
-    # record together — one statement on PostgreSQL, three plain inserts on SQLite.
-    expected = 5 if dialect() == "postgres" else 7
+    # follow-up; and the customer's last contact, its undo step, audit entry and dedup
+    # record together — one statement on PostgreSQL, four plain ones on SQLite.
+    expected = 4 if dialect() == "postgres" else 7
     assert len(sql) == expected, "\n".join(sql)
     assert await ProcessedMessage.all().count() == 1 and await AuditLog.all().count() == 1
+    followup = await FollowUp.get(customer_id=wang.id)
+    await wang.refresh_from_db()
+    assert wang.last_contact_at == followup.created_at
 
 
 async def test_a_plain_mode_callback_records_its_url_without_a_round_trip_of_its_own(
@@ -98,9 +101,10 @@ async def test_a_card_reads_each_part_once_and_the_reps_own_follow_ups_need_no_s
         reply = await say_encrypted(wechat, "查 王小明")
     assert "【王小明】" in reply and "聊了报价" in reply and "李明" in reply
     # The sender; the name search; follow-ups, open deals, signed total, complaints,
-    # owner changes, requests, survey answer; the two grading aggregates (the customer's
-    # row is the one the search read); the audit entry.
-    assert len(sql) == 12, "\n".join(sql)
+    # owner changes, requests, survey answer and the two grading aggregates (the
+    # customer's row is the one the search read) — one statement on PostgreSQL
+    # (models.rawsql.together); the audit entry.
+    assert len(sql) == (4 if dialect() == "postgres" else 12), "\n".join(sql)
     # The follow-ups are the viewer's own: their rep is the sender, not read again.
     assert sum('FROM "staff"' in s for s in sql) == 0, "\n".join(sql)
 
@@ -124,7 +128,7 @@ async def test_what_sqlite_runs_for_a_follow_up_has_no_savepoint_and_no_rowid_qu
         raw.set_trace_callback(None)
     assert "已记录跟进" in reply
     assert not [s for s in seen if "SAVEPOINT" in s or "last_insert_rowid" in s], seen
-    # The sender; BEGIN; the customer; the follow-up; its last contact; undo step,
+    # The sender; BEGIN; the customer; the follow-up; its last contact, undo step,
     # audit entry, dedup record; COMMIT.
     assert len(seen) == 9, "\n".join(seen)
     assert seen[1] == "BEGIN IMMEDIATE" and seen[-1] == "COMMIT"
