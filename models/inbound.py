@@ -33,7 +33,7 @@ from models.messages import (
     check_signed_url,
     remember_signed_url,
 )
-from models.rawsql import dialect, fetch
+from models.rawsql import dialect, fetch, from_row
 from models.staff import CHANNEL_ID_FIELD, Staff
 
 # (alias, model) of each joined table; the aliases prefix the selected columns.
@@ -98,7 +98,7 @@ def _instance(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
     if values[model._meta.db_pk_column] is None:
         return None
     # What the ORM itself does with a fetched row: converts each column to Python.
-    return model._init_from_db(**values)
+    return from_row(model, values)
 
 
 async def load_inbound(

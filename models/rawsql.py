@@ -15,6 +15,7 @@ after another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable
 from contextvars import ContextVar
@@ -23,6 +24,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.fields import DatetimeField
 from tortoise.models import Model
 
 _MARK = re.compile(r"\?")
@@ -205,6 +207,31 @@ async def execute(sql: str, *params: Any) -> int:
 M = TypeVar("M", bound=Model)
 
 
+def from_row(model: type[M], row: dict[str, Any]) -> M:
+    """A ``model`` instance of a row read by its columns' names, as the ORM builds it.
+
+    SQLite hands timestamps back as text, which the ORM reads with the pure-Python
+    ``iso8601`` parser (3.5 % of a 帮助 on SQLite, profiled); the standard library's
+    ``fromisoformat`` reads Tortoise's own format ("2026-12-03 09:57:12.5+00:00") a
+    thirtieth as fast, and whatever it cannot read is left to the ORM."""
+    for column in _timestamp_columns(model):
+        value = row[column]
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                row[column] = datetime.fromisoformat(value)
+    return model._init_from_db(**row)
+
+
+@cache
+def _timestamp_columns(model: type[Model]) -> tuple[str, ...]:
+    meta = model._meta
+    return tuple(
+        meta.fields_db_projection[name]
+        for name, field in meta.fields_map.items()
+        if isinstance(field, DatetimeField) and name in meta.fields_db_projection
+    )
+
+
 @cache
 def _select_sql(model: type[Model], where: str) -> str:
     columns = ",".join(f'"{c}"' for c in model._meta.fields_db_projection.values())
@@ -218,7 +245,7 @@ async def select(model: type[M], where: str, *params: Any) -> list[M]:
     What ``Model.filter(...)`` returns, for a hot path's query whose shape is fixed:
     the ORM builds the SQL anew on every call, which costs as much as running it."""
     rows = await fetch(_select_sql(model, where), *params)
-    return [model._init_from_db(**row) for row in rows]
+    return [from_row(model, row) for row in rows]
 
 
 @cache
@@ -233,7 +260,7 @@ async def select_equal_any(model: type[M], column: str, values: list[Any]) -> li
     index, which holds every name sharing a few characters (measured: 36 ms on 20 000
     customers called 压测客户…, against 0.02 ms for the b-tree each equality takes)."""
     rows = await fetch(_equal_any_sql(model, column, len(values)), *values)
-    return [model._init_from_db(**row) for row in rows]
+    return [from_row(model, row) for row in rows]
 
 
 _NEWEST = '"customer_id" = ? ORDER BY "created_at" DESC, "id" DESC LIMIT ?'
