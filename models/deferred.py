@@ -53,10 +53,31 @@ async def save_later(row: Model) -> None:
         return
     # Created now, not at the flush: an undo step is compared with what its change
     # wrote after it (models.undo).
+    _stamp(row)
+    rows.append(row)
+
+
+async def insert(row: Model) -> None:
+    """Insert ``row`` now, with the statement :func:`flush` would write, and give it
+    its id: for a row the message needs the id of (a follow-up, named by its undo
+    step). ``Model.save()`` runs the same INSERT after building it anew each time."""
+    _stamp(row)
+    conn = connections.get("default")
+    meta = row._meta
+    if conn.capabilities.dialect == "postgres":
+        sql, values = _statement(row, conn, 0)
+        (found,) = await conn.execute_query_dict(f'{sql} RETURNING "{meta.db_pk_column}"', values)
+        row.pk = found[meta.db_pk_column]
+    else:
+        sql, values = _statement(row, conn, None)
+        row.pk = await conn.execute_insert(sql, values)
+    row._saved_in_db = True
+
+
+def _stamp(row: Model) -> None:
     for name, field in row._meta.fields_map.items():
         if getattr(field, "auto_now_add", False) and getattr(row, name) is None:
             setattr(row, name, now())
-    rows.append(row)
 
 
 async def update_later(row: Model, *fields: str) -> None:

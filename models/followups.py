@@ -13,7 +13,7 @@ from tortoise.models import Model
 
 from models.atomic import atomic
 from models.customers import Customer
-from models.deferred import update_later
+from models.deferred import insert, update_later
 from models.enums import FollowUpMethod
 from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
@@ -94,7 +94,7 @@ async def log_followup(
             kept_time = latest.next_revisit_time
     previous_contact = customer.last_contact_at
     async with atomic():
-        followup = await FollowUp.create(
+        followup = FollowUp(
             customer=customer,
             rep=rep,
             method=method,
@@ -103,6 +103,7 @@ async def log_followup(
             next_revisit_on=next_revisit_on,
             next_revisit_time=kept_time,
         )
+        await insert(followup)
         if customer.owner_id is None:  # type: ignore[attr-defined]
             # Only if still unowned in the database: of two reps claiming at once, the
             # one whose update matches a row wins, and the other is not told otherwise.
