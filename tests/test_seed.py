@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.crypto import FieldCipher
-from bot.seed import DEALS, SeedError, seed_demo
+from bot.seed import SeedError, seed_demo
+from bot.seed_data import DEALS
 from models import Complaint, ComplaintEvent, Customer, Deal, FollowUp, Staff
 from models.enums import ComplaintStatus, Role
 from tests.conftest import AppFactory, make_config, truncate_all
