@@ -4,9 +4,6 @@ have read alone; on SQLite the same answers, one statement each."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -19,22 +16,7 @@ from models.enums import DealStage, FollowUpMethod
 from models.followups import recent_followups
 from models.rawsql import _select_sql, dialect, fetch, result_columns, select, together
 from tests.sales_helpers import customer, team
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
-    log = logging.getLogger("tortoise.db_client")
-    level = log.level
-    log.setLevel(logging.DEBUG)
-    log.addHandler(handler)
-    try:
-        yield seen
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
+from tests.test_round_trips import statements
 
 
 async def book() -> tuple[int, int, Staff]:
