@@ -60,7 +60,9 @@ async def save_later(row: Model) -> None:
 async def insert(row: Model) -> None:
     """Insert ``row`` now, with the statement :func:`flush` would write, and give it
     its id: for a row the message needs the id of (a follow-up, named by its undo
-    step). ``Model.save()`` runs the same INSERT after building it anew each time."""
+    step). ``Model.save()`` runs the same INSERT after building it anew each time; like
+    the deferred rows, the values are not run through the fields' validators, so they
+    must be checked already (a follow-up's are parsed from the rep's words)."""
     _stamp(row)
     conn = connections.get("default")
     meta = row._meta
