@@ -13,7 +13,8 @@ from bot.context import Context
 from bot.conversation import yields_to_commands
 from bot.filters import Command, KindIs, RoleIs, StateIs, answer_text
 from bot.incoming import Incoming
-from bot.parsing.dates import InvalidDate, leading_date, local_today
+from bot.parsing.dates import InvalidDate, local_today
+from bot.parsing.revisits import leading_date
 from bot.router import Router
 from handlers.campaign_marks import MY_NONE, LooksLikeMark, my_campaigns
 from handlers.customer_pick import staff_of

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from bot.parsing.dates import InvalidDate, find_revisit, local_today, parse_date_phrase
+from bot.parsing.dates import InvalidDate, local_today, parse_date_phrase
+from bot.parsing.revisits import find_revisit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 2026-01-14 00:30 in Shanghai is still 2026-01-13 in UTC: the local date must win.

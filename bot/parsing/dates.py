@@ -9,8 +9,8 @@ next January, 「5号」 on the 20th is the 5th of next month. Explicit pasts
 (「昨天」, 「这周一」 on a Wednesday) are returned as such; whether a past date is
 acceptable is the caller's rule.
 
-:func:`parse_date_phrase` reads one whole phrase; :func:`find_revisit` finds the
-revisit date inside a follow-up note (「…客户有兴趣 下周三回访」).
+:func:`parse_date_phrase` reads one whole phrase, :func:`parse_moment_phrase` one with
+a time of day; ``bot.parsing.revisits`` finds them inside a follow-up note.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -401,147 +400,3 @@ def parse_moment_phrase(
         # A bare time: today if still ahead (or if the caller does not say), else tomorrow.
         day = today if now is None or at > now else today + timedelta(days=1)
     return day, at
-
-
-# --- the revisit inside a follow-up note --------------------------------------------
-
-# 「下周三回访」, 「明天再联系」, 「周五上门」: the date comes before the action, maybe
-# with how in between: 「明天电话回访」, 「下周三微信联系」, 「后天上门回访」.
-_WILL = r"(?:再|要|去|需要|准备|记得)?"
-_HOW = r"(?:打个?电话|电话|致电|微信|企微|视频|上门|当面|见面)"
-_AFTER_DATE = re.compile(
-    rf"{_WILL}(?:{_HOW}\s*{_WILL})*"
-    r"(?:回访|复访|联系|跟进|沟通|拜访|上门|见面|约见|打电话|电话|致电|再约|再谈)"
-    r"(?:一下|一次|客户|他|她|对方)?[。.!！]?$"
-)
-# 「下次回访：周五」, 「回访时间 2026-12-01」: the date comes after the word.
-_BEFORE_DATE = re.compile(r"(?:下次|下回)?(?:回访|跟进|联系)(?:时间|日期)?\s*[:：为在是]?\s*")
-_MAX_PHRASE = 14
-
-
-@dataclass(frozen=True)
-class FoundDate:
-    day: date
-    # The note with the date (and its 「回访」 words) taken out.
-    rest: str
-    phrase: str
-    # The time of day, when one was said (「明天下午三点回访」).
-    at: time | None = None
-
-
-Moment = tuple[date, time | None]
-
-
-def _longest_date_suffix(text: str, today: date) -> tuple[Moment, int] | None:
-    """The longest date phrase (maybe with a time of day) ending ``text``:
-    ((date, time), start index)."""
-    for start in range(max(0, len(text) - _MAX_PHRASE), len(text)):
-        piece = text[start:]
-        if not piece.strip() or piece[0] in " ，,；;":
-            continue
-        found = parse_moment_phrase(piece, today)
-        if found is not None:
-            return found, start
-    return None
-
-
-def _longest_date_prefix(text: str, today: date) -> tuple[Moment, int] | None:
-    for end in range(min(len(text), _MAX_PHRASE), 0, -1):
-        found = parse_moment_phrase(text[:end], today)
-        if found is not None:
-            return found, end
-    return None
-
-
-def leading_date(text: str, today: date) -> tuple[date, str] | None:
-    """The longest date phrase (a time of day after it is allowed) at the start of
-    ``text`` and what follows: 「12月20日 答谢会」 → (12-20, "答谢会"). Raises
-    :class:`InvalidDate` like :func:`parse_date_phrase`."""
-    found = _longest_date_prefix(text.strip(), today)
-    if found is None:
-        return None
-    (day, _time), end = found
-    return day, text.strip()[end:].strip()
-
-
-# --- a revisit anywhere in speech: 「…记得28号提醒我」, 「下下周一再约个时间过去演示」 ----
-
-# Words that plan a next contact; a date right before (or right after) one is the
-# revisit. 「了」/「过」 after the word reports a past contact instead.
-_PLAN = re.compile(
-    r"(回访|复访|再联系|联系他|联系她|联系客户|提醒我|提醒一下|提醒|再跟进|再跟|再约|约个?时间|"
-    r"约一下|再谈|再去|再过去|过去演示|演示|再见面|见面|上门|拜访)(?![了过])"
-)
-# Filler between the date and the word: 「下周一 再 约」, 「28号 记得 提醒我」.
-_FILLER_BEFORE = re.compile(
-    r"(?:的时候|之前|以前|左右|前后|再|要|去|记得|准备|需要|还要|还得|得)*$"
-)
-_FILLER_AFTER = re.compile(r"^(?:在|于|到|是|下|一下|我)*")
-_WINDOW = 16
-
-
-def scan_revisit(text: str, today: date) -> FoundDate | None:
-    """The revisit planned anywhere in free speech: the last date tied to a word that
-    plans a contact (回访, 再联系, 提醒我, 再跟, 约…). The text is kept whole (it is
-    the report); dates that are not tied to such a word (「他说月底前定」) are content.
-    Past dates and impossible ones are skipped."""
-    found: FoundDate | None = None
-    for word in _PLAN.finditer(text):
-        before = text[max(0, word.start() - _WINDOW) : word.start()]
-        before = before[: _FILLER_BEFORE.search(before).start()]  # type: ignore[union-attr]
-        moment: Moment | None = None
-        phrase = ""
-        try:
-            suffix = _longest_date_suffix(before, today)
-            if suffix is not None:
-                moment, start = suffix
-                phrase = before[start:] + word.group(0)
-            else:
-                after = text[word.end() : word.end() + _WINDOW]
-                after = after[_FILLER_AFTER.match(after).end() :]  # type: ignore[union-attr]
-                prefix = _longest_date_prefix(after, today)
-                if prefix is not None:
-                    moment, end = prefix
-                    phrase = word.group(0) + after[:end]
-        except InvalidDate:
-            continue
-        if moment is not None and moment[0] >= today:
-            found = FoundDate(moment[0], text, phrase, moment[1])
-    return found
-
-
-def _clean(text: str) -> str:
-    return text.strip(" \u3000,，;；。、")
-
-
-def find_revisit(note: str, today: date) -> FoundDate | None:
-    """The next revisit date named at the end of a follow-up note, if any.
-
-    Recognised: 「…下周三回访」, 「…下次回访：周五」, or a date standing alone as the
-    last part of the note (「…，下周三」). A date elsewhere in the note is content
-    (「客户说3月5日到货」), not the revisit. Raises :class:`InvalidDate` if the
-    revisit names an impossible date.
-    """
-    # Not NFKC-normalized: the rest is kept as the rep wrote it (「，」 stays 「，」).
-    text = note.strip().rstrip("。.!！")
-    action = _AFTER_DATE.search(text)
-    if action:
-        head = text[: action.start()].rstrip()
-        found = _longest_date_suffix(head, today)
-        if found:
-            (day, at), start = found
-            return FoundDate(day, _clean(head[:start]), text[start:].strip(), at)
-    for marker in _BEFORE_DATE.finditer(text):
-        tail = text[marker.end() :]
-        prefix = _longest_date_prefix(tail, today)
-        if prefix and not _clean(tail[prefix[1] :]):
-            (day, at), _end = prefix
-            return FoundDate(day, _clean(text[: marker.start()]), text[marker.start() :], at)
-    # A trailing date standing alone after a separator: 「聊了报价，下周三」.
-    parts = re.split(r"[\s,，;；]+", text)
-    if len(parts) > 1:
-        alone = parse_moment_phrase(parts[-1], today)
-        if alone is not None:
-            cut = text.rstrip().rfind(parts[-1])
-            return FoundDate(alone[0], _clean(text[:cut]), parts[-1], alone[1])
-    return None

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 
-from bot.parsing.dates import find_revisit, scan_revisit
+from bot.parsing.revisits import find_revisit, scan_revisit
 from models.enums import FollowUpMethod
 
 # Longest first, so 「打电话」 wins over 「电话」.
