@@ -6,9 +6,10 @@ On PostgreSQL every statement is a round trip; these rows need none of their own
 they go in one statement, a chain of data-modifying CTEs
 (``WITH a AS (INSERT …), b AS (INSERT …) INSERT …``). On SQLite, which has no round
 trips and no INSERT inside WITH, they are plain inserts one after the other — written
-here, not through ``Model.save()``, whose signals and id bookkeeping cost more than the
-insert: nothing reads these rows back. Outside a message (CLI, jobs) nothing
-collects, and a row is saved at once.
+here, not through ``Model.save()``, which rebuilds its statement every time. A row may
+name another one waiting with it (:class:`Ref`: a follow-up's undo step), read on
+PostgreSQL from that row's CTE. Outside a message (CLI, jobs) nothing collects, and a
+row is saved at once.
 """
 
 from __future__ import annotations
@@ -30,6 +31,19 @@ class _Update:
 
     row: Model
     fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Ref:
+    """The id of a row waiting with the deferred rows, unknown until they are written:
+    a value another deferred row may hold (an undo step naming its follow-up)."""
+
+    row: Model
+
+
+def id_of(row: Model) -> int | Ref:
+    """``row``'s id, or a :class:`Ref` to it while it waits to be written."""
+    return int(row.pk) if row.pk is not None else Ref(row)
 
 
 _collected: ContextVar[list[Model | _Update] | None] = ContextVar("deferred_rows", default=None)
@@ -57,25 +71,6 @@ async def save_later(row: Model) -> None:
     rows.append(row)
 
 
-async def insert(row: Model) -> None:
-    """Insert ``row`` now, with the statement :func:`flush` would write, and give it
-    its id: for a row the message needs the id of (a follow-up, named by its undo
-    step). ``Model.save()`` runs the same INSERT after building it anew each time; like
-    the deferred rows, the values are not run through the fields' validators, so they
-    must be checked already (a follow-up's are parsed from the rep's words)."""
-    _stamp(row)
-    conn = connections.get("default")
-    meta = row._meta
-    if conn.capabilities.dialect == "postgres":
-        sql, values = _statement(row, conn, 0)
-        (found,) = await conn.execute_query_dict(f'{sql} RETURNING "{meta.db_pk_column}"', values)
-        row.pk = found[meta.db_pk_column]
-    else:
-        sql, values = _statement(row, conn, None)
-        row.pk = await conn.execute_insert(sql, values)
-    row._saved_in_db = True
-
-
 def _stamp(row: Model) -> None:
     for name, field in row._meta.fields_map.items():
         if getattr(field, "auto_now_add", False) and getattr(row, name) is None:
@@ -98,7 +93,8 @@ async def update_later(row: Model, *fields: str) -> None:
 
 async def flush(last: Model | None = None) -> None:
     """Insert the collected rows, and ``last`` (whose failure, e.g. a unique key, the
-    caller may be waiting for), in as few statements as the database allows."""
+    caller may be waiting for), in as few statements as the database allows. A row
+    another one refers to (:class:`Ref`) gets its id."""
     rows = _collected.get()
     pending = [*(rows or []), *([last] if last is not None else [])]
     if rows is not None:
@@ -108,15 +104,34 @@ async def flush(last: Model | None = None) -> None:
     conn = connections.get("default")
     if conn.capabilities.dialect != "postgres":
         for item in pending:
-            sql, values = _statement(item, conn, None)
-            await conn.execute_query(sql, values)
+            sql, values = _statement(item, conn, None, {})
+            if isinstance(item, _Update):
+                await conn.execute_query(sql, values)
+            else:
+                item.pk = await conn.execute_insert(sql, values)
+                item._saved_in_db = True
         return
+    # Each statement a data-modifying CTE; a referred-to row's id comes from its own.
+    referred = {id(ref.row) for item in pending for ref in _refs(item, conn)}
+    names = {id(item): f"w{i}" for i, item in enumerate(pending)}
     parts: list[str] = []
     values: list[Any] = []
     for item in pending:
-        sql, item_values = _statement(item, conn, len(values))
+        sql, item_values = _statement(item, conn, len(values), names)
+        if id(item) in referred:
+            sql += f' RETURNING "{item._meta.db_pk_column}"'
         values += item_values
         parts.append(sql)
+    keep = [item for item in pending if id(item) in referred]
+    if keep:
+        ids = ", ".join(f'(SELECT "{i._meta.db_pk_column}" FROM {names[id(i)]}) AS {names[id(i)]}'
+                        for i in keep)  # fmt: skip
+        sql = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(parts))
+        (found,) = await conn.execute_query_dict(f"{sql} SELECT {ids}", values)
+        for item in keep:
+            item.pk = found[names[id(item)]]
+            item._saved_in_db = True
+        return
     *first, final = parts
     if first:
         final = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first)) + " " + final
@@ -124,43 +139,67 @@ async def flush(last: Model | None = None) -> None:
 
 
 def _statement(
-    item: Model | _Update, conn: Any, numbered_from: int | None
+    item: Model | _Update, conn: Any, numbered_from: int | None, names: dict[int, str]
 ) -> tuple[str, list[Any]]:
     """The INSERT of a row or the UPDATE of an :class:`_Update`; its placeholders are
-    ``?`` (SQLite) or ``$n`` numbered after ``numbered_from`` values (PostgreSQL)."""
-
-    def mark(i: int) -> str:
-        return "?" if numbered_from is None else f"${numbered_from + i + 1}"
-
+    ``?`` (SQLite) or ``$n`` numbered after ``numbered_from`` values (PostgreSQL), where
+    a :class:`Ref` is its row's id: already known on SQLite (written in order), read
+    from that row's CTE (named in ``names``) on PostgreSQL."""
+    columns, values = _columns_and_values(item, conn)
+    marks: list[str] = []
+    params: list[Any] = []
+    for value in values:
+        if isinstance(value, Ref) and numbered_from is not None:
+            pk = value.row._meta.db_pk_column
+            marks.append(f'(SELECT "{pk}" FROM {names[id(value.row)]})')
+            continue
+        params.append(value.row.pk if isinstance(value, Ref) else value)
+        marks.append("?" if numbered_from is None else f"${numbered_from + len(params)}")
     if isinstance(item, _Update):
-        row, meta = item.row, item.row._meta
-        columns = [meta.fields_db_projection[name] for name in item.fields]
-        values = [
-            meta.fields_map[name].to_db_value(getattr(row, name), row) for name in item.fields
-        ]
-        sets = ",".join(f'"{c}"={mark(i)}' for i, c in enumerate(columns))
-        where = f'"{meta.db_pk_column}"={mark(len(values))}'
-        return f'UPDATE "{meta.db_table}" SET {sets} WHERE {where}', [*values, row.pk]
-    columns, values = _insert_values(item, conn)
-    marks = ",".join(mark(i) for i in range(len(values)))
-    return _insert_sql(item, columns, marks), values
+        meta = item.row._meta
+        sets = ",".join(f'"{c}"={m}' for c, m in zip(columns, marks, strict=False))
+        where = f'"{meta.db_pk_column}"={marks[-1]}'
+        return f'UPDATE "{meta.db_table}" SET {sets} WHERE {where}', params
+    table = item._meta.db_table
+    names_sql = ",".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({names_sql}) VALUES ({",".join(marks)})', params
 
 
-def _insert_sql(row: Model, columns: list[str], marks: str) -> str:
-    names = ",".join(f'"{c}"' for c in columns)
-    return f'INSERT INTO "{row._meta.db_table}" ({names}) VALUES ({marks})'
+def _refs(item: Model | _Update, conn: Any) -> list[Ref]:
+    return [v for v in _columns_and_values(item, conn)[1] if isinstance(v, Ref)]
 
 
-def _insert_values(row: Model, conn: Any) -> tuple[list[str], list[Any]]:
-    """Columns and values of ``row`` as the ORM's own INSERT would send them."""
+def _columns_and_values(item: Model | _Update, conn: Any) -> tuple[list[str], list[Any]]:
+    """The columns and values of the statement, as the ORM would send them (a
+    :class:`Ref` as it is); an UPDATE's last value is the row's id."""
+    row = item.row if isinstance(item, _Update) else item
     meta = row._meta
-    executor = conn.executor_class(model=type(row), db=conn)
-    columns, values = [], []
-    for name in executor.regular_columns:
-        field = meta.fields_map[name]
+    if isinstance(item, _Update):
+        names: list[str] = list(item.fields)
+    else:
+        # None with a database default is left to the database, as the ORM does.
+        names = [
+            name
+            for name in _regular_columns(type(row), conn)
+            if not (getattr(row, name) is None and meta.fields_map[name].has_db_default())
+        ]
+    values = []
+    for name in names:
         value = getattr(row, name)
-        if value is None and field.has_db_default():
-            continue  # let the database fill it, as the ORM does
-        columns.append(meta.fields_db_projection[name])
-        values.append(field.to_db_value(value, row))
-    return columns, values
+        values.append(
+            value if isinstance(value, Ref) else meta.fields_map[name].to_db_value(value, row)
+        )
+    if isinstance(item, _Update):
+        values.append(row.pk)
+    return [meta.fields_db_projection[name] for name in names], values
+
+
+def _regular_columns(model: type[Model], conn: Any) -> tuple[str, ...]:
+    """The fields the ORM's own INSERT of a ``model`` row sends."""
+    key = (model, conn.executor_class)
+    if key not in _REGULAR:
+        _REGULAR[key] = tuple(conn.executor_class(model=model, db=conn).regular_columns)
+    return _REGULAR[key]
+
+
+_REGULAR: dict[tuple[type[Model], Any], tuple[str, ...]] = {}

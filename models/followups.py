@@ -13,7 +13,7 @@ from tortoise.models import Model
 
 from models.atomic import atomic
 from models.customers import Customer
-from models.deferred import insert, update_later
+from models.deferred import id_of, save_later, update_later
 from models.enums import FollowUpMethod
 from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
@@ -103,7 +103,8 @@ async def log_followup(
             next_revisit_on=next_revisit_on,
             next_revisit_time=kept_time,
         )
-        await insert(followup)
+        # With the message's bookkeeping: on PostgreSQL all of it is one statement.
+        await save_later(followup)
         if customer.owner_id is None:  # type: ignore[attr-defined]
             # Only if still unowned in the database: of two reps claiming at once, the
             # one whose update matches a row wins, and the other is not told otherwise.
@@ -120,7 +121,7 @@ async def log_followup(
             "claimed": claimed,
         }
         await remember(
-            rep, FOLLOWUP, followup.id, before, f"跟进 {customer.name}（{method.label}）"
+            rep, FOLLOWUP, id_of(followup), before, f"跟进 {customer.name}（{method.label}）"
         )
     return Logged(followup, claimed, kept)
 

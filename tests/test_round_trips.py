@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 from tortoise import connections
 
-from models import AuditLog, FollowUp, ProcessedMessage
+from models import AuditLog, FollowUp, ProcessedMessage, UndoEntry
 from models.messages import SignedUrl
 from models.rawsql import dialect
 from tests.sales_helpers import REP_A, customer, team
@@ -59,21 +59,24 @@ async def test_help_is_one_read_and_writes_nothing(wechat: WeChatSender) -> None
     assert await ProcessedMessage.all().count() == 0 and await AuditLog.all().count() == 0
 
 
-async def test_a_follow_up_costs_four_round_trips_on_postgresql(wechat: WeChatSender) -> None:
+async def test_a_follow_up_costs_three_round_trips_on_postgresql(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
     wang = await customer("王小明", rep)
     with statements() as sql:
         reply = await say_encrypted(wechat, "跟进 王小明电话聊了报价，下周三回访")
     assert "已记录跟进" in reply
     # The sender; the customer named (read whole while telling name from note); the
-    # follow-up; and the customer's last contact, its undo step, audit entry and dedup
-    # record together — one statement on PostgreSQL, four plain ones on SQLite.
-    expected = 4 if dialect() == "postgres" else 7
+    # follow-up, the customer's last contact, the undo step naming the follow-up, the
+    # audit entry and the dedup record together — one statement on PostgreSQL, five
+    # plain ones on SQLite.
+    expected = 3 if dialect() == "postgres" else 7
     assert len(sql) == expected, "\n".join(sql)
     assert await ProcessedMessage.all().count() == 1 and await AuditLog.all().count() == 1
     followup = await FollowUp.get(customer_id=wang.id)
     await wang.refresh_from_db()
     assert wang.last_contact_at == followup.created_at
+    # The undo step names the follow-up it would take back.
+    assert (await UndoEntry.get(staff_id=rep.id)).target_id == followup.id
 
 
 async def test_a_plain_mode_callback_records_its_url_without_a_round_trip_of_its_own(
