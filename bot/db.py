@@ -56,6 +56,7 @@ def _connection(url: str) -> dict[str, Any]:
     conn = expand_db_url(connection_url(url))
     if is_postgres(url):
         conn["credentials"]["reset"] = _keep_session
+        conn["engine"] = "bot.pg_engine"  # BEGIN with the first write (bot/pg_engine.py)
     else:
         conn["engine"] = "bot.sqlite_engine"  # one thread hop fewer per transaction
     return conn

@@ -55,8 +55,9 @@ class Deduplicator:
             reply=self._seal(reply),
         )
         try:
-            # With the message's audit entry and undo step: one statement on PostgreSQL.
-            await flush(last=row)
+            # With the message's audit entry and undo step: one statement on PostgreSQL,
+            # the transaction's last unless a late reply's outbox row follows.
+            await flush(last=row, final=not late)
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 

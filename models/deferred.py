@@ -91,10 +91,12 @@ async def update_later(row: Model, *fields: str) -> None:
     rows.append(_Update(row, fields))
 
 
-async def flush(last: Model | None = None) -> None:
+async def flush(last: Model | None = None, *, final: bool = False) -> None:
     """Insert the collected rows, and ``last`` (whose failure, e.g. a unique key, the
     caller may be waiting for), in as few statements as the database allows. A row
-    another one refers to (:class:`Ref`) gets its id."""
+    another one refers to (:class:`Ref`) gets its id. ``final``: nothing more is
+    written in this transaction — on PostgreSQL, if nothing was written before either,
+    the statement runs alone, without BEGIN and COMMIT (``bot.pg_engine``)."""
     rows = _collected.get()
     pending = [*(rows or []), *([last] if last is not None else [])]
     if rows is not None:
@@ -127,15 +129,24 @@ async def flush(last: Model | None = None) -> None:
         ids = ", ".join(f'(SELECT "{i._meta.db_pk_column}" FROM {names[id(i)]}) AS {names[id(i)]}'
                         for i in keep)  # fmt: skip
         sql = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(parts))
-        (found,) = await conn.execute_query_dict(f"{sql} SELECT {ids}", values)
+        (found,) = await _run(conn, f"{sql} SELECT {ids}", values, final)
         for item in keep:
             item.pk = found[names[id(item)]]
             item._saved_in_db = True
         return
-    *first, final = parts
+    *first, final_sql = parts
     if first:
-        final = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first)) + " " + final
-    await conn.execute_query(final, values)
+        chain = ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first))
+        final_sql = f"WITH {chain} {final_sql}"
+    await _run(conn, final_sql, values, final)
+
+
+async def _run(conn: Any, sql: str, values: list[Any], final: bool) -> list[dict[str, Any]]:
+    if final:
+        from bot.pg_engine import run_last
+
+        return await run_last(conn, sql, values)
+    return list(await conn.execute_query_dict(sql, values))
 
 
 def _statement(

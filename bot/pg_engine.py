@@ -1,0 +1,133 @@
+"""Tortoise's asyncpg backend, with transactions that begin when they first write.
+
+A message that may change data runs in a transaction (``bot.pipeline``). Its first
+statements are reads (the customer named), and a follow-up's writes are one statement
+(``models.deferred``): BEGIN and COMMIT were two of its five round trips. Here BEGIN
+waits for the first statement that is not a plain read, and a transaction that never
+began has nothing to commit. Reads before it see what they would have seen inside it:
+PostgreSQL's READ COMMITTED (its default, and this project's) gives every statement a
+snapshot of its own either way.
+
+The statement that ends a transaction may also run without one (:func:`run_last`):
+alone, a statement is atomic. Nothing may follow it in that transaction; anything
+that tries is refused rather than run outside it.
+
+Savepoints (Tortoise's nested ``in_transaction()``) begin the outer transaction
+first, so a savepoint is never mistaken for the outer transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import (
+    NestedTransactionContext,
+    TransactionContext,
+    TransactionContextPooled,
+)
+from tortoise.exceptions import TransactionManagementError
+
+# A statement that reads without locking: anything else begins the transaction first.
+_PLAIN_READ = re.compile(r"\s*SELECT\b(?!.*\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY|KEY)\b)", re.I | re.S)
+
+
+def plain_read(sql: str) -> bool:
+    return bool(_PLAIN_READ.match(sql)) and "pg_advisory" not in sql
+
+
+class LazyTransaction(TransactionWrapper):
+    """A transaction whose BEGIN goes with its first write."""
+
+    def __init__(self, connection: AsyncpgDBClient) -> None:
+        super().__init__(connection)
+        self.begun = False
+        # Ended by a statement run alone (run_last): nothing more may run in it.
+        self.ended = False
+
+    async def begin(self) -> None:
+        self.transaction = self._connection.transaction()
+
+    async def start(self) -> None:
+        """BEGIN, unless sent already."""
+        if self.ended:
+            raise TransactionManagementError("statement after the transaction's last one")
+        if not self.begun:
+            assert self.transaction is not None
+            await self.transaction.start()
+            self.begun = True
+
+    async def _before(self, sql: str) -> None:
+        if self.ended or not (self.begun or plain_read(sql)):
+            await self.start()
+
+    async def execute_query(self, query: str, values: list | None = None) -> Any:
+        await self._before(query)
+        return await super().execute_query(query, values)
+
+    async def execute_query_dict(self, query: str, values: list | None = None) -> Any:
+        await self._before(query)
+        return await super().execute_query_dict(query, values)
+
+    async def execute_insert(self, query: str, values: list) -> Any:
+        await self._before(query)
+        return await super().execute_insert(query, values)
+
+    async def execute_many(self, query: str, values: list) -> None:
+        await self._before(query)
+        await super().execute_many(query, values)
+
+    async def execute_script(self, query: str) -> None:
+        await self._before(query)
+        await super().execute_script(query)
+
+    async def run_last(self, query: str, values: list) -> list[dict[str, Any]]:
+        """Run the transaction's last statement: alone, without BEGIN and COMMIT, when
+        nothing before it wrote."""
+        if self.begun:
+            return list(await self.execute_query_dict(query, values))
+        self.ended = True
+        return list(await AsyncpgDBClient.execute_query_dict(self, query, values))
+
+    async def commit(self) -> None:
+        if self.begun:
+            await super().commit()
+        self._finalized = True
+
+    async def rollback(self) -> None:
+        if self.begun:
+            await super().rollback()
+        self._finalized = True
+
+    def _in_transaction(self) -> TransactionContext:
+        return NestedTransactionContext(_Savepoint(self))
+
+
+class _Savepoint(TransactionWrapper):
+    """A nested transaction: the outer one begins first, or asyncpg would take this
+    one for it."""
+
+    def __init__(self, outer: LazyTransaction) -> None:
+        super().__init__(outer)
+        self._outer = outer
+
+    async def begin(self) -> None:
+        await self._outer.start()
+        await super().begin()
+
+
+class Client(AsyncpgDBClient):
+    def _in_transaction(self) -> TransactionContext:
+        return TransactionContextPooled(LazyTransaction(self), self._pool_init_lock)
+
+
+async def run_last(conn: Any, query: str, values: list) -> list[dict[str, Any]]:
+    """Run ``query`` as the last statement of the current transaction, if any."""
+    if isinstance(conn, LazyTransaction):
+        return await conn.run_last(query, values)
+    return list(await conn.execute_query_dict(query, values))
+
+
+# What Tortoise looks up in an engine module.
+client_class = Client
