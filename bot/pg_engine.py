@@ -87,6 +87,8 @@ class LazyTransaction(TransactionWrapper):
         nothing before it wrote."""
         if self.begun:
             return list(await self.execute_query_dict(query, values))
+        if self.ended:
+            raise TransactionManagementError("a second last statement")
         self.ended = True
         return list(await AsyncpgDBClient.execute_query_dict(self, query, values))
 
