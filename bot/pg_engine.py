@@ -19,7 +19,7 @@ first, so a savepoint is never mistaken for the outer transaction.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import (
@@ -53,10 +53,12 @@ class LazyTransaction(TransactionWrapper):
         """BEGIN, unless sent already."""
         if self.ended:
             raise TransactionManagementError("statement after the transaction's last one")
-        if not self.begun:
-            assert self.transaction is not None
-            await self.transaction.start()
-            self.begun = True
+        # Under the statements' lock: two statements must not both send BEGIN.
+        async with self._lock:
+            if not self.begun:
+                assert self.transaction is not None
+                await self.transaction.start()
+                self.begun = True
 
     async def _before(self, sql: str) -> None:
         if self.ended or not (self.begun or plain_read(sql)):
@@ -110,12 +112,8 @@ class _Savepoint(TransactionWrapper):
     """A nested transaction: the outer one begins first, or asyncpg would take this
     one for it."""
 
-    def __init__(self, outer: LazyTransaction) -> None:
-        super().__init__(outer)
-        self._outer = outer
-
     async def begin(self) -> None:
-        await self._outer.start()
+        await cast(LazyTransaction, self._parent).start()
         await super().begin()
 
 

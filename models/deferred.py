@@ -104,41 +104,45 @@ async def flush(last: Model | None = None, *, final: bool = False) -> None:
     if not pending:
         return
     conn = connections.get("default")
+    # Each row's values converted once (sealing encrypts): the statements are built from them.
+    converted = [(item, *_columns_and_values(item, conn)) for item in pending]
     if conn.capabilities.dialect != "postgres":
-        for item in pending:
-            sql, values = _statement(item, conn, None, {})
+        for item, columns, values in converted:
+            sql, params = _statement(item, columns, values, None, {})
             if isinstance(item, _Update):
-                await conn.execute_query(sql, values)
+                await conn.execute_query(sql, params)
             else:
-                item.pk = await conn.execute_insert(sql, values)
+                item.pk = await conn.execute_insert(sql, params)
                 item._saved_in_db = True
         return
     # Each statement a data-modifying CTE; a referred-to row's id comes from its own.
-    referred = {id(ref.row) for item in pending for ref in _refs(item, conn)}
+    referred = {
+        id(v.row) for _item, _columns, values in converted for v in values if isinstance(v, Ref)
+    }
     names = {id(item): f"w{i}" for i, item in enumerate(pending)}
     parts: list[str] = []
-    values: list[Any] = []
-    for item in pending:
-        sql, item_values = _statement(item, conn, len(values), names)
+    params: list[Any] = []
+    for item, columns, values in converted:
+        sql, item_params = _statement(item, columns, values, len(params), names)
         if id(item) in referred:
             sql += f' RETURNING "{item._meta.db_pk_column}"'
-        values += item_values
+        params += item_params
         parts.append(sql)
     keep = [item for item in pending if id(item) in referred]
     if keep:
-        ids = ", ".join(f'(SELECT "{i._meta.db_pk_column}" FROM {names[id(i)]}) AS {names[id(i)]}'
-                        for i in keep)  # fmt: skip
-        sql = "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(parts))
-        (found,) = await _run(conn, f"{sql} SELECT {ids}", values, final)
-        for item in keep:
-            item.pk = found[names[id(item)]]
-            item._saved_in_db = True
-        return
+        # Every write a CTE, and the statement reads back the ids asked for.
+        ids = (
+            f'(SELECT "{i._meta.db_pk_column}" FROM {names[id(i)]}) AS {names[id(i)]}' for i in keep
+        )
+        parts.append(f"SELECT {', '.join(ids)}")
     *first, final_sql = parts
     if first:
         chain = ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first))
         final_sql = f"WITH {chain} {final_sql}"
-    await _run(conn, final_sql, values, final)
+    found = await _run(conn, final_sql, params, final)
+    for item in keep:
+        item.pk = found[0][names[id(item)]]
+        item._saved_in_db = True
 
 
 async def _run(conn: Any, sql: str, values: list[Any], final: bool) -> list[dict[str, Any]]:
@@ -150,13 +154,17 @@ async def _run(conn: Any, sql: str, values: list[Any], final: bool) -> list[dict
 
 
 def _statement(
-    item: Model | _Update, conn: Any, numbered_from: int | None, names: dict[int, str]
+    item: Model | _Update,
+    columns: list[str],
+    values: list[Any],
+    numbered_from: int | None,
+    names: dict[int, str],
 ) -> tuple[str, list[Any]]:
-    """The INSERT of a row or the UPDATE of an :class:`_Update`; its placeholders are
-    ``?`` (SQLite) or ``$n`` numbered after ``numbered_from`` values (PostgreSQL), where
-    a :class:`Ref` is its row's id: already known on SQLite (written in order), read
-    from that row's CTE (named in ``names``) on PostgreSQL."""
-    columns, values = _columns_and_values(item, conn)
+    """The INSERT of a row or the UPDATE of an :class:`_Update`, of its
+    :func:`_columns_and_values`; its placeholders are ``?`` (SQLite) or ``$n`` numbered
+    after ``numbered_from`` values (PostgreSQL), where a :class:`Ref` is its row's id:
+    already known on SQLite (written in order), read from that row's CTE (named in
+    ``names``) on PostgreSQL."""
     marks: list[str] = []
     params: list[Any] = []
     for value in values:
@@ -174,10 +182,6 @@ def _statement(
     table = item._meta.db_table
     names_sql = ",".join(f'"{c}"' for c in columns)
     return f'INSERT INTO "{table}" ({names_sql}) VALUES ({",".join(marks)})', params
-
-
-def _refs(item: Model | _Update, conn: Any) -> list[Ref]:
-    return [v for v in _columns_and_values(item, conn)[1] if isinstance(v, Ref)]
 
 
 def _columns_and_values(item: Model | _Update, conn: Any) -> tuple[list[str], list[Any]]:

@@ -56,7 +56,11 @@ async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
     batch = _batch.get()
     if batch is not None and (columns := result_columns(sql)) is not None:
         return await batch.add(sql, list(params), columns)
-    conn, text, args = _prepare(sql, list(params))
+    return await _fetch_now(sql, list(params))
+
+
+async def _fetch_now(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    conn, text, args = _prepare(sql, params)
     return list(await conn.execute_query_dict(text, args))
 
 
@@ -131,13 +135,11 @@ async def _run_batch(
     try:
         if len(reads) == 1:
             sql, params, _columns, _future = reads[0]
-            conn, text, args = _prepare(sql, params)
-            results = [list(await conn.execute_query_dict(text, args))]
+            results = [await _fetch_now(sql, params)]
         else:
             parts = [f"ARRAY(SELECT t FROM ({sql}) t) AS r{i}" for i, (sql, *_) in enumerate(reads)]
             params = [p for _sql, read_params, *_ in reads for p in read_params]
-            conn, text, args = _prepare("SELECT " + ", ".join(parts), params)
-            (row,) = await conn.execute_query_dict(text, args)
+            (row,) = await _fetch_now("SELECT " + ", ".join(parts), params)
             results = [
                 [dict(zip(columns, values, strict=True)) for values in row[f"r{i}"]]
                 for i, (_sql, _params, columns, _future) in enumerate(reads)
