@@ -149,8 +149,8 @@ async def start(msg: Incoming, ctx: Context) -> str:
     if kind is CampaignKind.EVENT:
         try:
             found = leading_date(args, today)
-        except InvalidDate:
-            return BAD_DATE.format(text=args.split()[0][:12])
+        except InvalidDate as exc:
+            return BAD_DATE.format(text=exc.phrase[:20])
         if found is None:
             return NO_EVENT_DATE
         event_on, args = found

@@ -96,8 +96,8 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
     today = local_today(ctx.config.tz)
     try:
         note = parse_note(note_text, today)
-    except InvalidDate:
-        return BAD_DATE.format(phrase=note_text[-12:])
+    except InvalidDate as exc:
+        return BAD_DATE.format(phrase=exc.phrase[:20])
     if not note.content:
         return NO_CONTENT.format(name=query[:20])
     if note.next_revisit is not None and note.next_revisit < today:
@@ -241,8 +241,8 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
     today = local_today(ctx.config.tz)
     try:
         note = parse_note(msg.text, today)
-    except InvalidDate:
-        return BAD_DATE.format(phrase=msg.text[-12:])
+    except InvalidDate as exc:
+        return BAD_DATE.format(phrase=exc.phrase[:20])
     if note.next_revisit is not None and note.next_revisit < today:
         return PAST_DATE.format(date=describe(note.next_revisit, today))
     payload = {

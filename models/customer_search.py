@@ -240,8 +240,10 @@ async def split_customer(text: str) -> CustomerSplit:
     if len(head) <= 2 or not _CJK_NAME.match(head):
         return CustomerSplit(head, rest)
     # Even a short head may be glued (「王五电话」, 「王五5千」): the whole head wins
-    # when it is itself a known name, else the longest known name it starts with.
-    prefixes = [head[:n] for n in range(min(len(head) - 1, 6), 1, -1)]
+    # when it is itself a known name, else the longest known name it starts with —
+    # up to the longest a name can be: company-style names (「华东精密机械有限公司」,
+    # 「压测客户0001」) are glued to speech as often as 「王五」 is. One indexed IN list.
+    prefixes = [head[:n] for n in range(min(len(head) - 1, NAME_MAX), 1, -1)]
     # A head longer than a name column can hold is speech, not a name: only its
     # prefixes can be one.
     candidates = [head, *prefixes] if len(head) <= NAME_MAX else prefixes

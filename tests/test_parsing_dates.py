@@ -94,8 +94,10 @@ def test_table_is_big_enough() -> None:
 
 @pytest.mark.parametrize("phrase", ["2月30日", "13月1日", "32号", "2026-02-30", "0号", "4月31日"])
 def test_impossible_dates_are_refused(phrase: str) -> None:
-    with pytest.raises(InvalidDate):
-        parse_date_phrase(phrase, TODAY)
+    with pytest.raises(InvalidDate) as refused:
+        parse_date_phrase(f" {phrase}", TODAY)
+    # The words as written, for the reply to quote.
+    assert refused.value.phrase == phrase
 
 
 @pytest.mark.parametrize("phrase", ["", "随便", "报价", "中", "底", "周", "三", "5000"])
@@ -138,5 +140,9 @@ def test_no_revisit_in_note(note: str) -> None:
 
 
 def test_impossible_revisit_raises() -> None:
-    with pytest.raises(InvalidDate):
+    with pytest.raises(InvalidDate) as refused:
         find_revisit("送样品 2月30日回访", TODAY)
+    assert refused.value.phrase == "2月30日"
+    with pytest.raises(InvalidDate) as refused:
+        find_revisit("送样品明天下午25点回访", TODAY)
+    assert refused.value.phrase == "明天下午25点"

@@ -37,6 +37,21 @@ async def test_voice_text_glued_to_the_command_is_logged_not_an_apology(
     assert stored and "采购部的王经理" in stored[0].content  # long speech is kept whole
 
 
+async def test_a_long_name_glued_to_speech_is_split_off(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    company = await customer("华东精密机械有限公司", rep)
+    numbered = await customer("压测客户0001", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        long_name = await wechat.say("跟进华东精密机械有限公司电话聊了报价下周三回访", REP_A)
+        digits = await wechat.say("跟进压测客户0001微信发了样品资料，客户有兴趣", REP_A)
+    assert "客户：华东精密机械有限公司" in long_name and "内容：聊了报价" in long_name
+    assert "下次回访：12月9日" in long_name
+    assert "客户：压测客户0001" in digits and "方式：微信" in digits
+    stored = {f.customer_id: f.content for f in await FollowUp.all()}
+    assert stored[company.id] == "聊了报价"
+    assert stored[numbered.id].startswith("发了样品资料")
+
+
 async def test_a_follow_up_without_a_date_keeps_the_planned_revisit(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
     await customer("周杰", rep)

@@ -48,7 +48,11 @@ async def test_followup_wrong_forms_save_nothing(wechat: WeChatSender) -> None:
     await customer("王强", b)
     with time_machine.travel(FROZEN, tick=True):
         assert "用法" in await wechat.say("跟进", sender=REP_A)
-        assert "不是有效的日期" in await wechat.say("跟进 张三 电话 聊了 2月30日回访", sender=REP_A)
+        # The reply quotes the date as written, not the note's last characters.
+        bad = await wechat.say("跟进 张三 电话 聊了 2月30日回访", sender=REP_A)
+        assert "回访时间「2月30日」不是有效的日期" in bad
+        bad = await wechat.say("跟进张三电话聊了报价下周三下午25点回访", sender=REP_A)
+        assert "「下周三下午25点」不是有效的日期" in bad
         assert "已经过去" in await wechat.say("跟进 张三 电话 聊了 昨天回访", sender=REP_A)
         assert "聊了什么" in await wechat.say("跟进 张三 电话", sender=REP_A)
         assert "没有找到" in await wechat.say("跟进 无此人 电话 聊了", sender=REP_A)

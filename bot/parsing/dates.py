@@ -29,7 +29,14 @@ WEEKDAYS |= {str(i + 1): i for i in range(7)}
 
 
 class InvalidDate(ValueError):
-    """The text is shaped like a date but names none (「2月30日」, 「13月1日」, 「32号」)."""
+    """The text is shaped like a date but names none (「2月30日」, 「13月1日」, 「32号」).
+
+    Raised out of :func:`parse_date_phrase` and :func:`parse_moment_phrase` with the
+    phrase as the user wrote it (:attr:`phrase`), so that a reply can quote it."""
+
+    @property
+    def phrase(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def local_today(tz: ZoneInfo) -> date:
@@ -324,7 +331,11 @@ def parse_date_phrase(text: str, today: date) -> date | None:
     for pattern, rule in _RULES:
         match = pattern.fullmatch(phrase)
         if match:
-            return rule(match, today)
+            try:
+                return rule(match, today)
+            except InvalidDate:
+                # The rules know the numbers they read (「2026-2-30」), not the words.
+                raise InvalidDate(text.strip()) from None
     return None
 
 
@@ -369,6 +380,13 @@ def parse_moment_phrase(
     「明早」 → (tomorrow, 09:00), 「周五下午」 → (Friday, 14:00), 「下周三」 → (…, None).
 
     Raises :class:`InvalidDate` for an impossible date or hour."""
+    try:
+        return _moment(text, today, now)
+    except InvalidDate:
+        raise InvalidDate(text.strip()) from None
+
+
+def _moment(text: str, today: date, now: time | None) -> tuple[date, time | None] | None:
     phrase = _PREFIX_SPACES.sub("", normalize(text))
     for word, (day_word, part) in _DAY_AND_PART.items():
         if phrase.startswith(word):
@@ -394,7 +412,7 @@ def parse_moment_phrase(
     else:
         hour, minute = _PART_OF_DAY[part], 0
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise InvalidDate(text)
+        raise InvalidDate(phrase)
     at = time(hour, minute)
     if day is None:
         # A bare time: today if still ahead (or if the caller does not say), else tomorrow.
