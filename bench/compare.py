@@ -199,6 +199,11 @@ async def main(args: argparse.Namespace) -> None:
     wecrm = [sys.executable, "-m", "bot.cli", "--config"]
     servers = [
         Server("aiohttp, signature check, fixed reply (the limit)", [sys.executable, BARE], None),
+        Server(
+            "aiohttp + one SQLite write per message",
+            [sys.executable, BARE, "--sqlite", str(tmp / "bare.sqlite3")],
+            None,
+        ),
     ]
     if werobot_available():
         servers.append(Server("WeRoBot under gunicorn, 2 workers", [sys.executable, WEROBOT], None))
@@ -235,7 +240,7 @@ async def main(args: argparse.Namespace) -> None:
             s.reps = await create_reps(str(s.config), args.reps, run_id + str(s.port))
         else:
             s.reps = [(f"oBare{i}", f"客户{i}") for i in range(20000)]
-    soak_server = next((s for s in servers if "SQLite" in s.name), None)
+    soak_server = next((s for s in servers if s.config and "SQLite" in s.name), None)
     results: dict[tuple[str, str, int], list[tuple[float, float, float, int]]] = {}
     limits: dict[tuple[str, int], list[float]] = {}
     try:

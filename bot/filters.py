@@ -145,6 +145,12 @@ class Command(Filter):
         Command._registry.update(self.words)
 
     @classmethod
+    def starts_any(cls, text: str) -> bool:
+        """``text`` begins with a command word of some router (glued or not)."""
+        lowered = text.lstrip().lstrip("/").lower()
+        return any(lowered.startswith(word) for word in cls._registry)
+
+    @classmethod
     def _longer_word_matches(cls, word: str, prefix: str) -> bool:
         return any(len(other) > len(prefix) and word.startswith(other) for other in cls._registry)
 

@@ -39,12 +39,18 @@ SPANS = {
     "这个月": "本月",
     "下个月": "下个月",
     "下月": "下个月",
+    "今天": "今天",
+    "明天": "明天",
 }
 
 
 @router.message(
     RoleIs("staff"),
-    Regex(r"^\s*/?(?:待办|今天|今日|今日待办|今天待办)\s*(全部|所有|全)?\s*[。!！]?\s*$"),
+    Regex(
+        r"^\s*/?(?:待办|今天|今日|今日待办|今天待办|(?:今天|今日)?(?:要|该|需要)?(?:回访|联系|跟进)"
+        r"(?:谁|哪些(?:客户|人)?|哪位|什么人|的客户|提醒|清单|列表)|回访提醒|到期回访)"
+        r"\s*(全部|所有|全)?\s*[。!！?？]?\s*$"
+    ),
     read_only=True,
 )
 async def today(msg: Incoming, ctx: Context) -> str:
@@ -61,13 +67,21 @@ async def today(msg: Incoming, ctx: Context) -> str:
 
 @router.message(
     RoleIs("staff"),
-    Regex(r"^\s*/?生日\s*(本周|这周|这星期|下周|本月|这个月|下个月|下月)\s*[。!！?？]?\s*$"),
+    Regex(
+        r"^\s*/?(?:生日\s*(本周|这周|这星期|下周|本月|这个月|下个月|下月|今天|明天)"
+        # As asked: 「今天生日的客户有谁」, 「这周谁过生日」, 「本月有哪些客户生日」.
+        r"|(本周|这周|这星期|下周|本月|这个月|下个月|下月|今天|明天)(?:有)?(?:谁|哪些客户|哪些人|哪位)?"
+        r"过?生日(?:的客户|的人)?(?:有谁|有哪些|是谁|有几个)?)\s*[。!！?？]?\s*$"
+    ),
     read_only=True,
 )
 async def birthdays_ahead(msg: Incoming, ctx: Context) -> str:
-    span = SPANS[ctx.data["match"].group(1)]
+    said = ctx.data["match"]
+    span = SPANS[said.group(1) or said.group(2)]
     today = local_today(ctx.config.tz)
-    if span in ("本周", "下周"):
+    if span in ("今天", "明天"):
+        first = last = today + timedelta(days=1 if span == "明天" else 0)
+    elif span in ("本周", "下周"):
         first = today - timedelta(days=today.weekday()) + timedelta(days=7 if span == "下周" else 0)
         last = first + timedelta(days=6)
     else:

@@ -8,6 +8,7 @@ Handlers only parse and answer: the rules are in ``models.complaints``.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from bot.context import Context
 from bot.filters import Command, EventIs, EventKeyIs, Filter, IntentIs, KindIs, RoleIs, StateIs
@@ -113,6 +114,11 @@ class CategoryAnswer(Filter):
 
 
 _TICKETISH = re.compile(r"[A-Za-z]{1,3}\s*\d{4,}|\d{8,}")
+# What follows 「投诉」 when the customer asks how one is going (「投诉进度」, 「投诉的
+# 处理结果」); 「投诉 安装进度太慢」 is a complaint about progress, not a question.
+_ASKS_PROGRESS = re.compile(
+    r"^\s*的?\s*(?:进度|进展|处理(?:得|到|结果|情况)|怎么样|到哪|有结果|结果|状态|查询|查一下)"
+)
 
 
 class RatingAnswer(Filter):
@@ -191,8 +197,8 @@ async def file_complaint(msg: Incoming, ctx: Context) -> str:
         await ctx.conversation.set(AWAIT_CONTENT)
         return ASK_CONTENT
     number, rest = split_ticket(content)
-    if number is not None and not rest:
-        # "投诉 TS…" from a customer asks about that ticket; it is not a new complaint.
+    if (number is not None and not rest) or _ASKS_PROGRESS.match(content):
+        # 「投诉 TS…」, 「投诉进度」, 「投诉处理得怎么样了」 ask about a ticket: no new one.
         return await progress(msg, ctx)
     return await _intake(msg, ctx, content)
 
@@ -247,6 +253,31 @@ async def progress(msg: Incoming, ctx: Context) -> str:
     return PROGRESS_LIST.format(lines="\n".join(lines))
 
 
+class StillBroken(Filter):
+    """「还是有问题」, 「又坏了」 from a customer whose last ticket was closed within the
+    reopen window: the same problem, so that ticket is reopened (not a new one)."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        customer = ctx.sender.customer
+        if customer is None or not _STILL_BROKEN.search(msg.text or ""):
+            return False
+        closed = await rules.latest_closed(customer)
+        if closed is None or closed.resolved_at is None:
+            return False
+        days = ctx.config.complaints.reopen_days
+        if datetime.now(UTC) - closed.resolved_at > timedelta(days=days):
+            return False
+        ctx.data["args"] = f"{closed.ticket_no} {msg.text.strip()}"
+        return True
+
+
+_STILL_BROKEN = re.compile(
+    r"还是有问题|还有问题|问题还在|还是不行|还是没好|还是坏|又坏了|又出问题|没修好|还没修好|"
+    r"还是没解决|还没解决|根本没解决|没有解决"
+)
+
+
+@router.message(RoleIs("customer"), KindIs(Kind.TEXT, Kind.VOICE), StillBroken())
 @router.message(Command("未解决", "没解决", "没有解决"), RoleIs("customer"))
 async def not_solved(msg: Incoming, ctx: Context) -> str:
     customer = ctx.sender.customer

@@ -62,6 +62,12 @@ DETAIL_RESOLUTION = "处理结果：{resolution}\n"
 DETAIL_RATING = "客户评分：{rating} 分{comment}\n"
 TICKET_USAGE = "请写上投诉单号，例如：投诉 TS202611250001"
 TICKET_NOT_FOUND = "没有找到投诉单 {no}。"
+SHORT_NONE = "没有尾号为 {digits} 的未结投诉，请写完整单号，例如 TS202611250001。"
+SHORT_MANY = "尾号为 {digits} 的未结投诉不止一单（{numbers}），请写完整单号。"
+# 「投诉 全部」: the list, as 「投诉」 alone.
+LIST_WORDS = {"全部", "所有", "列表", "全部投诉", "未结", "待处理"}
+# The last digits of a ticket number, typed instead of all of it: 「回复 0001 已补发」.
+_SHORT_NO = re.compile(r"^\s*(\d{3,6})(?!\d)(.*)$", re.DOTALL)
 NOT_YOURS = "投诉单 {no} 不是你负责的，只有负责人、客户的销售或主管可以查看。"
 REPLY_USAGE = "用法：回复 单号 回复内容，例如：回复 TS202611250001 已安排补发，明天送到"
 REPLIED = "已发给客户（{no}）。"
@@ -218,29 +224,43 @@ async def _detail(c: Complaint, ctx: Context) -> str:
 
 @router.message(Command("投诉"), RoleIs("staff"), read_only=True)
 async def staff_complaints(msg: Incoming, ctx: Context) -> str:
-    args = ctx.data.get("args", "")
-    if not args:
+    args = ctx.data.get("args", "").strip()
+    if not args or args in LIST_WORDS:
         return await _list(ctx)
     number = parse_ticket_no(args)
-    if number is None:
+    if number is None and not _SHORT_NO.match(args):
         return TICKET_USAGE
-    c = await rules.get_ticket(number)
+    if number is not None:
+        ctx.data["args"] = number  # anywhere in the text: 「投诉 详情 TS…」
+    c, _rest, answer = await _ticket_and_rest(ctx, TICKET_USAGE)
     if c is None:
-        return TICKET_NOT_FOUND.format(no=number)
-    target(ctx, c)
+        return answer or TICKET_USAGE
     if not await rules.may_view(_staff(ctx), c):
-        return NOT_YOURS.format(no=number)
+        return NOT_YOURS.format(no=c.ticket_no)
     return await _detail(c, ctx)
 
 
 async def _ticket_and_rest(ctx: Context, usage: str) -> tuple[Complaint | None, str, str | None]:
-    """(ticket, rest of the text, or the answer to give instead)."""
-    number, rest = split_ticket(ctx.data.get("args", ""))
+    """(ticket, rest of the text, or the answer to give instead). The ticket may be
+    given by its last digits (「回复 0001 …」) when one ticket still open ends so."""
+    args = ctx.data.get("args", "")
+    number, rest = split_ticket(args)
     if number is None:
-        return None, rest, usage
-    c = await rules.get_ticket(number)
-    if c is None:
-        return None, rest, TICKET_NOT_FOUND.format(no=number)
+        short = _SHORT_NO.match(args)
+        if short is None:
+            return None, rest, usage
+        digits, rest = short.group(1), short.group(2).strip(" \u3000,，:：")
+        found = await rules.active_tickets_ending(digits)
+        if len(found) != 1:
+            answer = SHORT_NONE if not found else SHORT_MANY
+            numbers = "、".join(c.ticket_no for c in found)
+            return None, rest, answer.format(digits=digits, numbers=numbers)
+        c = found[0]
+    else:
+        named = await rules.get_ticket(number)
+        if named is None:
+            return None, rest, TICKET_NOT_FOUND.format(no=number)
+        c = named
     target(ctx, c)
     return c, rest, None
 

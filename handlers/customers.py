@@ -18,13 +18,13 @@ from bot.filters import Command, Filter, KindIs, RoleIs, StateIs, answer_text
 from bot.incoming import Incoming
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.dates import describe, local_today
-from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone
+from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone, phones_in_text
 from bot.router import HandlerResult, Router
 from handlers.customer_card_text import NOT_SET, UNOWNED, render_card
 from handlers.customer_pick import cipher_of, on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_card import customer_card
-from models.customer_search import split_customer_query
+from models.customer_search import NAME_MAX, split_customer_query
 from models.customers import (
     Customer,
     CustomerDraft,
@@ -148,7 +148,9 @@ async def my_customers(msg: Incoming, ctx: Context) -> str:
 
 
 @router.message(
-    RoleIs("staff"), Command("查", "查看", "查询", "查找", "搜", "搜索", "客户"), read_only=True
+    RoleIs("staff"),
+    Command("查", "查看", "查询", "查找", "搜", "搜索", "客户", "帮我查", "帮忙查", "帮我找"),
+    read_only=True,
 )
 async def show_card(msg: Incoming, ctx: Context) -> HandlerResult:
     query = ctx.data.get("args", "")
@@ -157,6 +159,31 @@ async def show_card(msg: Incoming, ctx: Context) -> HandlerResult:
         await ctx.conversation.set(ASK_WHO)
         return ASK_WHO_TEXT
     return await resolve_customer(msg, ctx, query, "customers.card", {})
+
+
+# 「张三的电话多少」, 「张三电话」, 「华东精密的地址？」: a rep asking for a contact detail
+# gets the card, which shows it (a method word alone must not log a follow-up).
+_ASKS_CONTACT = re.compile(
+    r"^\s*(?P<who>[^\s的]{2,}?)\s*的?\s*(?:电话号?码?|手机号?码?|号码|联系方式|地址)"
+    r"\s*(?:是|是多少|多少|呢|是啥|是什么)?\s*[?？。]?\s*$"
+)
+
+
+class AsksContact(Filter):
+    """``ctx.data["who"]``: the customer a contact detail is asked of — not a command
+    glued to one (「跟进张三电话」 logs a call)."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        asked = _ASKS_CONTACT.match(msg.text or "")
+        if asked is None or Command.starts_any(asked.group("who")):
+            return False
+        ctx.data["who"] = asked.group("who")
+        return True
+
+
+@router.message(RoleIs("staff"), KindIs("text", "voice"), AsksContact(), read_only=True)
+async def card_for_contact(msg: Incoming, ctx: Context) -> HandlerResult:
+    return await resolve_customer(msg, ctx, ctx.data["who"], "customers.card", {})
 
 
 @dialog_router.message(StateIs(ASK_WHO), RoleIs("staff"), KindIs("text", "voice"))
@@ -169,6 +196,23 @@ async def card_answer(msg: Incoming, ctx: Context) -> HandlerResult:
     if answer.lower() in CANCEL_WORDS:
         return ASK_WHO_DROPPED
     return await resolve_customer(msg, ctx, answer, "customers.card", {})
+
+
+class CustomerNamed(Filter):
+    """The whole text is a customer's name (「张三」): a rep asking for the card."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        text = (msg.text or "").strip().rstrip("。.?？")
+        if not 2 <= len(text) <= NAME_MAX or any(ch.isspace() for ch in text):
+            return False
+        return await Customer.filter(name=text).exists()
+
+
+# After every command and report: a bare name is only the card when nothing else took it.
+@dialog_router.message(StateIs(None), RoleIs("staff"), KindIs("text", "voice"), CustomerNamed())
+async def card_by_name(msg: Incoming, ctx: Context) -> HandlerResult:
+    name = msg.text.strip().rstrip("。.?？")
+    return await resolve_customer(msg, ctx, name, "customers.card", {})
 
 
 @on_pick("customers.card")
@@ -189,11 +233,17 @@ class DraftError(ValueError):
 
 
 _NAME_THEN_PHONE = re.compile(r"^(\D+?)(\+?\d[\d\-]{6,})$")
+_PHONE_GAPS = re.compile(r"[\s-]")
 
 
 def parse_new_customer(args: str) -> dict[str, Any]:
     """「张三 13800138000 上海某某贸易 餐饮 VIP 生日3月5日」 → a draft (JSON-friendly,
     kept in the dialog state). Raises :class:`DraftError` with the correction prompt."""
+    # A phone written with spaces (「138 0013 8000」) or glued between name and company
+    # (「王小明13800138000某某科技」) becomes a token of its own.
+    for start, end in reversed(phones_in_text(args)):
+        phone = _PHONE_GAPS.sub("", args[start:end])
+        args = f"{args[:start]} {phone} {args[end:]}"
     tokens = [t for t in re.split(r"[\s\u3000,，;；]+", args.strip()) if t]
     if not tokens:
         raise DraftError(NEW_USAGE)
@@ -372,6 +422,30 @@ async def new_customer_answer(msg: Incoming, ctx: Context) -> str:
 # --- 生日 ---------------------------------------------------------------------------------
 
 
+class SaysBirthday(Filter):
+    """「张三生日是3月5号」, 「李娜的农历生日八月十五」: ``ctx.data["args"]`` as 「生日」's."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        said = _SAYS_BIRTHDAY.match(msg.text or "")
+        if said is None or Command.starts_any(said.group("who")):
+            return False
+        when = (said.group("lunar") or "") + said.group("when")
+        try:
+            if parse_birthday(when) is None:
+                return False
+        except InvalidBirthday:
+            pass  # a birthday, said wrongly: 「生日」 answers what is wrong with it
+        ctx.data["args"] = f"{said.group('who')} {when}"
+        return True
+
+
+_SAYS_BIRTHDAY = re.compile(
+    r"^\s*(?P<who>[^\s的]{2,20}?)\s*的?\s*(?P<lunar>农历|阴历|公历)?生日\s*(?:是|在|为)?\s*"
+    r"(?P<when>\S.*?)\s*[。.!！]?\s*$"
+)
+
+
+@router.message(RoleIs("staff"), KindIs("text", "voice"), SaysBirthday())
 @router.message(RoleIs("staff"), Command("生日"))
 async def birthday(msg: Incoming, ctx: Context) -> HandlerResult:
     query, text = await split_customer_query(ctx.data.get("args", ""))

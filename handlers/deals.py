@@ -101,11 +101,16 @@ class DealError(ValueError):
 # 「1,280,000」: a comma between digit groups is a thousands separator, not a break.
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?:\D|$))")
 # Labels reps put before a value: 「金额 5万 产品 监护仪」, 「数量10件」, 「日期 11月28日」.
+_AMOUNT_LABEL = r"(?:合同金额|合同额|成交金额|成交额|总金额|总价|总额|金额|价格|一共|总共|共计)"
 _LABEL = re.compile(
-    r"^(?:(?:金额|合同额|成交额|价格|总价|产品|品名|商品|货品|数量|日期|签约日期|成交日期)(?:[:：]|$)"
-    r"|(?:金额|合同额|成交额|价格|总价|数量)(?=[\d一二两三四五六七八九十百千万])"
+    rf"^(?:(?:{_AMOUNT_LABEL}|产品|品名|商品|货品|数量|日期|签约日期|成交日期)(?:[:：]|$)"
+    rf"|(?:{_AMOUNT_LABEL}|数量)[为是]?(?=[\d一二两三四五六七八九十百千万])"
     r"|(?:日期|签约日期|成交日期)(?=\S))"
 )
+# A price per unit: 「每台1.5万」, 「单价 200」 — the amount is it times the quantity.
+_UNIT_PRICE = re.compile(r"^(?:单价[:：]?|每[\u4e00-\u9fff]?)(?=[\d一二两三四五六七八九十百千万])")
+# 「11月28日签的」: the day the contract was signed, said as such.
+_SIGNED_WORDS = re.compile(r"(?:签的|签约的?|签单的?|签了|签的合同|成交的?)$")
 # A token that names a day (「11月28日」, 「昨天」, 「2026-11-28」), not an amount.
 _DATEISH = re.compile(r"[月日号]|昨|前天|今天|明天|后天|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$")
 
@@ -116,6 +121,7 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
     day (「11月28日」, 「昨天」) may be given, never a day still to come."""
     amount: Decimal | None = None
     amount_token = ""
+    unit_price: Decimal | None = None
     quantity = 1
     signed_on: date | None = None
     product: list[str] = []
@@ -127,6 +133,7 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
             quantity = counted[0]
             continue
         if signed_on is None and _DATEISH.search(token):
+            token = _SIGNED_WORDS.sub("", token) or token
             try:
                 day = parse_past_date(token, today)
             except InvalidDate:
@@ -136,16 +143,21 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
                     raise DealError(FUTURE_DEAL_DATE.format(date=token[:20]))
                 signed_on = day
                 continue
+        per_unit = _UNIT_PRICE.match(token)
         try:
-            value = parse_amount(token)
+            value = parse_amount(token[per_unit.end() :] if per_unit else token)
         except InvalidAmount:
             raise DealError(BAD_AMOUNT.format(amount=token[:20])) from None
-        if value is None:
+        if per_unit and value is not None and unit_price is None:
+            unit_price = value
+        elif value is None:
             product.append(token)
         elif amount is None:
             amount, amount_token = value, token
         else:
             raise DealError(TWO_AMOUNTS.format(a=amount_token[:20], b=token[:20]))
+    if amount is None and unit_price is not None:
+        amount = unit_price * quantity
     if amount is None:
         raise DealError(NO_AMOUNT.format(name=name[:20]))
     return {

@@ -76,8 +76,10 @@ FIELD_LABELS = {
     "content": "内容",
     "feedback": "反馈",
 }
-NO_REVISIT_WORDS = {"不用", "无", "没有", "取消", "不回访"}
+# NONE is how the bot itself words "no revisit", so a rep may answer with it too.
+NO_REVISIT_WORDS = {"不用", "无", "没有", "取消", "不回访", "不用回访", "暂不回访", "待定"}
 NONE = "不安排"
+NO_REVISIT_WORDS.add(NONE)
 
 
 register_help(
@@ -98,13 +100,15 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
         note = parse_note(note_text, today)
     except InvalidDate as exc:
         return BAD_DATE.format(phrase=exc.phrase[:20])
-    if not note.content:
+    # 「跟进 李娜 明天上午去拜访」: the plan is all there is to say, and is the content.
+    content = note.content or note.revisit_phrase
+    if not content:
         return NO_CONTENT.format(name=query[:20])
     if note.next_revisit is not None and note.next_revisit < today:
         return PAST_DATE.format(date=describe(note.next_revisit, today))
     payload = {
         "method": note.method.value,
-        "content": note.content,
+        "content": content,
         "feedback": note.feedback,
         "next_revisit_on": note.next_revisit.isoformat() if note.next_revisit else None,
         "next_revisit_time": note.revisit_time.strftime("%H:%M") if note.revisit_time else None,

@@ -42,7 +42,7 @@ def help_text(role: str) -> str:
         tail = "有任何问题都可以直接留言。"
     else:
         head = "你可以发送以下命令："
-        tail = "命令和内容之间用空格隔开。"
+        tail = "命令和内容之间用空格隔开（连着写也能认出来）。"
     body = "\n".join(lines)
     return "\n".join(part for part in (head, body, tail) if part)
 

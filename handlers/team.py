@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.context import Context
@@ -136,9 +137,18 @@ def _overdue_line(d: Any) -> str:
     )
 
 
+# 「转移 张三 王五」, and as said: 「转移 张三 给 王五」, 「转移 张三 → 王五」, 「转移张三给王五」.
+_TO_WORDS = {"给", "转给", "到", "至", "→", "->"}
+_GLUED_TO = re.compile(r"(.+?)(?:转给|给|→|->)(.+)")
+
+
 @router.message(Command("转移"), RoleIs("manager", "admin"))
 async def move(msg: Incoming, ctx: Context) -> HandlerResult:
     parts = ctx.data.get("args", "").split()
+    if len(parts) == 3 and parts[1] in _TO_WORDS:
+        parts = [parts[0], parts[2]]
+    elif len(parts) == 1 and (glued := _GLUED_TO.fullmatch(parts[0])):
+        parts = list(glued.groups())
     if len(parts) != 2:
         return TRANSFER_USAGE
     source, target = parts

@@ -201,8 +201,8 @@ def render_revisit_prompt(prompt: RevisitPrompt) -> str:
     return REVISIT_PROMPT.format(at=at, name=c.name, company=_company(c), content=content)
 
 
-BIRTHDAYS_NONE = "{span}（{first}—{last}）没有客户过生日。"
-BIRTHDAYS_HEAD = "{span}（{first}—{last}）过生日的客户 {n} 位："
+BIRTHDAYS_NONE = "{span}（{days}）没有客户过生日。"
+BIRTHDAYS_HEAD = "{span}（{days}）过生日的客户 {n} 位："
 BIRTHDAYS_TAIL = "祝福语可以这样写：{example}"
 
 
@@ -210,11 +210,10 @@ def render_birthdays_ahead(
     span: str, first: date, last: date, items: list[BirthdayItem], today: date
 ) -> str:
     """「生日 本周」: the birthdays from ``first`` to ``last``, with a greeting to copy."""
-    shown = {
-        "span": span,
-        "first": f"{first.month}月{first.day}日",
-        "last": f"{last.month}月{last.day}日",
-    }
+    days = f"{first.month}月{first.day}日"
+    if last != first:
+        days += f"—{last.month}月{last.day}日"
+    shown = {"span": span, "days": days}
     if not items:
         return BIRTHDAYS_NONE.format(**shown)
     lines = [BIRTHDAYS_HEAD.format(n=len(items), **shown)]

@@ -186,6 +186,13 @@ async def test_birthdays_this_week_and_month(wechat: WeChatSender) -> None:
     assert "周杰" in week and "李娜" in week
     assert "周杰" in month and "没有客户过生日" in other
 
+    with time_machine.travel(MORNING, tick=False):
+        # As asked in words: one day, or the week.
+        today = await wechat.say("今天生日的客户有谁", REP_A)
+        asked_week = await wechat.say("这周谁过生日？", REP_A)
+    assert "今天（9月21日）过生日的客户 1 位" in today and "周杰" in today and "李娜" not in today
+    assert asked_week == week
+
 
 def test_jobs_list_and_dry_run(db_url: str, tmp_path: Path) -> None:
     config = str(write_config(tmp_path, db_url))

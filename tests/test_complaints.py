@@ -300,8 +300,9 @@ async def test_after_closing_only_a_real_rating_counts_as_one(wechat: WeChatSend
     await vip_customer(rep)
     number = ticket_in(await wechat.say("投诉 快递把外箱压坏了，东西也摔坏了", sender=CUSTOMER))
     await wechat.say(f"结案 {number} 已补发新品", sender=REP)
-    # A new problem that happens to start with a digit is not a 2-star rating.
-    reply = await wechat.say("2台新机器又坏了，质量太差", sender=CUSTOMER)
+    # A new problem that happens to start with a digit is not a 2-star rating. (「又坏了」
+    # would be the same problem again: test_still_broken_in_words_reopens_the_closed_ticket.)
+    reply = await wechat.say("2个配件发错了，型号不对，质量太差", sender=CUSTOMER)
     assert "评价" not in reply
     assert (await Complaint.get(ticket_no=number)).rating is None
     assert "感谢您的评价（4 分）" in await wechat.say("4分还行", sender=CUSTOMER)
@@ -355,3 +356,42 @@ async def test_ticket_numbers_go_on_past_9999_in_a_day(wechat: WeChatSender) -> 
     # The five-digit number is understood when the customer quotes it back.
     progress = await wechat.say(f"进度 {prefix}10000", sender=CUSTOMER)
     assert f"投诉单 {prefix}10000" in progress and "状态" in progress
+
+
+async def test_staff_name_a_ticket_by_its_last_digits(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    await vip_customer(rep, OTHER, "李四")
+    first = ticket_in(await wechat.say("投诉 快递三天了还没到", sender=CUSTOMER))
+    second = ticket_in(await wechat.say("投诉 收到的货有破损", sender=OTHER))
+    digits = first[-4:]
+    # As typed on a phone: the last digits, glued or not; 「投诉 全部」 is the list.
+    assert "提交投诉" in await wechat.say(f"投诉 {digits}", sender=REP)
+    assert first in await wechat.say(f"回复{digits} 已联系快递，今天下午送到", sender=REP)
+    replied = await Complaint.get(ticket_no=first)
+    assert replied.status == ComplaintStatus.IN_PROGRESS
+    assert (await Complaint.get(ticket_no=second)).first_replied_at is None
+    listed = await wechat.say("投诉 全部", sender=REP)
+    assert first in listed and second in listed
+    # A suffix no open ticket has, or one that several share, asks for the whole number.
+    assert "没有尾号为 9999 的未结投诉" in await wechat.say("结案 9999 已处理", sender=REP)
+    # Another day's ticket with the same sequence number.
+    await Complaint.filter(ticket_no=second).update(ticket_no="TS20261101" + digits)
+    both = await wechat.say(f"结案 {digits} 已处理", sender=REP)
+    assert "不止一单" in both and first in both and "TS20261101" + digits in both
+    assert await Complaint.filter(status=ComplaintStatus.CLOSED).count() == 0
+
+
+async def test_still_broken_in_words_reopens_the_closed_ticket(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 收到的货有破损", sender=CUSTOMER))
+    await wechat.say(f"结案 {number} 已换新", sender=REP)
+    reply = await wechat.say("还是有问题，换的新的也是裂的", sender=CUSTOMER)
+    assert "已重新打开投诉单 " + number in reply
+    assert await Complaint.all().count() == 1
+    c = await Complaint.get(ticket_no=number)
+    assert c.status == ComplaintStatus.REOPENED
+    # Once it is open again, the same words are more of that ticket, not a reopening.
+    again = await wechat.say("还是有问题", sender=CUSTOMER)
+    assert "已重新打开" not in again and await Complaint.all().count() == 1

@@ -101,8 +101,13 @@ async def test_progress_question_answers_with_the_ticket_instead_of_a_note(
     events = await ComplaintEvent.all().count()
     answer = await wechat.say("我的投诉怎么样了")
     assert ticket in answer
+    # The command word with a question after it, and "when" asked without it.
+    for asked in ("投诉进度", "投诉处理得怎么样了", "什么时候能给我解决"):
+        assert ticket in await wechat.say(asked), asked
     assert await ComplaintEvent.all().count() == events  # not stored as a note
     assert await Complaint.all().count() == 1
+    # A complaint about slow progress is still a complaint.
+    assert "已收到您的投诉" in await wechat.say("投诉 安装进度太慢，等了一个月")
 
 
 async def test_praise_gets_thanks_and_anger_gets_a_ticket(wechat: WeChatSender) -> None:

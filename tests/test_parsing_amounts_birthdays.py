@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 import pytest
@@ -133,3 +133,14 @@ def test_followup_note() -> None:
     assert marked.next_revisit == date(2026, 1, 16)
     plain = parse_note("聊了报价", TODAY)
     assert (plain.method, plain.next_revisit) == (FollowUpMethod.OTHER, None)
+
+
+def test_a_promised_answer_is_the_revisit() -> None:
+    # 2026-01-14 is a Wednesday.
+    promised = parse_note("刚才电话安抚了客户答应明天上午十点前给答复", TODAY)
+    assert (promised.next_revisit, promised.revisit_time) == (date(2026, 1, 15), time(10, 0))
+    theirs = parse_note("电话 聊了报价 他说下周二给答复", TODAY)
+    assert theirs.next_revisit == date(2026, 1, 20)
+    # An answer already given, or one the customer gave, plans nothing.
+    for done in ("已经答复客户了", "客户回复说价格太高"):
+        assert parse_note(done, TODAY).next_revisit is None, done

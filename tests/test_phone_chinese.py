@@ -98,6 +98,17 @@ async def test_deal_amounts_and_labels_as_reps_write_them(wechat: WeChatSender) 
     assert "金额 ¥1,280,000" in separated
     deals = {d.product: d.amount for d in await Deal.all()}
     assert deals == {"监护仪": Decimal(50000), "呼吸机": Decimal(1280000)}
+    # A price per unit times the quantity; a longer label glued to the amount; the
+    # signing day said as 「…签的」.
+    await customer("王强", rep)
+    await customer("赵敏", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        per_unit = await wechat.say("成交王强 3台 每台1.5万 呼吸机", REP_A)
+        glued = await wechat.say("成交赵敏 合同金额12万元 11月28日签的", REP_A)
+    assert "金额 ¥45,000" in per_unit and "×3" in per_unit, per_unit
+    assert "金额 ¥120,000，日期 11月28日" in glued, glued
+    signed = await Deal.get(customer__name="赵敏")
+    assert (signed.amount, signed.closed_on.isoformat()) == (Decimal(120000), "2026-11-28")
     # 阶段 without an open deal asks for its name instead of inventing 「未命名商机」.
     asked = await wechat.say("阶段 周杰 报价", REP_A)
     assert "请写上商机名称" in asked and await Deal.filter(stage="quote").count() == 0
@@ -204,3 +215,40 @@ async def test_a_report_while_a_question_is_pending_is_still_logged(wechat: WeCh
     assert "回复序号" in ask
     assert "已记录跟进" in logged and "华东精密" in logged
     assert "杭州云帆" not in stale  # the list was dropped when the rep moved on
+
+
+async def test_asking_for_a_phone_shows_the_card_and_logs_nothing(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep, phone="13912345678", company="华东精密")
+    for asked in ("周杰的电话多少", "周杰电话", "华东精密的手机号是多少？"):
+        card = await wechat.say(asked, REP_A)
+        assert "【周杰】华东精密" in card and "13912345678" in card, (asked, card)
+    # A call reported in the same words is still a follow-up.
+    logged = await wechat.say("周杰电话聊了报价", REP_A)
+    assert "已记录跟进" in logged
+    assert await FollowUp.all().count() == 1
+
+
+async def test_words_a_rep_sends_without_a_command(wechat: WeChatSender) -> None:
+    from models import Customer
+
+    rep, _, _ = await team()
+    await customer("周杰", rep, company="华东精密")
+    await customer("李娜", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # A name alone is the card; 「帮我查」 is 查; a birthday said as a sentence is set.
+        assert "【周杰】华东精密" in await wechat.say("周杰", REP_A)
+        assert "【周杰】华东精密" in await wechat.say("帮我查一下周杰", REP_A)
+        assert "没有看懂「王五」" in await wechat.say("王五", REP_A)  # nobody of that name
+        said = await wechat.say("周杰生日是3月5号", REP_A)
+        lunar = await wechat.say("李娜的农历生日八月十五", REP_A)
+        # The plan is the whole note: it is the content, and the revisit.
+        planned = await wechat.say("跟进 李娜 明天上午去拜访", REP_A)
+        hello = await wechat.say("你好", REP_A)
+        thanks = await wechat.say("谢谢", REP_A)
+    assert "已记录周杰的生日：3月5日" in said
+    assert "已记录李娜的生日：农历八月十五" in lunar
+    assert (await Customer.get(name="周杰")).birthday_month == 3
+    assert "内容：明天上午去拜访" in planned and "12月3日" in planned and "09:00" in planned
+    assert hello.startswith("你好，李明！") and thanks == "不客气！"
+    assert await FollowUp.all().count() == 1

@@ -88,7 +88,7 @@ async def test_amend_revisit_and_method(wechat: WeChatSender) -> None:
         assert "改为 1月16日（后天，周五）" in await wechat.say("改 回访 周五", sender=REP_A)
         assert "改为 微信" in await wechat.say("改 方式 微信", sender=REP_A)
         assert "改为 嫌贵" in await wechat.say("改 反馈 嫌贵", sender=REP_A)
-        assert "不是有效的日期" in await wechat.say("改 回访 2月30日", sender=REP_A)
+        assert "「2月30日」不是有效的日期" in await wechat.say("改 回访 2月30日", sender=REP_A)
         assert "已经过去" in await wechat.say("改 回访 昨天", sender=REP_A)
         assert "看不懂" in await wechat.say("改 方式 飞鸽传书", sender=REP_A)
         assert "用法" in await wechat.say("改 颜色 红", sender=REP_A)
@@ -99,6 +99,16 @@ async def test_amend_revisit_and_method(wechat: WeChatSender) -> None:
         "嫌贵",
     )
     assert "没有找到你最近" in await wechat.say("改 回访 周五", sender=REP_B)
+
+
+async def test_the_revisit_is_cleared_in_the_bots_own_words(wechat: WeChatSender) -> None:
+    a, _b, _m = await team()
+    await customer("张三", a)
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("跟进 张三 电话 聊了报价 下周三回访", sender=REP_A)
+        # 「不安排」 is what the bot itself shows for no revisit.
+        assert "下次回访改为 不安排" in await wechat.say("改 回访 不安排", sender=REP_A)
+    assert (await FollowUp.get()).next_revisit_on is None
 
 
 async def test_due_lists_today_and_overdue_in_order(wechat: WeChatSender) -> None:
@@ -118,6 +128,9 @@ async def test_due_lists_today_and_overdue_in_order(wechat: WeChatSender) -> Non
     with time_machine.travel(FROZEN, tick=True):
         reply = await wechat.say("待办", sender=REP_A)
         assert reply == await wechat.say("今天", sender=REP_A)
+        # As reps ask for it in their own words (「回访」 alone would log a follow-up).
+        for asked in ("今天要回访谁", "今天回访哪些客户？", "回访提醒", "要联系谁"):
+            assert reply == await wechat.say(asked, sender=REP_A), asked
         assert "没有到期的回访" in await wechat.say("待办", sender=REP_B)
     assert "待办回访 3 位" in reply
     lines = reply.splitlines()
@@ -289,6 +302,16 @@ async def test_a_phone_glued_to_the_new_customers_name_is_split_off(
     assert "赵六" in reply
     customer = await Customer.get(name="赵六")
     assert customer.phone_last4 == "8000"
+    # Glued on both sides, as speech writes it; and grouped with spaces, as typed.
+    for text, name, last4 in (
+        ("新客户王小明13900139000某某科技", "王小明", "9000"),
+        ("新客户 孙七 137 0013 7000 杭州某某电子", "孙七", "7000"),
+        ("新客户 周八 +86 136-0013-6000 宁波某某五金", "周八", "6000"),
+    ):
+        reply = await wechat.say(text, sender="oRepGlue00000000000000000001")
+        assert f"已新建客户：{name}" in reply, reply
+        assert (await Customer.get(name=name)).phone_last4 == last4
+    assert (await Customer.get(name="王小明")).company == "某某科技"
 
 
 async def test_followup_with_a_method_before_the_revisit_word(wechat: WeChatSender) -> None:

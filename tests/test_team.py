@@ -99,8 +99,9 @@ async def test_transfer_moves_customers_revisits_and_complaints_and_keeps_histor
 async def test_transfer_one_customer(wechat: WeChatSender) -> None:
     _, b, _, wu = await book()
     with at(NOW):
-        reply = await wechat.say("转移 周杰 王五", MANAGER)
-        again = await wechat.say("转移 周杰 王五", MANAGER)
+        # As a manager says it: 「给」 between the two, or all of it glued.
+        reply = await wechat.say("转移 周杰 给 王五", MANAGER)
+        again = await wechat.say("转移周杰给王五", MANAGER)
         unknown = await wechat.say("转移 周杰 路人甲", MANAGER)
         usage = await wechat.say("转移 周杰", MANAGER)
     assert reply.startswith("已把客户 周杰 从 张伟 转给 王五")

@@ -79,11 +79,14 @@ def leading_date(text: str, today: date) -> tuple[date, str] | None:
 # revisit. 「了」/「过」 after the word reports a past contact instead.
 _PLAN = re.compile(
     r"(回访|复访|再联系|联系他|联系她|联系客户|提醒我|提醒一下|提醒|再跟进|再跟|再约|约个?时间|"
-    r"约一下|再谈|再去|再过去|过去演示|演示|再见面|见面|上门|拜访)(?![了过])"
+    r"约一下|再谈|再去|再过去|过去演示|演示|再见面|见面|上门|拜访|"
+    # A reply promised either way (「答应明天十点前给答复」, 「他说下周二给回复」): the
+    # rep follows up then.
+    r"给(?:他|她|客户|对方|我)?个?(?:答复|回复|回话|消息)|答复|回复)(?![了过])"
 )
 # Filler between the date and the word: 「下周一 再 约」, 「28号 记得 提醒我」.
 _FILLER_BEFORE = re.compile(
-    r"(?:的时候|之前|以前|左右|前后|再|要|去|记得|准备|需要|还要|还得|得)*$"
+    r"(?:的时候|之前|以前|前后|前|左右|再|要|去|记得|准备|需要|还要|还得|得)*$"
 )
 _FILLER_AFTER = re.compile(r"^(?:在|于|到|是|下|一下|我)*")
 _WINDOW = 16

@@ -80,6 +80,7 @@ from models.complaints.people import (
     staff_actor,
 )
 from models.complaints.queries import (
+    active_tickets_ending,
     customer_ticket,
     customer_tickets,
     get_ticket,
@@ -158,6 +159,7 @@ __all__ = [
     "ComplaintEvent",
     "ComplaintKpis",
     "Intake",
+    "active_tickets_ending",
     "add_sla_time",
     "assign",
     "attach_media",

@@ -13,6 +13,17 @@ async def get_ticket(number: str) -> Complaint | None:
     return await Complaint.get_or_none(ticket_no=number).prefetch_related("customer", "assignee")
 
 
+async def active_tickets_ending(digits: str, limit: int = 5) -> list[Complaint]:
+    """Tickets still being handled whose number ends with ``digits``: staff type the
+    last digits (「0001」 for TS202612020001) on a phone. Newest first."""
+    return (
+        await Complaint.filter(ticket_no__endswith=digits, status__in=ACTIVE)
+        .order_by("-created_at")
+        .limit(limit)
+        .prefetch_related("customer", "assignee")
+    )
+
+
 async def customer_ticket(customer: Customer, number: str) -> Complaint | None:
     """Only the customer's own ticket: someone else's number finds nothing."""
     return await Complaint.get_or_none(ticket_no=number, customer=customer).prefetch_related(
