@@ -90,8 +90,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers["X-Request-Id"] = rid
         return response
     finally:
-        metrics.requests.labels(channel=channel, status=str(status)).inc()
-        metrics.latency.labels(channel=channel).observe(time.perf_counter() - started)
+        metrics.labelled(metrics.requests, channel, str(status)).inc()
+        metrics.labelled(metrics.latency, channel).observe(time.perf_counter() - started)
         request_id_var.reset(token)
 
 

@@ -3,12 +3,15 @@ process never share counters."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.requests = Counter(
             "wecrm_requests_total",
             "HTTP requests by channel and status code",
@@ -68,6 +71,16 @@ class Metrics:
             "Outbox rows not yet sent",
             registry=self.registry,
         )
+
+    def labelled(self, metric: Counter | Histogram, *values: str) -> Any:
+        """``metric.labels(*values)``, kept for the next message: prometheus-client takes
+        a lock and builds the key on every call, three times a message on the hot path.
+        Label values are few (channels, status codes, handler names) and never removed."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -53,9 +53,10 @@ class MetricsMiddleware:
         try:
             return await call_next(msg, ctx)
         finally:
-            self.metrics.handler_seconds.labels(handler=ctx.handler_name or "unrouted").observe(
-                time.perf_counter() - started
+            seconds = self.metrics.labelled(
+                self.metrics.handler_seconds, ctx.handler_name or "unrouted"
             )
+            seconds.observe(time.perf_counter() - started)
 
 
 async def audit(call_next: Next, msg: Incoming, ctx: Context) -> Reply:

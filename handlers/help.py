@@ -30,9 +30,21 @@ STAFF_ROLES = ("rep", "manager", "admin")
 
 def register_help(usage: str, description: str, *roles: str) -> None:
     _ENTRIES.append(HelpEntry(usage, description, frozenset(roles)))
+    _TEXTS.clear()
+
+
+# The text for each role, built once: every stranger's first message asks for it.
+_TEXTS: dict[str, str] = {}
 
 
 def help_text(role: str) -> str:
+    text = _TEXTS.get(role)
+    if text is None:
+        text = _TEXTS[role] = _help_text(role)
+    return text
+
+
+def _help_text(role: str) -> str:
     lines = [f"· {e.usage} —— {e.description}" for e in _ENTRIES if role in e.roles]
     if role == "stranger":
         head = "您好！这里是客户服务助手。"
