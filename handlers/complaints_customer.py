@@ -391,4 +391,13 @@ async def complaint_follow_up(msg: Incoming, ctx: Context) -> str:
 
 @router.message(RoleIs(*CUSTOMER_ROLES), KindIs(Kind.TEXT, Kind.VOICE), IntentIs(Intent.COMPLAINT))
 async def complaint_in_words(msg: Incoming, ctx: Context) -> str:
+    if _ONLY_WANTS_TO.fullmatch(msg.text):
+        # 「我要投诉。」 says nothing yet to act on: ask what happened, as 「投诉」 does.
+        return await file_complaint(msg, ctx)
     return await _intake(msg, ctx, msg.text)
+
+
+# The wish to complain without the complaint: 「我要投诉」, 「我想投诉一下你们」.
+_ONLY_WANTS_TO = re.compile(
+    r"\s*(?:我|我们)?(?:要|想|需要)?投诉(?:一下)?(?:你们)?\s*[。.!！~～]*\s*"
+)

@@ -9,14 +9,16 @@ is corrected first and never asked about after the choice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.context import Context
 from bot.conversation import yields_to_commands
 from bot.crypto import FieldCipher, cipher_for
-from bot.filters import Command, Regex, RoleIs, StateIs
+from bot.filters import Command, Filter, RoleIs, StateIs
 from bot.incoming import Incoming
+from bot.parsing.numbers import normalize, to_int
 from bot.router import HandlerResult, Router
 from models.customer_search import MAX_RESULTS, best_match, search_customers
 from models.customers import Customer, may_change
@@ -129,12 +131,49 @@ async def cancel_pick(msg: Incoming, ctx: Context) -> str:
     return CANCELLED
 
 
-@router.message(StateIs(PICK), RoleIs("staff"), Regex(r"^\s*第?(\d{1,2})\s*[个位]?\s*[。.]?\s*$"))
+class PickAnswer(Filter):
+    """The answer to the numbered list, as reps give it: 「2」, 「第一个」, 「选2」, 「1号」, or
+    words only one of the listed customers has (「杭州那个」 for 张三 · 杭州某某):
+    ``ctx.data["pick"]``, counted from 1."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        text = normalize(msg.text or "")
+        said = _PICK_NUMBER.fullmatch(text)
+        number = to_int(said.group(1)) if said else None
+        if number is None and ctx.conversation is not None:
+            number = await _pick_by_words(text, ctx.conversation.data.get("ids", []))
+        if number is None:
+            return False
+        ctx.data["pick"] = number
+        return True
+
+
+async def _pick_by_words(text: str, ids: list[int]) -> int | None:
+    hint = _POINTING.sub("", text)
+    if len(hint) < 2:
+        return None
+    shown = {c.id: c for c in await Customer.filter(id__in=ids)}
+    found = [
+        i
+        for i, cid in enumerate(ids, 1)
+        if cid in shown and (hint in shown[cid].company or hint in shown[cid].name)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+_PICK_NUMBER = re.compile(
+    r"(?:选|要|是|就|就是)?\s*第?\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|位|号|条)?\s*(?:吧|的)?"
+)
+# 「杭州那个」, 「华东精密的」: the words that point, around the words that tell.
+_POINTING = re.compile(r"^(?:是|选|要|就是)|(?:那个|那位|这个|这位|那家|的)+$")
+
+
+@router.message(StateIs(PICK), RoleIs("staff"), PickAnswer())
 async def picked(msg: Incoming, ctx: Context) -> HandlerResult:
     assert ctx.conversation is not None
     data = ctx.conversation.data
     ids: list[int] = data.get("ids", [])
-    number = int(ctx.data["match"].group(1))
+    number = int(ctx.data["pick"])
     if not 1 <= number <= len(ids):
         return OUT_OF_RANGE.format(n=len(ids))
     await ctx.conversation.clear()

@@ -125,7 +125,8 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
     quantity = 1
     signed_on: date | None = None
     product: list[str] = []
-    text = _THOUSANDS.sub("", text)
+    # Speech recognition ends a sentence with 「。」: not part of the product's name.
+    text = _THOUSANDS.sub("", text).strip().rstrip("。.!！")
     tokens = (_LABEL.sub("", t) for t in re.split(r"[\s\u3000,，;；]+", text) if t)
     for token in (t for t in tokens if t):
         counted = parse_quantity(token)
@@ -236,6 +237,30 @@ async def record_action(
     return text + (DEAL_FROM_OPPORTUNITY if closed.from_opportunity else "")
 
 
+class SaysStage(Filter):
+    """「张三那个单子到谈判了」, 「李娜的项目进入方案阶段」: ``ctx.data["args"]`` as 「阶段」's,
+    when the words before are a customer's name."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        said = _SAYS_STAGE.match(msg.text or "")
+        if said is None or Command.starts_any(said.group("who")):
+            return False
+        # Only a customer's own name: 「王总说月底到签约」 is a report, not this.
+        if not await Customer.filter(name=said.group("who")).exists():
+            return False
+        ctx.data["args"] = f"{said.group('who')} {said.group('stage')}"
+        return True
+
+
+_SAYS_STAGE = re.compile(
+    r"^\s*(?P<who>[^\s的]{2,20}?)\s*(?:的|那个|那边|这个|这边)?\s*(?:单子|商机|项目|订单)?\s*"
+    r"(?:已经|已)?(?:到了|到|进入了?|推进到|进到|走到)\s*"
+    rf"(?P<stage>{'|'.join(sorted(STAGE_WORDS, key=len, reverse=True))})"
+    r"(?:阶段)?\s*了?\s*[。.!！]?\s*$"
+)
+
+
+@router.message(RoleIs("staff"), KindIs("text", "voice"), SaysStage())
 @router.message(RoleIs("staff"), Command("阶段", "推进"))
 async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
     query, rest = await split_customer_query(ctx.data.get("args", ""))

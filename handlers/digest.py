@@ -5,8 +5,10 @@ instead: the team's figures are not theirs to read."""
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Context
-from bot.filters import Command, RoleIs
+from bot.filters import Command, Filter, RoleIs
 from bot.incoming import Incoming
 from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import Router
@@ -35,11 +37,41 @@ FUTURE = "{day} 还没到，没有日报。"
 WORDS = ("日报", "周报", "月报", "统计", "业绩", "kpi")
 
 
+class AsksForFigures(Filter):
+    """「今天的日报」, 「看看本周业绩」, 「这个月的数据」, 「昨天日报」: the digest asked for in
+    words; ``ctx.data`` as 「日报」/「周报」/「月报」's."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        asked = _ASKS_FIGURES.match(msg.text or "")
+        if asked is None or not (asked.group("when") or asked.group("kind") in WORDS[:3]):
+            return False
+        when, kind = asked.group("when") or "", asked.group("kind")
+        if when in _WEEK or kind == "周报":
+            ctx.data["command"], ctx.data["args"] = "周报", ""
+        elif when in _MONTH or kind == "月报":
+            ctx.data["command"], ctx.data["args"] = "月报", ""
+        else:
+            ctx.data["command"], ctx.data["args"] = "日报", when if when in _YESTERDAY else ""
+        return True
+
+
+_WEEK = {"本周", "这周", "这星期", "这个星期"}
+_MONTH = {"本月", "这个月", "这月"}
+_YESTERDAY = {"昨天", "昨日"}
+_ASKS_FIGURES = re.compile(
+    r"^\s*(?:看看|看一下|看下|发一下|发下|给我|我要看)?\s*"
+    r"(?P<when>今天|今日|昨天|昨日|本周|这周|这星期|这个星期|本月|这个月|这月)?\s*的?\s*"
+    r"(?:团队)?的?\s*(?P<kind>日报|周报|月报|数据|业绩|统计|报表|战报)\s*(?:呢|吧)?\s*[?？。!！]?\s*$"
+)
+
+
+@router.message(RoleIs("rep"), AsksForFigures(), read_only=True)
 @router.message(Command(*WORDS), RoleIs("rep"), read_only=True)
 async def not_for_reps(msg: Incoming, ctx: Context) -> str:
     return MANAGERS_ONLY
 
 
+@router.message(RoleIs("manager", "admin"), AsksForFigures())
 @router.message(Command(*WORDS), RoleIs("manager", "admin"))
 async def digest(msg: Incoming, ctx: Context) -> str:
     today = local_today(ctx.config.tz)

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from bot.context import Context
-from bot.filters import Command, Regex, RoleIs
+from bot.filters import Command, Filter, Regex, RoleIs
 from bot.incoming import Incoming
 from bot.parsing.dates import local_today
 from bot.router import HandlerResult, Router
@@ -73,36 +73,62 @@ async def team_todo_not_for_reps(msg: Incoming, ctx: Context) -> str:
     return MANAGERS_ONLY
 
 
+class AsksAboutRep(Filter):
+    """「李明最近怎么样」, 「李明的逾期回访」: 「团队 李明」 asked in words, when the name is a
+    colleague's."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        asked = _ABOUT_REP.match(msg.text or "")
+        if asked is None or await staff_named(asked.group("name")) is None:
+            return False
+        ctx.data["args"] = asked.group("name")
+        return True
+
+
+_ABOUT_REP = re.compile(
+    r"^\s*(?P<name>[^\s的]{2,10}?)\s*(?:最近|这周|本周)?\s*"
+    r"(?:怎么样|咋样|情况如何|的情况|有逾期吗|的逾期(?:回访)?|的回访)\s*[?？。]?\s*$"
+)
+
+
+@router.message(RoleIs("manager", "admin"), AsksAboutRep(), read_only=True)
 @router.message(Command("团队"), RoleIs("manager", "admin"), read_only=True)
 async def team(msg: Incoming, ctx: Context) -> str:
     today = local_today(ctx.config.tz)
     name = ctx.data.get("args", "").strip()
+    lines = await team_lines(today, ctx.config.tz)
     if name:
         rep = await staff_named(name)
         if rep is None:
             return NO_SUCH_STAFF.format(name=name[:20])
-        return await _overdue_text(rep, today)
-    lines = await team_lines(today, ctx.config.tz)
+        # Their line of the overview first: 「李明最近怎么样」 asks for more than overdue.
+        own = [_team_line(t) for t in lines if t.staff.id == rep.id]
+        return "\n".join([*own, await _overdue_text(rep, today)])
     if not lines:
         return NO_TEAM
-    out = [TEAM_HEAD.format(n=len(lines))]
-    for t in lines:
-        out.append(
-            TEAM_LINE.format(
-                name=t.staff.name,
-                customers=t.customers,
-                week=t.followups_week,
-                overdue=t.overdue,
-                complaints=t.open_complaints,
-                deals=t.deals_month,
-                amount=money(t.amount_month),
-            )
-        )
-    out.append(TEAM_TAIL)
-    return "\n".join(out)
+    return "\n".join([TEAM_HEAD.format(n=len(lines)), *map(_team_line, lines), TEAM_TAIL])
 
 
-@router.message(Regex(r"^\s*/?待办\s*团队\s*$"), RoleIs("manager", "admin"), read_only=True)
+def _team_line(t: Any) -> str:
+    return TEAM_LINE.format(
+        name=t.staff.name,
+        customers=t.customers,
+        week=t.followups_week,
+        overdue=t.overdue,
+        complaints=t.open_complaints,
+        deals=t.deals_month,
+        amount=money(t.amount_month),
+    )
+
+
+# As a manager asks it: 「谁的回访逾期了」, 「逾期回访」, 「团队逾期」.
+_TEAM_OVERDUE = Regex(
+    r"^\s*(?:/?待办\s*团队|(?:团队|大家)?的?逾期(?:的)?回访(?:有哪些|有谁)?|团队逾期|"
+    r"谁的?回访逾期了?|哪些回访逾期了?|谁(?:有)?逾期(?:的回访)?)\s*[?？。]?\s*$"
+)
+
+
+@router.message(_TEAM_OVERDUE, RoleIs("manager", "admin"), read_only=True)
 async def team_todo(msg: Incoming, ctx: Context) -> str:
     today = local_today(ctx.config.tz)
     lines = [t for t in await team_lines(today, ctx.config.tz) if t.overdue]

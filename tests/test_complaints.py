@@ -295,11 +295,17 @@ async def test_simulator_demo_personas_file_and_answer(app_client: AppFactory, d
     assert listing.index(number) > 0 and "全部待处理投诉" in listing
 
 
-async def test_after_closing_only_a_real_rating_counts_as_one(wechat: WeChatSender) -> None:
+async def closed_ticket(wechat: WeChatSender, complaint: str, resolution: str) -> str:
+    """A VIP customer's ticket, opened with ``complaint`` and closed by the rep."""
     rep, _, _ = await team()
     await vip_customer(rep)
-    number = ticket_in(await wechat.say("投诉 快递把外箱压坏了，东西也摔坏了", sender=CUSTOMER))
-    await wechat.say(f"结案 {number} 已补发新品", sender=REP)
+    number = ticket_in(await wechat.say(complaint, sender=CUSTOMER))
+    await wechat.say(f"结案 {number} {resolution}", sender=REP)
+    return number
+
+
+async def test_after_closing_only_a_real_rating_counts_as_one(wechat: WeChatSender) -> None:
+    number = await closed_ticket(wechat, "投诉 快递把外箱压坏了，东西也摔坏了", "已补发新品")
     # A new problem that happens to start with a digit is not a 2-star rating. (「又坏了」
     # would be the same problem again: test_still_broken_in_words_reopens_the_closed_ticket.)
     reply = await wechat.say("2个配件发错了，型号不对，质量太差", sender=CUSTOMER)
@@ -383,10 +389,7 @@ async def test_staff_name_a_ticket_by_its_last_digits(wechat: WeChatSender) -> N
 
 
 async def test_still_broken_in_words_reopens_the_closed_ticket(wechat: WeChatSender) -> None:
-    rep, _, _ = await team()
-    await vip_customer(rep)
-    number = ticket_in(await wechat.say("投诉 收到的货有破损", sender=CUSTOMER))
-    await wechat.say(f"结案 {number} 已换新", sender=REP)
+    number = await closed_ticket(wechat, "投诉 收到的货有破损", "已换新")
     reply = await wechat.say("还是有问题，换的新的也是裂的", sender=CUSTOMER)
     assert "已重新打开投诉单 " + number in reply
     assert await Complaint.all().count() == 1

@@ -119,3 +119,27 @@ async def test_praise_gets_thanks_and_anger_gets_a_ticket(wechat: WeChatSender) 
     assert await Complaint.all().count() == 0
     angry = await wechat.say("😡😡 到现在还没人理我")
     assert "TS" in angry and await Complaint.all().count() == 1
+
+
+async def test_wanting_to_complain_is_asked_what_happened(wechat: WeChatSender) -> None:
+    from tests.wechat_client import message_xml, next_msg_id
+
+    await owned_customer()
+    said = message_xml(
+        "voice", OPENID, MediaId="m1", Format="amr", Recognition="我要投诉。", MsgId=next_msg_id()
+    )
+    asked = (await wechat.send(said) or {}).get("Content", "")
+    assert "请直接描述您遇到的问题" in asked
+    assert await Complaint.all().count() == 0
+    opened = await wechat.say("送来的监护仪屏幕是裂的")
+    assert "已收到您的投诉" in opened
+    assert (await Complaint.get()).content == "送来的监护仪屏幕是裂的"
+
+
+async def test_asking_where_everyone_is_after_a_request(wechat: WeChatSender) -> None:
+    await owned_customer()
+    first = await wechat.say("我需要开个发票")
+    waiting = await wechat.say("人呢？怎么没人回复")
+    assert "前联系您" in first
+    assert "已经转给" in waiting and "前联系您" in waiting
+    assert await CustomerRequest.all().count() == 1

@@ -219,11 +219,19 @@ async def test_manager_asks_for_the_digest_and_gets_the_chart_too(
     assert "销售周报 · 11月30日—12月3日" in week and "较上周同期" in week
     assert "销售日报 · 11月20日（周五）" in past
     assert "没看懂日期" in bad
+    with at(NOW):
+        # Asked in words, as a manager would.
+        asked = {
+            t: await wechat.say(t, MANAGER) for t in ("看看本周业绩", "这个月的数据", "昨天日报")
+        }
+    assert "销售周报 · 11月30日—12月3日" in asked["看看本周业绩"]
+    assert "销售月报 · 12月1日—12月3日" in asked["这个月的数据"]
+    assert "销售日报 · 12月2日" in asked["昨天日报"]
 
 
 async def test_reps_get_no_team_figures(db: str, wechat: WeChatSender) -> None:
     await history()
-    for word in ("日报", "周报", "团队", "转移 李明 张伟", "待办 团队"):
+    for word in ("日报", "周报", "团队", "转移 李明 张伟", "待办 团队", "今天的日报"):
         reply = await wechat.say(word, REP_A)
         assert "只对主管开放" in reply, word
     assert await Customer.filter(owner__name="李明").count() == 2  # nothing moved

@@ -105,6 +105,10 @@ async def test_deal_amounts_and_labels_as_reps_write_them(wechat: WeChatSender) 
     with time_machine.travel(FROZEN, tick=True):
         per_unit = await wechat.say("成交王强 3台 每台1.5万 呼吸机", REP_A)
         glued = await wechat.say("成交赵敏 合同金额12万元 11月28日签的", REP_A)
+    # Speech recognition's full stop is not part of the product.
+    await customer("孙丽", rep)
+    spoken = await wechat.say("成交孙丽，五万八，呼吸机。", REP_A)
+    assert "已记录成交：孙丽 呼吸机，金额 ¥58,000" in spoken, spoken
     assert "金额 ¥45,000" in per_unit and "×3" in per_unit, per_unit
     assert "金额 ¥120,000，日期 11月28日" in glued, glued
     signed = await Deal.get(customer__name="赵敏")
@@ -226,7 +230,10 @@ async def test_asking_for_a_phone_shows_the_card_and_logs_nothing(wechat: WeChat
     # A call reported in the same words is still a follow-up.
     logged = await wechat.say("周杰电话聊了报价", REP_A)
     assert "已记录跟进" in logged
-    assert await FollowUp.all().count() == 1
+    # A report may end with the customer's own question.
+    asked = await wechat.say("周杰电话里问能不能便宜点？", REP_A)
+    assert "已记录跟进" in asked
+    assert await FollowUp.all().count() == 2
 
 
 async def test_words_a_rep_sends_without_a_command(wechat: WeChatSender) -> None:
@@ -252,3 +259,18 @@ async def test_words_a_rep_sends_without_a_command(wechat: WeChatSender) -> None
     assert "内容：明天上午去拜访" in planned and "12月3日" in planned and "09:00" in planned
     assert hello.startswith("你好，李明！") and thanks == "不客气！"
     assert await FollowUp.all().count() == 1
+
+
+async def test_a_stage_said_as_a_sentence_moves_the_deal(wechat: WeChatSender) -> None:
+    from models import Deal
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("阶段 周杰 报价 监护仪采购", REP_A)
+        moved = await wechat.say("周杰那个单子到谈判了", REP_A)
+        # Someone who is not a customer: a report, not a stage.
+        report = await wechat.say("王总说月底到签约", REP_A)
+    assert "报价 → 谈判" in moved
+    assert (await Deal.get()).stage == "negotiation"
+    assert "→" not in report and "商机" not in report

@@ -78,6 +78,17 @@ async def test_followup_after_choosing_among_namesakes(wechat: WeChatSender) -> 
         reply = await wechat.say("2", sender=REP_A)
     assert "乙公司" in reply and "1月15日（明天，周四）" in reply
     assert (await FollowUp.get()).customer_id == second.id
+    # As reps answer the list: in words, by number word, or by what only one of them has.
+    for answer, company in (
+        ("第一个", "甲公司"),
+        ("选2", "乙公司"),
+        ("1号", "甲公司"),
+        ("乙公司那个", "乙公司"),
+    ):
+        assert "请回复序号" in await wechat.say("查 张三", sender=REP_A)
+        assert f"【张三】{company}" in await wechat.say(answer, sender=REP_A), answer
+    assert "请回复序号" in await wechat.say("查 张三", sender=REP_A)
+    assert "没有看懂" in await wechat.say("公司", sender=REP_A)  # both have it: no guess
 
 
 async def test_amend_revisit_and_method(wechat: WeChatSender) -> None:
@@ -99,14 +110,8 @@ async def test_amend_revisit_and_method(wechat: WeChatSender) -> None:
         "嫌贵",
     )
     assert "没有找到你最近" in await wechat.say("改 回访 周五", sender=REP_B)
-
-
-async def test_the_revisit_is_cleared_in_the_bots_own_words(wechat: WeChatSender) -> None:
-    a, _b, _m = await team()
-    await customer("张三", a)
     with time_machine.travel(FROZEN, tick=True):
-        await wechat.say("跟进 张三 电话 聊了报价 下周三回访", sender=REP_A)
-        # 「不安排」 is what the bot itself shows for no revisit.
+        # 「不安排」 is what the bot itself shows for no revisit: a rep may answer with it.
         assert "下次回访改为 不安排" in await wechat.say("改 回访 不安排", sender=REP_A)
     assert (await FollowUp.get()).next_revisit_on is None
 

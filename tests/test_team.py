@@ -56,8 +56,13 @@ async def test_team_lines_one_per_rep(wechat: WeChatSender) -> None:
     with at(NOW):
         li = await wechat.say("团队 李明", MANAGER)
         nobody = await wechat.say("团队 路人甲", MANAGER)
-    assert li.startswith("李明 的逾期回访（6 条）：") and "客户0：计划 11月25日，已逾期 8 天" in li
+    assert li.startswith("· 李明：客户 6，本周跟进 0，逾期回访 6")
+    assert "李明 的逾期回访（6 条）：" in li and "客户0：计划 11月25日，已逾期 8 天" in li
     assert "没有叫「路人甲」" in nobody
+    with at(NOW):
+        # The same, asked in words; and the team's overdue list.
+        assert await wechat.say("李明最近怎么样？", MANAGER) == li
+        assert (await wechat.say("谁的回访逾期了", MANAGER)).startswith("团队逾期回访共 7 条：")
 
 
 async def test_manager_todo_adds_the_team_and_todo_team_lists_it(wechat: WeChatSender) -> None:

@@ -87,9 +87,6 @@ def parse_note(text: str, today: date) -> Note:
     )
 
 
-# A message that ends as a question is asked of the bot, not a report (「张三的电话多少」).
-_QUESTION_END = re.compile(r"(?:[?？]|吗|么|呢|多少|几点|几号|什么|啥|哪儿|哪里|在哪)\s*[。.]?\s*$")
-
 # Words of a report on a contact, besides the method words: 「刚见了李总，他说月底前定」.
 _REPORT = re.compile(
     r"聊了|谈了|聊过|沟通|说了|他说|她说|对方说|客户说|答应|同意|考虑|报价|回访|再联系|"
@@ -100,8 +97,6 @@ _REPORT = re.compile(
 def reads_like_report(text: str, today: date) -> bool:
     """A sentence that tells of a contact with a customer (a method, a report verb, or
     a revisit planned), as opposed to a question or a greeting."""
-    if _QUESTION_END.search(text):
-        return False
     lowered = text.lower()
     if any(word in lowered for word, m in METHOD_WORDS.items() if m is not FollowUpMethod.OTHER):
         return True
