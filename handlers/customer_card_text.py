@@ -171,6 +171,8 @@ def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
 
 
 def _short(text: str, limit: int = 40) -> str:
+    # One line on the card: a request's later words (phone, quantity) follow a 「／」.
+    text = " ／ ".join(line.strip() for line in text.splitlines() if line.strip())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from bot.context import Context
 from bot.filters import Command, IntentIs, KindIs, RoleIs
 from bot.incoming import Incoming, Kind
-from bot.parsing.intent import Intent, is_thanks
+from bot.parsing.intent import Intent, is_acknowledgement, is_greeting, is_thanks
+from bot.parsing.phones import mask_phone
 from bot.router import Router
 from handlers.complaints_customer import customer_of
+from handlers.customer_pick import cipher_of
 from handlers.fallback import NOT_UNDERSTOOD
-from models.requests import LEAD, SERVICE, route_request
+from models.requests import LEAD, SERVICE, add_to_request, route_request
 from models.staff import Staff
 
 router = Router("customer_inbox")
@@ -25,6 +27,9 @@ NOBODY = "好的，您的需求已记录，工作人员上班后会尽快联系�
 LEAD_TAIL = "方便的话请留下联系电话和需要的数量。"
 SERVICE_TAIL = "如有照片或单号，也可以直接发过来。"
 THANKS = "谢谢您的支持！有任何需要随时发消息给我。"
+MORE_PASSED_ON = "收到，已一并转给{who}，会在 {due} 前联系您。{phone}"
+NOTED = "好的，有任何需要随时发消息给我。"
+PHONE_KEPT = "我们会打 {phone} 联系您。"
 ELSEWHERE = "您好！请在我们的公众号里留言，我们会尽快联系您。"
 
 
@@ -69,4 +74,20 @@ async def _pass_on(msg: Incoming, ctx: Context, kind: str, tail: str) -> str:
     ~Command("取消", "cancel", "算了"),  # the fallback says there is nothing to cancel
 )
 async def small_talk(msg: Incoming, ctx: Context) -> str:
-    return THANKS if is_thanks(msg.text) else NOT_UNDERSTOOD
+    if is_thanks(msg.text):
+        return THANKS
+    if is_acknowledgement(msg.text):
+        return NOTED
+    customer = ctx.sender.customer
+    if customer is not None and not is_greeting(msg.text):
+        # 「13800138000，要20台」 after 「方便的话请留下联系电话和需要的数量」: the answer.
+        added = await add_to_request(customer, msg.text, cipher_of(ctx), ctx.config)
+        if added is not None:
+            ctx.data["audit_target"] = f"customer:{customer.id}"
+            if added.assignee is None:
+                return NOBODY
+            who = _who(added.assignee, customer.owner_id)  # type: ignore[attr-defined]
+            due = added.request.due_at.astimezone(ctx.config.tz).strftime("%m月%d日 %H:%M")
+            phone = PHONE_KEPT.format(phone=mask_phone(added.phone)) if added.phone else ""
+            return MORE_PASSED_ON.format(who=who, due=due, phone=phone)
+    return NOT_UNDERSTOOD

@@ -3,12 +3,10 @@ no handler for, and silence for events that need no answer."""
 
 from __future__ import annotations
 
-import re
-
 from bot.context import Context
 from bot.filters import AnyMessage, Command, EventIs, KindIs, Regex
 from bot.incoming import Incoming, Kind, Reply
-from bot.parsing.intent import is_thanks
+from bot.parsing.intent import is_greeting, is_thanks
 from bot.router import Router
 from models.customers import mark_reachable
 
@@ -26,11 +24,6 @@ GREETING_STAFF = (
     "你好，{name}！发送「待办」看今天要做的事，「查 客户名」看客户，「帮助」看全部命令。"
 )
 THANKS_STAFF = "不客气！"
-_GREETING = re.compile(
-    r"^\s*(?:你好|您好|在吗|在不在|hi|hello|哈喽|嗨|早|早安|早上好|上午好|下午好|晚上好)"
-    r"[呀啊哈！!。~～\s]*$",
-    re.IGNORECASE,
-)
 # A customer's words we cannot place (and their 你好 / 在吗): say what they can ask for,
 # and that a person is one word away.
 NOT_UNDERSTOOD = (
@@ -90,7 +83,7 @@ async def nothing_to_cancel(msg: Incoming, ctx: Context) -> str:
 async def not_understood(msg: Incoming, ctx: Context) -> str:
     staff = ctx.sender.staff
     if staff is not None:
-        if _GREETING.match(msg.text):
+        if is_greeting(msg.text):
             return GREETING_STAFF.format(name=staff.name)
         if len(msg.text) <= 12 and is_thanks(msg.text):
             return THANKS_STAFF

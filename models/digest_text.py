@@ -68,7 +68,7 @@ def render_digest(d: Digest) -> str:
 
 
 def _period_lines(f: PeriodFigures, b: PeriodFigures, versus: str) -> list[str]:
-    head = "今日" if versus == VERSUS["day"] else "本期"
+    head = "当日" if versus == VERSUS["day"] else "本期"
     surveys = (
         [f"· 售后回访满意度 {f.survey_avg:.1f} 分（{f.survey_answers} 人回复）"]
         if f.survey_answers and f.survey_avg is not None

@@ -12,8 +12,10 @@ from tortoise import fields
 from tortoise.models import Model
 
 from bot.config import Config
+from bot.crypto import FieldCipher
+from bot.parsing.phones import parse_phone, phones_in_text
 from models.complaints import add_sla_time, default_assignee
-from models.customers import Customer
+from models.customers import Customer, phone_fields
 from models.enums import Grade
 from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
@@ -102,6 +104,62 @@ async def route_request(
         )
         await push_to_staff(assignee, text, f"request:{request.id}", cfg)
     return Routed(request, assignee, True)
+
+
+MORE_PUSH = "【{label} · 客户补充】{who}：\n「{words}」{phone}\n请在 {due} 前联系。"
+
+
+@dataclass(frozen=True)
+class Added:
+    request: CustomerRequest
+    assignee: Staff | None
+    # The phone number in the words, now the customer's (they had none).
+    phone: str | None
+
+
+async def add_to_request(
+    customer: Customer, words: str, cipher: FieldCipher, cfg: Config, now: datetime | None = None
+) -> Added | None:
+    """More words from a customer whose lead or service request of the last
+    :data:`SAME_REQUEST` is still waiting — the phone number and quantity the answer
+    asked for, 「我姓王，杭州的」: kept on the request and passed to the assignee. A phone
+    number in them becomes the customer's when they have none. None: nothing waiting."""
+    now = now or datetime.now(UTC)
+    request = (
+        await CustomerRequest.filter(
+            customer_id=customer.id,
+            kind__in=(LEAD, SERVICE),
+            handled_at=None,
+            created_at__gte=now - SAME_REQUEST,
+        )
+        .order_by("-created_at")
+        .first()
+        .prefetch_related("assignee")
+    )
+    if request is None:
+        return None
+    words = words.strip()[:WORDS_MAX]
+    if len(request.words) + len(words) < WORDS_MAX:
+        request.words = f"{request.words}\n{words}"
+        await request.save(update_fields=["words"])
+    phone = None
+    spans = phones_in_text(words)
+    if spans and not customer.phone_enc:
+        phone = parse_phone(words[spans[0][0] : spans[0][1]])
+        if phone is not None:
+            customer.update_from_dict(phone_fields(cipher, phone))
+            await customer.save(update_fields=["phone_enc", "phone_hash", "phone_last4"])
+    if request.assignee is not None:
+        text = MORE_PUSH.format(
+            label=KIND_LABEL[request.kind],
+            who=customer.name,
+            words=words,
+            phone=f"\n已记下电话 {phone}。" if phone else "",
+            due=request.due_at.astimezone(cfg.tz).strftime("%m月%d日 %H:%M"),
+        )
+        key = f"request:{request.id}:more:{int(now.timestamp() * 1000)}"
+        await push_to_staff(request.assignee, text, key, cfg)
+    return Added(request, request.assignee, phone)
 
 
 async def open_requests(customer_id: int, limit: int = 3) -> list[CustomerRequest]:

@@ -143,3 +143,35 @@ async def test_asking_where_everyone_is_after_a_request(wechat: WeChatSender) ->
     assert "前联系您" in first
     assert "已经转给" in waiting and "前联系您" in waiting
     assert await CustomerRequest.all().count() == 1
+
+
+async def test_the_phone_and_quantity_asked_for_reach_the_same_person(
+    wechat: WeChatSender,
+) -> None:
+    _, _, manager = await team()
+    await manager.__class__.filter(id=manager.id).update(on_duty=True)
+    stranger = "oStranger00000000000000000019"
+    asked = await wechat.say("你们的监护仪多少钱一台", stranger)
+    assert "留下联系电话" in asked
+    answer = await wechat.say("13800138000，要20台", stranger)
+    more = await wechat.say("我姓王，杭州的", stranger)
+    assert "已一并转给值班主管" in answer and "138****8000" in answer
+    assert "已一并转给值班主管" in more and "****" not in more
+    newcomer = await Customer.get(openid=stranger)
+    assert newcomer.phone_last4 == "8000"  # the card now has a number to call
+    request = await CustomerRequest.get(customer_id=newcomer.id)
+    assert request.words.splitlines() == [
+        "你们的监护仪多少钱一台",
+        "13800138000，要20台",
+        "我姓王，杭州的",
+    ]
+    pushed = [
+        o.payload["reply"]["text"] for o in await Outbox.filter(recipient=MANAGER).order_by("id")
+    ]
+    assert len(pushed) == 3 and "客户补充" in pushed[1] and "已记下电话 13800138000" in pushed[1]
+    # Thanks, greetings and 「好的」 are no additions.
+    assert "谢谢您的支持" in await wechat.say("好的谢谢", stranger)
+    assert "有任何需要随时发消息给我" in await wechat.say("好的", stranger)
+    assert "已一并转给" not in await wechat.say("在吗", stranger)
+    assert await Outbox.filter(recipient=MANAGER).count() == 3
+    assert len((await CustomerRequest.get(id=request.id)).words.splitlines()) == 3

@@ -83,6 +83,7 @@ _SERVICE = _alternatives(
     "会员 合同 取消订单 多久换 invoice return warranty",
     "什么时候到 什么时候发 啥时候到 啥时候发 发货了吗 物流信息 快递单号",
     "人呢 没人回复 没有人回复 怎么没人回",
+    "想找 找一下 找你们 怎么联系 联系方式 电话多少 地址在哪 你们地址 营业时间 几点上班",
 )
 
 
@@ -130,3 +131,27 @@ def is_thanks(text: str) -> bool:
     """Thanks or praise for us (「今天天气不错」 is neither)."""
     t = normalize(text)
     return _THANKS.search(t) is not None and "不满意" not in t
+
+
+def _only(words: str, particles: str) -> re.Pattern[str]:
+    """A message that is one of ``words`` and nothing more than ``particles`` after it."""
+    return re.compile(rf"^\s*(?:{words})[{particles}！!。?？~～\s]*$", re.IGNORECASE)
+
+
+_GREETING = _only(
+    "你好|您好|在吗|在不在|hi|hello|哈喽|嗨|早|早安|早上好|上午好|下午好|晚上好", "呀啊哈"
+)
+_ACKNOWLEDGED = _only(
+    "好的?|好吧|好滴|好嘞|ok|okay|嗯+|哦+|噢|收到|知道了|明白了?|行|可以|没问题|了解|👌|🙏|👍",
+    "呀啊哈的了",
+)
+
+
+def is_greeting(text: str) -> bool:
+    """「你好」, 「在吗」: a greeting and nothing more."""
+    return _GREETING.match(text) is not None
+
+
+def is_acknowledgement(text: str) -> bool:
+    """「好的」, 「嗯嗯」, 「收到」: the customer heard us; nothing to pass on."""
+    return _ACKNOWLEDGED.match(text) is not None
