@@ -160,7 +160,7 @@ class Command(Filter):
         word, rest = split_command(msg.text)
         if word in self.words:
             ctx.data["command"] = word
-            ctx.data["args"] = rest
+            ctx.data["args"] = _args(rest)
             return True
         # "绑定AB12" typed or spoken without a space still means 绑定.
         for w in self.words:
@@ -171,9 +171,15 @@ class Command(Filter):
                 and not self._longer_word_matches(word, w)
             ):
                 ctx.data["command"] = w
-                ctx.data["args"] = msg.text.strip().lstrip("/")[len(w) :].strip()
+                ctx.data["args"] = _args(msg.text.strip().lstrip("/")[len(w) :])
                 return True
         return False
+
+
+def _args(rest: str) -> str:
+    # Speech recognition ends every sentence with 「。」: it belongs to no argument (a
+    # company 「宁波某某。」, a contact 「王经理。」, an amended note).
+    return rest.strip().rstrip("。.!！").rstrip()
 
 
 class Regex(Filter):

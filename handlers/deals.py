@@ -237,6 +237,9 @@ async def record_action(
     return text + (DEAL_FROM_OPPORTUNITY if closed.from_opportunity else "")
 
 
+_STAGE_GAP = re.compile(r"[\s,，、;；]+")
+
+
 class SaysStage(Filter):
     """「张三那个单子到谈判了」, 「李娜的项目进入方案阶段」: ``ctx.data["args"]`` as 「阶段」's,
     when the words before are a customer's name."""
@@ -266,7 +269,8 @@ async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
     query, rest = await split_customer_query(ctx.data.get("args", ""))
     if not query or not rest:
         return STAGE_USAGE.format(stages=STAGE_LIST)
-    word, _, name = rest.strip().rstrip("。.!！").partition(" ")
+    # 「阶段张三，报价，监护仪。」: spoken with commas as well as typed with spaces.
+    word, _, name = _STAGE_GAP.sub(" ", rest.strip().rstrip("。.!！")).partition(" ")
     word = word.removeprefix("到").removesuffix("阶段")
     new = STAGE_WORDS.get(word)
     if new is None:

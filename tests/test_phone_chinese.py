@@ -274,3 +274,23 @@ async def test_a_stage_said_as_a_sentence_moves_the_deal(wechat: WeChatSender) -
     assert "报价 → 谈判" in moved
     assert (await Deal.get()).stage == "negotiation"
     assert "→" not in report and "商机" not in report
+
+
+async def test_speech_punctuation_is_no_part_of_what_is_stored(wechat: WeChatSender) -> None:
+    from models import Customer, Deal
+
+    rep, _, _ = await team()
+    zhou = await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        created = await wechat.say("新客户王五，13800138000，宁波某某。", REP_A)
+        await wechat.say("跟进周杰，电话，聊了报价。", REP_A)
+        amended = await wechat.say("改内容：聊了报价和交期。", REP_A)
+        staged = await wechat.say("阶段周杰，报价，监护仪。", REP_A)
+        contacts = await wechat.say("联系人周杰，李总，采购王经理。", REP_A)
+    assert "王五（宁波某某）" in created
+    assert (await Customer.get(name="王五")).company == "宁波某某"
+    assert amended.endswith("内容改为 聊了报价和交期。")  # one full stop, the bot's own
+    assert (await FollowUp.get(customer=zhou)).content == "聊了报价和交期"
+    assert "新建商机「监护仪」，当前阶段：报价" in staged
+    assert (await Deal.get(customer=zhou)).product == "监护仪"
+    assert "李总、采购王经理。以后" in contacts
