@@ -66,6 +66,7 @@ SHORT_NONE = "没有尾号为 {digits} 的未结投诉，请写完整单号，�
 SHORT_MANY = "尾号为 {digits} 的未结投诉不止一单（{numbers}），请写完整单号。"
 # 「投诉 全部」: the list, as 「投诉」 alone.
 LIST_WORDS = {"全部", "所有", "列表", "全部投诉", "未结", "待处理"}
+_TO_SOMEONE = re.compile(r"^\s*(?:转给|交给|分给|给)\s*")
 # The last digits of a ticket number, typed instead of all of it: 「回复 0001 已补发」.
 _SHORT_NO = re.compile(r"^\s*(\d{3,6})(?!\d)(.*)$", re.DOTALL)
 NOT_YOURS = "投诉单 {no} 不是你负责的，只有负责人、客户的销售或主管可以查看。"
@@ -288,7 +289,11 @@ async def staff_assign(msg: Incoming, ctx: Context) -> str:
         return ASSIGN_USAGE
     if not rules.is_manager(_staff(ctx)):
         return _staff_error(ComplaintError("forbidden"), c.ticket_no, "指派", "manage")
-    name = name.split()[0][:32]
+    # 「指派 0001 给张伟」, 「指派 TS… 交给 张伟」: the word before the name is no part of it.
+    words = _TO_SOMEONE.sub("", name).split()
+    if not words:
+        return ASSIGN_USAGE
+    name = words[0][:32]
     found = await Staff.filter(name=name, active=True)
     if not found:
         return STAFF_NOT_FOUND.format(name=name)

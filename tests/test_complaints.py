@@ -379,6 +379,8 @@ async def test_staff_name_a_ticket_by_its_last_digits(wechat: WeChatSender) -> N
     assert (await Complaint.get(ticket_no=second)).first_replied_at is None
     listed = await wechat.say("投诉 全部", sender=REP)
     assert first in listed and second in listed
+    assigned = await wechat.say(f"指派{digits}给张伟", sender=MANAGER)  # glued, with 给
+    assert f"已将 {first} 指派给 张伟" in assigned
     # A suffix no open ticket has, or one that several share, asks for the whole number.
     assert "没有尾号为 9999 的未结投诉" in await wechat.say("结案 9999 已处理", sender=REP)
     # Another day's ticket with the same sequence number.
