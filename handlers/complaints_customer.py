@@ -8,7 +8,7 @@ Handlers only parse and answer: the rules are in ``models.complaints``.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.context import Context
 from bot.filters import Command, EventIs, EventKeyIs, Filter, IntentIs, KindIs, RoleIs, StateIs
@@ -262,10 +262,7 @@ class StillBroken(Filter):
         if customer is None or not _STILL_BROKEN.search(msg.text or ""):
             return False
         closed = await rules.latest_closed(customer)
-        if closed is None or closed.resolved_at is None:
-            return False
-        days = ctx.config.complaints.reopen_days
-        if datetime.now(UTC) - closed.resolved_at > timedelta(days=days):
+        if closed is None or not rules.within_reopen_window(closed, ctx.config, datetime.now(UTC)):
             return False
         ctx.data["args"] = f"{closed.ticket_no} {msg.text.strip()}"
         return True

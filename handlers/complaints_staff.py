@@ -229,8 +229,6 @@ async def staff_complaints(msg: Incoming, ctx: Context) -> str:
     if not args or args in LIST_WORDS:
         return await _list(ctx)
     number = parse_ticket_no(args)
-    if number is None and not _SHORT_NO.match(args):
-        return TICKET_USAGE
     if number is not None:
         ctx.data["args"] = number  # anywhere in the text: 「投诉 详情 TS…」
     c, _rest, answer = await _ticket_and_rest(ctx, TICKET_USAGE)

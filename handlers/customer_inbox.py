@@ -15,7 +15,9 @@ from bot.router import Router
 from handlers.complaints_customer import customer_of
 from handlers.customer_pick import cipher_of
 from handlers.fallback import NOT_UNDERSTOOD
-from models.requests import LEAD, SERVICE, add_to_request, route_request
+from models.complaints import fmt_time
+from models.customers import Customer
+from models.requests import LEAD, SERVICE, CustomerRequest, add_to_request, route_request
 from models.staff import Staff
 
 router = Router("customer_inbox")
@@ -41,6 +43,14 @@ def _who(assignee: Staff | None, owner_id: int | None) -> str:
     return "值班主管" if assignee.role != "rep" else f"顾问{assignee.name}"
 
 
+def _who_and_when(
+    customer: Customer, assignee: Staff, request: CustomerRequest, ctx: Context
+) -> tuple[str, str]:
+    """Who will get in touch, as the customer is told, and by when."""
+    who = _who(assignee, customer.owner_id)  # type: ignore[attr-defined]
+    return who, fmt_time(request.due_at, ctx.config.tz)
+
+
 @router.message(RoleIs(*CUSTOMER_ROLES), KindIs(Kind.TEXT, Kind.VOICE), IntentIs(Intent.LEAD))
 async def lead(msg: Incoming, ctx: Context) -> str:
     return await _pass_on(msg, ctx, LEAD, LEAD_TAIL)
@@ -60,8 +70,7 @@ async def _pass_on(msg: Incoming, ctx: Context, kind: str, tail: str) -> str:
     ctx.data["audit_target"] = f"customer:{customer.id}"
     if routed.assignee is None:
         return NOBODY
-    who = _who(routed.assignee, customer.owner_id)  # type: ignore[attr-defined]
-    due = routed.request.due_at.astimezone(ctx.config.tz).strftime("%m月%d日 %H:%M")
+    who, due = _who_and_when(customer, routed.assignee, routed.request, ctx)
     if not routed.new:
         return ALREADY.format(who=who, due=due)
     return PASSED_ON.format(who=who, due=due, tail=tail)
@@ -86,8 +95,7 @@ async def small_talk(msg: Incoming, ctx: Context) -> str:
             ctx.data["audit_target"] = f"customer:{customer.id}"
             if added.assignee is None:
                 return NOBODY
-            who = _who(added.assignee, customer.owner_id)  # type: ignore[attr-defined]
-            due = added.request.due_at.astimezone(ctx.config.tz).strftime("%m月%d日 %H:%M")
+            who, due = _who_and_when(customer, added.assignee, added.request, ctx)
             phone = PHONE_KEPT.format(phone=mask_phone(added.phone)) if added.phone else ""
             return MORE_PASSED_ON.format(who=who, due=due, phone=phone)
     return NOT_UNDERSTOOD

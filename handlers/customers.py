@@ -199,20 +199,22 @@ async def card_answer(msg: Incoming, ctx: Context) -> HandlerResult:
 
 
 class CustomerNamed(Filter):
-    """The whole text is a customer's name (「张三」): a rep asking for the card."""
+    """The whole text is a customer's name (「张三」): a rep asking for the card.
+    ``ctx.data["named"]``: the customers of that name, read once."""
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         text = (msg.text or "").strip().rstrip("。.?？")
         if not 2 <= len(text) <= NAME_MAX or any(ch.isspace() for ch in text):
             return False
-        return await Customer.filter(name=text).exists()
+        ctx.data["named"] = await Customer.filter(name=text)
+        return bool(ctx.data["named"])
 
 
 # After every command and report: a bare name is only the card when nothing else took it.
 @dialog_router.message(StateIs(None), RoleIs("staff"), KindIs("text", "voice"), CustomerNamed())
 async def card_by_name(msg: Incoming, ctx: Context) -> HandlerResult:
-    name = msg.text.strip().rstrip("。.?？")
-    return await resolve_customer(msg, ctx, name, "customers.card", {})
+    named: list[Customer] = ctx.data["named"]
+    return await resolve_customer(msg, ctx, named[0].name, "customers.card", {}, named)
 
 
 @on_pick("customers.card")

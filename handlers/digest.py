@@ -43,7 +43,7 @@ class AsksForFigures(Filter):
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         asked = _ASKS_FIGURES.match(msg.text or "")
-        if asked is None or not (asked.group("when") or asked.group("kind") in WORDS[:3]):
+        if asked is None or not (asked.group("when") or asked.group("kind") in _REPORTS):
             return False
         when, kind = asked.group("when") or "", asked.group("kind")
         if when in _WEEK or kind == "周报":
@@ -55,6 +55,8 @@ class AsksForFigures(Filter):
         return True
 
 
+# Alone, only these name a report (「数据」 alone asks for nothing in particular).
+_REPORTS = {"日报", "周报", "月报"}
 _WEEK = {"本周", "这周", "这星期", "这个星期"}
 _MONTH = {"本月", "这个月", "这月"}
 _YESTERDAY = {"昨天", "昨日"}

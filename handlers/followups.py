@@ -76,10 +76,9 @@ FIELD_LABELS = {
     "content": "内容",
     "feedback": "反馈",
 }
-# NONE is how the bot itself words "no revisit", so a rep may answer with it too.
-NO_REVISIT_WORDS = {"不用", "无", "没有", "取消", "不回访", "不用回访", "暂不回访", "待定"}
 NONE = "不安排"
-NO_REVISIT_WORDS.add(NONE)
+# NONE is how the bot itself words "no revisit", so a rep may answer with it too.
+NO_REVISIT_WORDS = {NONE, "不用", "无", "没有", "取消", "不回访", "不用回访", "暂不回访", "待定"}
 
 
 register_help(

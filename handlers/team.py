@@ -79,9 +79,10 @@ class AsksAboutRep(Filter):
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         asked = _ABOUT_REP.match(msg.text or "")
-        if asked is None or await staff_named(asked.group("name")) is None:
+        rep = await staff_named(asked.group("name")) if asked else None
+        if rep is None:
             return False
-        ctx.data["args"] = asked.group("name")
+        ctx.data["rep"] = rep
         return True
 
 
@@ -96,11 +97,11 @@ _ABOUT_REP = re.compile(
 async def team(msg: Incoming, ctx: Context) -> str:
     today = local_today(ctx.config.tz)
     name = ctx.data.get("args", "").strip()
+    rep = ctx.data.get("rep") or (await staff_named(name) if name else None)
+    if name and rep is None:
+        return NO_SUCH_STAFF.format(name=name[:20])
     lines = await team_lines(today, ctx.config.tz)
-    if name:
-        rep = await staff_named(name)
-        if rep is None:
-            return NO_SUCH_STAFF.format(name=name[:20])
+    if rep is not None:
         # Their line of the overview first: 「李明最近怎么样」 asks for more than overdue.
         own = [_team_line(t) for t in lines if t.staff.id == rep.id]
         return "\n".join([*own, await _overdue_text(rep, today)])

@@ -14,7 +14,7 @@ from tortoise.models import Model
 from bot.config import Config
 from bot.crypto import FieldCipher
 from bot.parsing.phones import parse_phone, phones_in_text
-from models.complaints import add_sla_time, default_assignee
+from models.complaints import add_sla_time, default_assignee, fmt_time
 from models.customers import Customer, phone_fields
 from models.enums import Grade
 from models.rawsql import newest_of_customer
@@ -92,18 +92,21 @@ async def route_request(
         customer=customer, kind=kind, words=words.strip()[:WORDS_MAX], assignee=assignee, due_at=due
     )
     if assignee is not None and notify:
-        who = customer.name + (f"（{customer.company}）" if customer.company else "")
-        if Grade(customer.grade) is Grade.VIP:
-            who += " · VIP"
         text = PUSH.format(
             label=KIND_LABEL[kind],
-            who=who,
+            who=_pushed_name(customer),
             name=customer.name,
             words=request.words,
-            due=due.astimezone(cfg.tz).strftime("%m月%d日 %H:%M"),
+            due=fmt_time(due, cfg.tz),
         )
         await push_to_staff(assignee, text, f"request:{request.id}", cfg)
     return Routed(request, assignee, True)
+
+
+def _pushed_name(customer: Customer) -> str:
+    """How a push names the customer: 「张三（华东精密） · VIP」."""
+    who = customer.name + (f"（{customer.company}）" if customer.company else "")
+    return who + " · VIP" if Grade(customer.grade) is Grade.VIP else who
 
 
 MORE_PUSH = "【{label} · 客户补充】{who}：\n「{words}」{phone}\n请在 {due} 前联系。"
@@ -152,10 +155,10 @@ async def add_to_request(
     if request.assignee is not None:
         text = MORE_PUSH.format(
             label=KIND_LABEL[request.kind],
-            who=customer.name,
+            who=_pushed_name(customer),
             words=words,
             phone=f"\n已记下电话 {phone}。" if phone else "",
-            due=request.due_at.astimezone(cfg.tz).strftime("%m月%d日 %H:%M"),
+            due=fmt_time(request.due_at, cfg.tz),
         )
         key = f"request:{request.id}:more:{int(now.timestamp() * 1000)}"
         await push_to_staff(request.assignee, text, key, cfg)

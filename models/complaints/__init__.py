@@ -123,6 +123,7 @@ from models.complaints.workflow import (
     regrade,
     reopen,
     reply,
+    within_reopen_window,
 )
 
 __all__ = [
@@ -204,5 +205,6 @@ __all__ = [
     "staff_actor",
     "ticket_no",
     "timeline",
+    "within_reopen_window",
     "work_calendar",
 ]
