@@ -13,7 +13,13 @@ from bot.context import Context
 from bot.conversation import yields_to_commands
 from bot.filters import Command, Filter, KindIs, RoleIs, StateIs, answer_text
 from bot.incoming import Incoming
-from bot.parsing.amounts import InvalidAmount, format_amount, parse_amount, parse_quantity
+from bot.parsing.amounts import (
+    InvalidAmount,
+    format_amount,
+    parse_amount,
+    parse_quantity,
+    unglue,
+)
 from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
@@ -127,7 +133,9 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
     product: list[str] = []
     # Speech recognition ends a sentence with 「。」: not part of the product's name.
     text = _THOUSANDS.sub("", text).strip().rstrip("。.!！")
-    tokens = (_LABEL.sub("", t) for t in re.split(r"[\s\u3000,，;；]+", text) if t)
+    tokens = (
+        _LABEL.sub("", piece) for t in re.split(r"[\s\u3000,，;；]+", text) for piece in unglue(t)
+    )
     for token in (t for t in tokens if t):
         counted = parse_quantity(token)
         if counted is not None:

@@ -14,6 +14,7 @@ from bot.parsing.amounts import (
     format_amount,
     parse_amount,
     parse_quantity,
+    unglue,
 )
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.followups import parse_note
@@ -144,3 +145,35 @@ def test_a_promised_answer_is_the_revisit() -> None:
     # An answer already given, or one the customer gave, plans nothing.
     for done in ("已经答复客户了", "客户回复说价格太高"):
         assert parse_note(done, TODAY).next_revisit is None, done
+
+
+def test_a_revisit_someone_said_stays_in_the_note() -> None:
+    # Cutting 「国庆节后再联系」 out would leave 「…客户说」 hanging.
+    said = parse_note("电话聊了报价客户说国庆节后再联系", TODAY)
+    assert said.content == "聊了报价客户说国庆节后再联系"
+    assert said.next_revisit == date(2026, 10, 8)
+    # Said in a clause of its own, it is the customer's feedback.
+    clause = parse_note("电话 聊了报价，客户说下周三再联系", TODAY)
+    assert (clause.content, clause.feedback) == ("聊了报价", "客户说下周三再联系")
+    # The rep's own plan is still cut out of the content.
+    assert parse_note("电话 聊了报价 下周三回访", TODAY).content == "聊了报价"
+
+
+@pytest.mark.parametrize(
+    ("token", "pieces"),
+    [
+        ("3台每台1.5万呼吸机", ["3台", "每台1.5万", "呼吸机"]),
+        ("合同金额12万元11月28日签的", ["合同金额", "12万元", "11月28日签的"]),
+        ("呼吸机3台单价1.5万", ["呼吸机", "3台", "单价1.5万"]),
+        ("呼吸机120000", ["呼吸机", "120000"]),
+        ("昨天签的呼吸机5万", ["昨天签的", "呼吸机", "5万"]),
+        # Figures inside a model name or too short to be an amount stay put.
+        ("5G路由器", ["5G路由器"]),
+        ("监护仪M8", ["监护仪M8"]),
+        ("3号楼空调", ["3号楼空调"]),
+        ("1.5万", ["1.5万"]),
+        ("5kg", ["5kg"]),
+    ],
+)
+def test_glued_words_and_figures_come_apart(token: str, pieces: list[str]) -> None:
+    assert unglue(token) == pieces

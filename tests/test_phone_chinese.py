@@ -111,6 +111,10 @@ async def test_deal_amounts_and_labels_as_reps_write_them(wechat: WeChatSender) 
     assert "已记录成交：孙丽 呼吸机，金额 ¥58,000" in spoken, spoken
     assert "金额 ¥45,000" in per_unit and "×3" in per_unit, per_unit
     assert "金额 ¥120,000，日期 11月28日" in glued, glued
+    # The same typed with no space at all.
+    await customer("钱多", rep)
+    run_on = await wechat.say("成交钱多3台每台1.5万呼吸机", REP_A)
+    assert "已记录成交：钱多 呼吸机 ×3，金额 ¥45,000" in run_on, run_on
     signed = await Deal.get(customer__name="赵敏")
     assert (signed.amount, signed.closed_on.isoformat()) == (Decimal(120000), "2026-11-28")
     # 阶段 without an open deal asks for its name instead of inventing 「未命名商机」.

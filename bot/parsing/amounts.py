@@ -18,9 +18,26 @@ _CURRENCY = re.compile(
 _PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
 _LATIN_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([kw])$", re.IGNORECASE)
 _MIXED = re.compile(rf"^[\d.{CN_DIGITS}]+$")
+_COUNT_UNITS = (
+    "件|个|台|套|箱|份|瓶|吨|只|张|本|盒|包|支|把|桶|袋|辆|批|组|条|双|对|部|片|卷|kg|公斤|千克"
+)
 _QUANTITY = re.compile(
-    rf"^(?:[x×*]\s*|数量\s*)?(\d+|[{CN_DIGITS}]+)\s*"
-    r"(件|个|台|套|箱|份|瓶|吨|只|张|本|盒|包|支|把|桶|袋|辆|批|组|条|双|对|部|片|卷|kg|公斤|千克)?$",
+    rf"^(?:[x×*]\s*|数量\s*)?(\d+|[{CN_DIGITS}]+)\s*({_COUNT_UNITS})?$",
+    re.IGNORECASE,
+)
+# What a sentence typed or spoken without spaces glues together: 「3台每台1.5万呼吸机」.
+# A number counts as a piece of its own only with a unit (or, bare, with three digits
+# or more) and never inside a model name such as 「5G」 or 「M8」.
+_SIGNED = r"(?:签的合同|签的|签约的?|签单的?|签了|成交的?)?"
+_GLUED_PIECE = re.compile(
+    rf"\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}{_SIGNED}"
+    rf"|\d{{1,2}}月\d{{1,2}}[日号]?{_SIGNED}"
+    rf"|(?:昨天|前天|今天){_SIGNED}"
+    r"|(?:每[\u4e00-\u9fff]|单价[:：]?)?[¥￥]?(?<![A-Za-z\d.])\d+(?:\.\d+)?"
+    r"(?:万元|万块|万|千元|千块|千|元|块钱|块|[kKwW])(?![A-Za-z])"
+    r"|(?:每[\u4e00-\u9fff]|单价[:：]?)[¥￥]?\d+(?:\.\d+)?(?![A-Za-z\d.])"
+    rf"|(?<![A-Za-z\d.])\d+(?:{_COUNT_UNITS})(?![A-Za-z])"
+    r"|(?<![A-Za-z\d.])\d{3,}(?:\.\d+)?(?![A-Za-z\d.])",
     re.IGNORECASE,
 )
 
@@ -86,6 +103,19 @@ def parse_quantity(text: str, *, unit_required: bool = True) -> tuple[int, str] 
     if count is None or not 0 < count <= MAX_QUANTITY:
         return None
     return count, match.group(2) or ""
+
+
+def unglue(token: str) -> list[str]:
+    """A token that runs words and figures together, cut into its pieces:
+    「3台每台1.5万呼吸机」 → ["3台", "每台1.5万", "呼吸机"]. A token with nothing to
+    cut (「5G路由器」, 「1.5万」) comes back whole."""
+    pieces: list[str] = []
+    last = 0
+    for match in _GLUED_PIECE.finditer(token):
+        pieces += [token[last : match.start()], match.group(0)]
+        last = match.end()
+    pieces.append(token[last:])
+    return [p for p in pieces if p]
 
 
 def format_amount(value: Decimal) -> str:

@@ -126,6 +126,17 @@ def _clean(text: str) -> str:
     return text.strip(" \u3000,，;；。、")
 
 
+# 「…客户说」 left hanging once 「国庆节后再联系」 is cut out: the revisit was what
+# someone said or promised, so the note keeps the whole sentence.
+_SAID = re.compile(r"(?:说|讲|表示|答应|承诺|约好|约了|定了|让我|要我|要求|希望|打算)$")
+
+
+def _rest(before: str, text: str) -> str:
+    """The note without its revisit words, unless that leaves a verb hanging."""
+    rest = _clean(before)
+    return _clean(text) if _SAID.search(rest) else rest
+
+
 def find_revisit(note: str, today: date) -> FoundDate | None:
     """The next revisit date named at the end of a follow-up note, if any.
 
@@ -142,18 +153,18 @@ def find_revisit(note: str, today: date) -> FoundDate | None:
         found = _longest_date_suffix(head, today)
         if found:
             (day, at), start = found
-            return FoundDate(day, _clean(head[:start]), text[start:].strip(), at)
+            return FoundDate(day, _rest(head[:start], text), text[start:].strip(), at)
     for marker in _BEFORE_DATE.finditer(text):
         tail = text[marker.end() :]
         prefix = _longest_date_prefix(tail, today)
         if prefix and not _clean(tail[prefix[1] :]):
             (day, at), _end = prefix
-            return FoundDate(day, _clean(text[: marker.start()]), text[marker.start() :], at)
+            return FoundDate(day, _rest(text[: marker.start()], text), text[marker.start() :], at)
     # A trailing date standing alone after a separator: 「聊了报价，下周三」.
     parts = re.split(r"[\s,，;；]+", text)
     if len(parts) > 1:
         alone = parse_moment_phrase(parts[-1], today)
         if alone is not None:
             cut = text.rstrip().rfind(parts[-1])
-            return FoundDate(alone[0], _clean(text[:cut]), parts[-1], alone[1])
+            return FoundDate(alone[0], _rest(text[:cut], text), parts[-1], alone[1])
     return None
