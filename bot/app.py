@@ -178,6 +178,8 @@ def create_app(
             if connect_db
             else None
         )
+        if config.database.url.startswith("sqlite"):
+            pipeline.signed_urls.start()
         delivery.build()
         if run_worker:
             delivery.start()
@@ -193,6 +195,7 @@ def create_app(
             await pipeline.drain(wait=config.server.shutdown_timeout)
             await delivery.close()
         finally:
+            await pipeline.signed_urls.stop()
             if connect_db:
                 await db.close(ctx)
 

@@ -17,17 +17,20 @@ is then chosen, and a read-only one (bot.router ``read_only``) runs without a
 transaction — no BEGIN and COMMIT — and writes nothing more (no dedup record, no
 audit unless someone's card was seen). Waiting outbox rows are released only when
 the read said there are some. The replay record (plain mode) and that release stand
-on their own: they hold whatever becomes of the message.
+on their own: they hold whatever becomes of the message (on SQLite the replay records
+of many messages are written together: ``models.signed_urls``).
 
 WeChat waits about 5 s for a passive reply and then retries. All database work runs
 in a task raced against ``bot.reply_deadline``:
 
 * the task finishes in time: its reply is the answer;
-* the database answered the sender read but the handler is slow: the request
-  answers ``success``, the task carries on and queues its reply in the outbox
-  (same transaction);
-* not even the sender read came back (the database hangs or is gone): the task is
-  cancelled, its transaction rolled back, and the user is asked to resend.
+* the message is claimed — the database answered the sender read and, for a
+  message that writes, its transaction is open (on SQLite: holds the write lock) —
+  but the handler is slow: the request answers ``success``, the task carries on and
+  queues its reply in the outbox (same transaction);
+* not claimed yet (the database hangs, is gone, or another process holds SQLite's
+  write lock): the task is cancelled, its transaction rolled back, and the user is
+  asked to resend.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from models.deferred import collecting, flush
 from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused
 from models.outbox import enqueue, release_waiting
+from models.signed_urls import PendingUrls
 
 log = logging.getLogger("wecrm.pipeline")
 
@@ -104,6 +108,9 @@ class Pipeline:
         self.outbox_changed = outbox_changed
         cipher = cipher_for(config.data_key_bytes) if config.security.data_key else None
         self.dedup = Deduplicator(cipher)
+        # Plain-mode URLs against replays, written in batches on SQLite (started by
+        # the app once the database is there).
+        self.signed_urls = PendingUrls()
         self._flights: dict[str, Flight] = {}
         self._background: set[asyncio.Task[Reply]] = set()
 
@@ -201,10 +208,10 @@ class Pipeline:
             message_key=msg.dedup_key,
             customer_side=msg.customer_side,
             signed_url=msg.signed_url,
+            pending=self.signed_urls if self.signed_urls.running else None,
         )
         if inbound.handled is not None:
             raise Duplicate(msg.dedup_key, inbound.handled)
-        flight.claimed = True
         if (
             inbound.waiting
             and msg.channel != "simulator"
@@ -222,9 +229,14 @@ class Pipeline:
             handler = None
         if handler is not None and handler.read_only:
             # Nothing to commit together: no BEGIN and COMMIT round trips either.
+            flight.claimed = True
             reply = await self.dispatcher.feed(msg, ctx, handler)
             return reply, await self._conclude(msg, flight, ctx, reply) or wake
         async with in_transaction():
+            # Claimed once the transaction is open: on SQLite that is once it holds
+            # the write lock (BEGIN IMMEDIATE), so a message that would have to wait
+            # for another process's lock past the deadline is not taken on.
+            flight.claimed = True
             reply = await self.dispatcher.feed(msg, ctx, handler)
             return reply, await self._conclude(msg, flight, ctx, reply) or wake
 

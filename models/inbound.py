@@ -10,9 +10,9 @@ same data on every worker, so no cache has to be kept in step across processes.
 On PostgreSQL the same statement also records a plain-mode callback's signed URL (an
 ``INSERT … ON CONFLICT DO NOTHING`` in a CTE, see ``models.messages.SignedUrl``) and
 reads the body digest stored under it before: the replay check costs no round trip of
-its own. SQLite has no INSERT inside WITH; there it is a statement of its own, first:
-an INSERT that waits for SQLite's write lock while a read would not, so a message
-is not taken on (and answered "later") while another process holds the database.
+its own. SQLite has no INSERT inside WITH: there the statement reads the digest only,
+and the URL is written with others in a batch (``models.signed_urls``); without a
+batch to join (a caller outside the web server), it is an INSERT of its own, first.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from models.messages import (
     remember_signed_url,
 )
 from models.rawsql import dialect, fetch, from_row
+from models.signed_urls import PendingUrls
 from models.staff import CHANNEL_ID_FIELD, Staff
 
 # (alias, model) of each joined table; the aliases prefix the selected columns.
@@ -64,26 +65,28 @@ def _columns(alias: str, model: type[Model]) -> str:
     )
 
 
+_URL_SEEN = ', (SELECT "digest" FROM "signed_url" WHERE "key" = ?) AS "url_seen"'
+
+
 @cache
-def _sql(staff_column: str | None, customer_side: bool, record_url: bool) -> str:
+def _sql(staff_column: str | None, customer_side: bool, url: str | None) -> str:
+    """``url``: "record" the signed URL and read what was there (PostgreSQL), only
+    "read" it (SQLite, which batches the writes), or None."""
     # A sender who cannot be staff or customer on this channel joins on a false
     # condition: the row still comes back, with NULLs for that table.
     staff_on = f's."{staff_column}" = ? AND s."active" = ?' if staff_column else "1 = 0"
     customer_on = 'c."openid" = ?' if customer_side else "1 = 0"
     # The CTE's insert is not visible to the statement's own reads: "seen" is the
     # digest of an earlier request under the same URL.
-    url = (
-        f"WITH r AS ({REMEMBER_SIGNED_URL}) ",
-        ', (SELECT count(*) FROM r) AS "url_new",'
-        ' (SELECT "digest" FROM "signed_url" WHERE "key" = ?) AS "url_seen"',
-    )
+    record = url == "record"
     return (
-        (url[0] if record_url else "")
+        (f"WITH r AS ({REMEMBER_SIGNED_URL}) " if record else "")
         + "SELECT "
         + ",".join(_columns(alias, model) for alias, model in _JOINED)
         + ', EXISTS (SELECT 1 FROM "outbox" o WHERE o."channel" = ? AND o."recipient" = ?'
         ' AND o."status" = ?) AS "waiting"'
-        + (url[1] if record_url else "")
+        + (', (SELECT count(*) FROM r) AS "url_new"' if record else "")
+        + (_URL_SEEN if url else "")
         + ' FROM (SELECT 1 AS "one") AS "one_row"'
         f' LEFT JOIN "staff" s ON {staff_on}'
         f' LEFT JOIN "customer" c ON {customer_on}'
@@ -109,6 +112,7 @@ async def load_inbound(
     message_key: str,
     customer_side: bool,
     signed_url: tuple[str, str] | None = None,
+    pending: PendingUrls | None = None,
     now: datetime | None = None,
 ) -> Inbound:
     """The sender and the message as the database knows them, in one statement.
@@ -116,26 +120,36 @@ async def load_inbound(
     ``customer_side``: the sender may be a customer on this channel (the Official
     Account, or a simulator persona); staff are looked up on every channel they bind.
     ``signed_url``: (key, body digest) of a plain-mode callback, recorded and checked
-    (:class:`~models.messages.ReplayRefused` when forged).
+    (:class:`~models.messages.ReplayRefused` when forged); on SQLite through
+    ``pending``, the web server's batch, when there is one.
     """
     staff_column = CHANNEL_ID_FIELD.get(channel) if sender else None
-    url = signed_url if dialect() == "postgres" else None
-    if signed_url and not url:
-        await remember_signed_url(*signed_url)
+    url_mode: str | None = None
+    key, digest = signed_url or ("", "")
+    if signed_url:
+        if dialect() == "postgres":
+            url_mode = "record"
+        elif pending is not None:
+            pending.hold(key, digest)  # refused here if this process holds another body
+            url_mode = "read"
+        else:
+            await remember_signed_url(key, digest)
     params: list[Any] = []
-    if url:
-        params += [*url, now or datetime.now(UTC)]
+    if url_mode == "record":
+        params += [key, digest, now or datetime.now(UTC)]
     params += [channel, sender, OutboxStatus.WAITING_FOR_USER.value]
-    if url:
-        params.append(url[0])
+    if url_mode:
+        params.append(key)
     if staff_column:
         params += [sender, True]
     if customer_side:
         params.append(sender)
     params += [user_key[:191], message_key[:191]]
-    (row,) = await fetch(_sql(staff_column, customer_side, url is not None), *params)
-    if url:
-        await check_signed_url(*url, bool(row["url_new"]), row["url_seen"])
+    (row,) = await fetch(_sql(staff_column, customer_side, url_mode), *params)
+    if url_mode == "record":
+        await check_signed_url(key, digest, bool(row["url_new"]), row["url_seen"])
+    elif pending is not None and url_mode == "read":
+        pending.check(key, digest, row["url_seen"])
     staff: Staff | None = _instance(Staff, "s", row)
     dialog: ConversationState | None = _instance(ConversationState, "d", row)
     if dialog is not None and dialog.expires_at <= (now or datetime.now(UTC)):

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 from tortoise import connections
 
+from bot.app import PIPELINE
 from models import AuditLog, FollowUp, ProcessedMessage, UndoEntry
 from models.messages import SignedUrl
 from models.rawsql import dialect
@@ -88,10 +89,29 @@ async def test_a_plain_mode_callback_records_its_url_without_a_round_trip_of_its
     assert "你可以发送以下命令" in reply
     # Plain mode signs the URL, not the body: the URL is recorded against replays. On
     # PostgreSQL the sender read does it (an INSERT in a CTE); SQLite has no INSERT
-    # inside WITH, so it is a statement of its own there.
-    expected = 1 if dialect() == "postgres" else 2
-    assert len(sql) == expected, "\n".join(sql)
+    # inside WITH: the sender read reads the URL's earlier body, and the URLs of many
+    # messages are written together a moment later (models.signed_urls).
+    assert len(sql) == 1, "\n".join(sql)
+    await wechat.client.app[PIPELINE].signed_urls.flush()
     assert await SignedUrl.all().count() == 1
+
+
+async def test_a_forged_body_is_refused_before_and_after_its_url_is_written(
+    wechat: WeChatSender,
+) -> None:
+    await team()
+    pending = wechat.client.app[PIPELINE].signed_urls
+    for written in (False, True):
+        params = wechat.signed_query()
+        body = text_xml("帮助", sender=REP_A).encode()
+        assert (await wechat.client.post("/wechat", params=params, data=body)).status == 200
+        if written:
+            await pending.flush()
+            assert len(pending) == 0
+        forged = text_xml("绑定 ABCD2345", sender="oAttacker").encode()
+        assert (await wechat.client.post("/wechat", params=params, data=forged)).status == 403
+        # WeChat's own retry, same URL and body, is still answered.
+        assert (await wechat.client.post("/wechat", params=params, data=body)).status == 200
 
 
 async def test_a_card_reads_each_part_once_and_the_reps_own_follow_ups_need_no_staff_read(

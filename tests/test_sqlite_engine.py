@@ -11,10 +11,12 @@ import threading
 
 import pytest
 from tortoise import Tortoise
+from tortoise.exceptions import TransactionManagementError
 from tortoise.transactions import in_transaction
 
 from bot import db as dbmod
-from bot.sqlite_engine import Checkpointer, off_loop
+from bot.app import PIPELINE
+from bot.sqlite_engine import Checkpointer, off_loop, without_waiting
 from models import FollowUp
 from models.messages import SignedUrl
 from tests.sales_helpers import REP_A, customer, team
@@ -36,7 +38,8 @@ async def test_a_follow_up_waits_for_the_write_lock_instead_of_failing(
     raw = Tortoise.get_connection("default")._connection._conn  # type: ignore[attr-defined]
     tried = asyncio.Event()
     # SQLite traces a statement as it starts, before it meets the lock.
-    raw.set_trace_callback(lambda sql: sql.startswith("INSERT") and tried.set())
+    # (The message's transaction begins with BEGIN IMMEDIATE, which takes the lock.)
+    raw.set_trace_callback(lambda sql: sql.startswith(("BEGIN", "INSERT")) and tried.set())
     # Another process (a CLI import, say) holds the write lock.
     holder = sqlite3.connect(dbmod.sqlite_path(sqlite_only), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -50,6 +53,59 @@ async def test_a_follow_up_waits_for_the_write_lock_instead_of_failing(
         raw.set_trace_callback(None)
     assert "已记录跟进" in await asyncio.wait_for(follow_up, 3)
     assert await FollowUp.filter(content__contains="聊了报价").count() == 1
+
+
+async def test_help_is_answered_while_another_process_writes(
+    sqlite_only: str, wechat: WeChatSender
+) -> None:
+    await team()
+    pending = wechat.client.app[PIPELINE].signed_urls
+    holder = sqlite3.connect(dbmod.sqlite_path(sqlite_only), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        # A read-only reply writes nothing but its replay record, which waits in
+        # memory (and is checked there) until the database takes writes again.
+        reply = await asyncio.wait_for(wechat.say("帮助", sender=REP_A), 3)
+        assert "你可以发送以下命令" in reply
+        with pytest.raises(TransactionManagementError):
+            await pending.flush()
+        assert len(pending) == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    await pending.flush()
+    assert len(pending) == 0 and await SignedUrl.all().count() == 1
+
+
+async def test_a_transaction_that_cannot_begin_leaves_the_database_usable(
+    sqlite_only: str, wechat: WeChatSender
+) -> None:
+    await team()
+    holder = sqlite3.connect(dbmod.sqlite_path(sqlite_only), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        # A background write that will not wait, and a message's transaction
+        # cancelled at its deadline while waiting: neither begins.
+        with without_waiting(), pytest.raises(TransactionManagementError):
+            async with in_transaction():
+                pass
+        waiting = asyncio.create_task(_open_transaction())
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # Tortoise's own context kept the connection's lock after a failed BEGIN: every
+    # later statement of the process, reads included, then waited forever.
+    assert await asyncio.wait_for(_open_transaction(), 3) == 1
+    assert "你可以发送以下命令" in await asyncio.wait_for(wechat.say("帮助", sender=REP_A), 3)
+
+
+async def _open_transaction() -> int:
+    async with in_transaction() as conn:
+        return len(await conn.execute_query_dict("SELECT 1 AS one"))
 
 
 async def test_statements_of_a_job_run_off_the_loop(sqlite_only: str) -> None:

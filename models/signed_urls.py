@@ -1,0 +1,132 @@
+"""Plain-mode signed URLs taken on by this process, committed in batches (SQLite).
+
+The replay record (``models.messages.SignedUrl``) was an INSERT of its own for every
+plain-mode callback: on SQLite a commit of its own, a fifth of 帮助's CPU (py-spy,
+``docs/benchmarks.md``). Here the check is split from the write:
+
+* the URLs this process took on wait in memory, where the check looks first — a
+  second body under a URL still waiting is refused at once;
+* the digest committed under the URL before (a restart, another worker) comes with
+  the sender read (``models.inbound``), which reads it in the same statement;
+* every :attr:`PendingUrls.delay` seconds the waiting URLs are written together, in
+  one transaction.
+
+What a crash loses is the last batch: a URL in it could be posted again with another
+body — by someone who saw that URL go by in those milliseconds — until its timestamp
+leaves the freshness window. Several SQLite workers likewise see each other's URLs a
+batch late. PostgreSQL records the URL inside the sender read itself and needs none
+of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from bot.sqlite_engine import without_waiting
+from models.messages import ReplayRefused
+from models.rawsql import execute
+
+log = logging.getLogger("wecrm.replay")
+
+_INSERT = (
+    'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES {rows} '
+    'ON CONFLICT ("key") DO NOTHING'
+)
+# Rows per INSERT: three parameters each, well below SQLite's 999.
+_CHUNK = 300
+
+
+class PendingUrls:
+    delay = 0.01  # seconds a URL waits for others to be written with
+    retry = 0.05  # seconds between tries while another process holds the database
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, tuple[str, datetime]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def hold(self, key: str, digest: str) -> None:
+        """Take the URL on for this body; :class:`ReplayRefused` if this process took
+        it on for another body and has not written it yet."""
+        waiting = self._waiting.get(key)
+        if waiting is None:
+            self._waiting[key] = (digest, datetime.now(UTC))
+            self._wake.set()
+        elif not hmac.compare_digest(waiting[0], digest):
+            raise ReplayRefused(key)
+
+    def check(self, key: str, digest: str, seen: str | None) -> None:
+        """After the sender read: refuse the body when the database holds another one
+        under the URL (and let go of the URL, which stays the other body's)."""
+        if seen is not None and not hmac.compare_digest(seen, digest):
+            if self._waiting.get(key, ("",))[0] == digest:
+                del self._waiting[key]
+            raise ReplayRefused(key)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="signed-urls")
+
+    async def stop(self) -> None:
+        """Stop the batches and write what still waits (waiting for the lock, now)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        try:
+            await self.flush(wait=True)
+        except Exception:
+            log.error("%d signed URLs not written at shutdown", len(self), exc_info=True)
+
+    async def _run(self) -> None:
+        failing = False
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self.retry if failing else self.delay)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception as exc:
+                # Another process holds the database, or it is away: the URLs keep
+                # waiting (and being checked here) until a later batch gets through.
+                if not failing:
+                    log.warning("signed URLs not written yet (%s); trying again", exc)
+                failing = True
+                self._wake.set()
+            else:
+                failing = False
+
+    async def flush(self, *, wait: bool = False) -> None:
+        """Write the waiting URLs in one transaction. Unless ``wait``, another
+        process's write lock fails it at once: holding the connection while waiting
+        would hold every message's sender read behind it."""
+        if not self._waiting:
+            return
+        batch = dict(self._waiting)
+        rows = [(key, digest, at) for key, (digest, at) in batch.items()]
+        with without_waiting() if not wait else contextlib.nullcontext():
+            await self._write(rows)
+        for key, entry in batch.items():
+            if self._waiting.get(key) == entry:
+                del self._waiting[key]
+
+    @staticmethod
+    async def _write(rows: list[tuple[str, str, datetime]]) -> None:
+        async with in_transaction():
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                sql = _INSERT.format(rows=",".join(["(?,?,?)"] * len(chunk)))
+                await execute(sql, *(value for row in chunk for value in row))
+
+    def __len__(self) -> int:
+        return len(self._waiting)
