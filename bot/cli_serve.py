@@ -54,6 +54,9 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
         return supervise(args.argv, workers, on_postgres, cfg.server.shutdown_timeout)
     use_uvloop()
     app = create_app(cfg, run_scheduler=not args.no_scheduler)
+    from bot.heap import freeze_loaded_modules
+
+    app.cleanup_ctx.append(freeze_loaded_modules)
     if args.supervised:
         from bot.supervisor import watch_parent
 

@@ -206,6 +206,18 @@ async def execute(sql: str, *params: Any) -> int:
     return int(changed or 0)
 
 
+async def execute_many(sql: str, rows: list[list[Any]]) -> None:
+    """Run one statement for each row of parameters: prepared once, whatever the number
+    of rows (a statement built for N rows would be a new one for SQLite's cache of
+    prepared statements at every N)."""
+    if not rows:
+        return
+    conn, text, _ = _prepare(sql, rows[0])
+    if conn.capabilities.dialect != "postgres":
+        rows = [[_sqlite_value(value) for value in row] for row in rows]
+    await conn.execute_many(text, rows)
+
+
 M = TypeVar("M", bound=Model)
 
 

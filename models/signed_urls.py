@@ -30,16 +30,14 @@ from tortoise.transactions import in_transaction
 
 from bot.sqlite_engine import without_waiting
 from models.messages import ReplayRefused
-from models.rawsql import execute
+from models.rawsql import execute_many
 
 log = logging.getLogger("wecrm.replay")
 
 _INSERT = (
-    'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES {rows} '
+    'INSERT INTO "signed_url" ("key", "digest", "created_at") VALUES (?, ?, ?) '
     'ON CONFLICT ("key") DO NOTHING'
 )
-# Rows per INSERT: three parameters each, well below SQLite's 999.
-_CHUNK = 300
 
 
 class PendingUrls:
@@ -113,7 +111,7 @@ class PendingUrls:
         if not self._waiting:
             return
         batch = dict(self._waiting)
-        rows = [(key, digest, at) for key, (digest, at) in batch.items()]
+        rows: list[list[object]] = [[key, digest, at] for key, (digest, at) in batch.items()]
         with without_waiting() if not wait else contextlib.nullcontext():
             await self._write(rows)
         for key, entry in batch.items():
@@ -121,12 +119,9 @@ class PendingUrls:
                 del self._waiting[key]
 
     @staticmethod
-    async def _write(rows: list[tuple[str, str, datetime]]) -> None:
+    async def _write(rows: list[list[object]]) -> None:
         async with in_transaction():
-            for start in range(0, len(rows), _CHUNK):
-                chunk = rows[start : start + _CHUNK]
-                sql = _INSERT.format(rows=",".join(["(?,?,?)"] * len(chunk)))
-                await execute(sql, *(value for row in chunk for value in row))
+            await execute_many(_INSERT, rows)
 
     def __len__(self) -> int:
         return len(self._waiting)
