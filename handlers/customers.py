@@ -24,7 +24,7 @@ from handlers.customer_card_text import NOT_SET, UNOWNED, render_card
 from handlers.customer_pick import cipher_of, on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_card import customer_card
-from models.customer_search import NAME_MAX, split_customer_query
+from models.customer_search import NAME_MAX, split_customer
 from models.customers import (
     Customer,
     CustomerDraft,
@@ -450,7 +450,8 @@ _SAYS_BIRTHDAY = re.compile(
 @router.message(RoleIs("staff"), KindIs("text", "voice"), SaysBirthday())
 @router.message(RoleIs("staff"), Command("生日"))
 async def birthday(msg: Incoming, ctx: Context) -> HandlerResult:
-    query, text = await split_customer_query(ctx.data.get("args", ""))
+    split = await split_customer(ctx.data.get("args", ""))
+    query, text = split.query, split.rest
     if not query or not text:
         return BIRTHDAY_USAGE
     try:
@@ -460,7 +461,7 @@ async def birthday(msg: Incoming, ctx: Context) -> HandlerResult:
     if parsed is None:
         return BAD_BIRTHDAY.format(text=text[:20])
     payload = {"birthday": [parsed.month, parsed.day, parsed.year, parsed.lunar, parsed.leap]}
-    return await resolve_customer(msg, ctx, query, "customers.birthday", payload)
+    return await resolve_customer(msg, ctx, query, "customers.birthday", payload, split.named)
 
 
 @on_pick("customers.birthday")

@@ -24,7 +24,7 @@ from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
-from models.customer_search import split_customer_query
+from models.customer_search import split_customer
 from models.customers import Customer
 from models.deals import (
     PIPELINE,
@@ -89,6 +89,8 @@ STAGE_WORDS: dict[str, DealStage] = {
     "签合同": DealStage.SIGNED, "售后": DealStage.AFTER_SALES,
 }  # fmt: skip
 STAGE_LIST = "→".join(s.label for s in PIPELINE)
+_STAGES_LONGEST_FIRST = sorted(STAGE_WORDS, key=len, reverse=True)
+_PARTICLES = {"中", "了", "啦", "的", "吧", "啊", "呢"}
 
 register_help(
     "成交 客户 金额 产品 数量",
@@ -179,14 +181,15 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
 
 @router.message(RoleIs("staff"), Command("成交", "签单"))
 async def deal(msg: Incoming, ctx: Context) -> HandlerResult:
-    query, rest = await split_customer_query(ctx.data.get("args", ""))
+    split = await split_customer(ctx.data.get("args", ""))
+    query, rest = split.query, split.rest
     if not query or not rest:
         return DEAL_USAGE
     try:
         payload = parse_deal(rest, query, local_today(ctx.config.tz))
     except DealError as exc:
         return str(exc)
-    return await resolve_customer(msg, ctx, query, "deals.record", payload)
+    return await resolve_customer(msg, ctx, query, "deals.record", payload, split.named)
 
 
 @on_pick("deals.record")
@@ -274,17 +277,25 @@ _SAYS_STAGE = re.compile(
 @router.message(RoleIs("staff"), KindIs("text", "voice"), SaysStage())
 @router.message(RoleIs("staff"), Command("阶段", "推进"))
 async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
-    query, rest = await split_customer_query(ctx.data.get("args", ""))
+    split = await split_customer(ctx.data.get("args", ""))
+    query, rest = split.query, split.rest
     if not query or not rest:
         return STAGE_USAGE.format(stages=STAGE_LIST)
     # 「阶段张三，报价，监护仪。」: spoken with commas as well as typed with spaces.
     word, _, name = _STAGE_GAP.sub(" ", rest.strip().rstrip("。.!！")).partition(" ")
-    word = word.removeprefix("到").removesuffix("阶段")
-    new = STAGE_WORDS.get(word)
+    word = word.removeprefix("到")
+    new = STAGE_WORDS.get(word.removesuffix("阶段"))
     if new is None:
-        return BAD_STAGE.format(stage=word[:10], stages=STAGE_LIST)
+        # 「阶段王小明报价监护仪采购」: the deal's name glued to the stage.
+        glued = next((w for w in _STAGES_LONGEST_FIRST if word.startswith(w)), None)
+        if glued is None:
+            return BAD_STAGE.format(stage=word[:10], stages=STAGE_LIST)
+        new = STAGE_WORDS[glued]
+        tail = word[len(glued) :].removeprefix("阶段")
+        # 「谈判中」, 「报价了」: a particle, not a deal's name.
+        name = f"{'' if tail in _PARTICLES else tail} {name}"
     payload = {"stage": new.value, "name": name.strip()[:128]}
-    return await resolve_customer(msg, ctx, query, "deals.stage", payload)
+    return await resolve_customer(msg, ctx, query, "deals.stage", payload, split.named)
 
 
 @on_pick("deals.stage")

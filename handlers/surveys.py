@@ -19,7 +19,7 @@ from bot.router import HandlerResult, Router
 from handlers.complaints_common import RATE_STATE
 from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
-from models.customer_search import split_customer_query
+from models.customer_search import split_customer
 from models.customers import Customer
 from models.surveys import answer_survey, open_surveys, pending_surveys
 
@@ -132,12 +132,13 @@ async def survey_answer(msg: Incoming, ctx: Context) -> str:
 @router.message(RoleIs("staff"), Command("满意度", "回访满意度"))
 async def record_answer(msg: Incoming, ctx: Context) -> HandlerResult:
     # 「满意度张三4分送货有点慢」: the name may be glued to the score, as speech writes it.
-    query, rest = await split_customer_query(ctx.data.get("args", ""))
+    split = await split_customer(ctx.data.get("args", ""))
+    query, rest = split.query, split.rest
     rating = parse_rating(rest)
     if not query or rating is None:
         return USAGE
     payload = {"score": rating.score, "comment": rating.comment}
-    return await resolve_customer(msg, ctx, query, "surveys.record", payload)
+    return await resolve_customer(msg, ctx, query, "surveys.record", payload, split.named)
 
 
 @on_pick("surveys.record")

@@ -261,9 +261,3 @@ async def split_customer(text: str) -> CustomerSplit:
             # The separator is kept: 「，」 still splits the note into clauses.
             return CustomerSplit(prefix, f"{tail}{glue}{rest}" if rest else tail, known[prefix])
     return CustomerSplit(head, rest)
-
-
-async def split_customer_query(text: str) -> tuple[str, str]:
-    """(who, the rest) of a command's arguments (see :func:`split_customer`)."""
-    split = await split_customer(text)
-    return split.query, split.rest

@@ -298,3 +298,17 @@ async def test_speech_punctuation_is_no_part_of_what_is_stored(wechat: WeChatSen
     assert "新建商机「监护仪」，当前阶段：报价" in staged
     assert (await Deal.get(customer=zhou)).product == "监护仪"
     assert "李总、采购王经理。以后" in contacts
+
+
+async def test_a_stage_glued_to_the_deal_name(wechat: WeChatSender) -> None:
+    from models import Deal
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    opened = await wechat.say("阶段周杰报价监护仪采购", REP_A)
+    assert "已为周杰新建商机「监护仪采购」" in opened, opened
+    moved = await wechat.say("阶段周杰谈判中", REP_A)
+    assert "报价 → 谈判" in moved, moved
+    assert [d.product for d in await Deal.all()] == ["监护仪采购"]
+    # A word that only starts like a stage is still refused, not guessed.
+    assert "没有「签字」这个阶段" in await wechat.say("阶段 周杰 签字", REP_A)

@@ -155,3 +155,25 @@ async def test_what_sqlite_runs_for_a_follow_up_has_no_savepoint_and_no_rowid_qu
     # audit entry, dedup record; COMMIT.
     assert len(seen) == 9, "\n".join(seen)
     assert seen[1] == "BEGIN IMMEDIATE" and seen[-1] == "COMMIT"
+
+
+@pytest.mark.parametrize(
+    ("text", "saved"),
+    [
+        ("成交王小明5万监护仪", "已记录成交"),
+        ("阶段王小明报价监护仪采购", "已为王小明新建商机"),
+        ("生日王小明3月5日", "已记录王小明的生日"),
+    ],
+)
+async def test_a_name_glued_to_the_command_is_read_once(
+    wechat: WeChatSender, text: str, saved: str
+) -> None:
+    rep, _, _ = await team()
+    await customer("王小明", rep)
+    with statements() as sql:
+        reply = await say_encrypted(wechat, text)
+    assert saved in reply, reply
+    # Telling the name from the rest read the customer's row whole; the command then
+    # uses it instead of searching again.
+    customer_reads = [s for s in sql if s.lstrip().startswith("SELECT") and 'FROM "customer"' in s]
+    assert len(customer_reads) == 1, "\n".join(customer_reads)
