@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         "when 0: one per core on PostgreSQL, 1 on SQLite)",
     )
     # Set by the supervisor for its workers.
-    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--listen-fds", help=argparse.SUPPRESS)
     serve.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument(
         "--no-scheduler",

@@ -9,8 +9,12 @@ import errno
 import os
 import socket
 import sys
+from typing import Any
 
 from bot.config import Config
+
+# Connections waiting to be accepted, per worker (aiohttp's own default).
+BACKLOG = 128
 
 
 def use_uvloop() -> None:
@@ -51,7 +55,14 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     if workers > 1 and not args.supervised:
         from bot.supervisor import supervise
 
-        return supervise(args.argv, workers, on_postgres, cfg.server.shutdown_timeout)
+        try:
+            sockets = listen_sockets(host, port, BACKLOG * workers)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            print(port_taken_message(port), file=sys.stderr, flush=True)
+            return 1
+        return supervise(args.argv, workers, on_postgres, cfg.server.shutdown_timeout, sockets)
     use_uvloop()
     app = create_app(cfg, run_scheduler=not args.no_scheduler)
     from bot.heap import freeze_loaded_modules
@@ -70,18 +81,24 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
         if cfg.simulator.enabled:
             print(f"simulator: open http://{shown}:{port}/simulator", flush=True)
 
+    # A supervised worker serves on the sockets its supervisor opened.
+    inherited = (
+        [socket.socket(fileno=int(fd)) for fd in args.listen_fds.split(",")]
+        if args.listen_fds
+        else None
+    )
     try:
         web.run_app(
             app,
-            host=host,
-            port=port,
+            host=None if inherited else host,
+            port=None if inherited else port,
+            sock=inherited,
             shutdown_timeout=cfg.server.shutdown_timeout,
             # aiohttp closes a connection still waiting for its request headers when
             # this keep-alive timer fires, counted from the connection's start.
             keepalive_timeout=cfg.server.header_timeout,
             print=listening,
             access_log=None,
-            reuse_port=args.reuse_port or None,
         )
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
@@ -91,31 +108,69 @@ def cmd_serve(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """Whether binding ``host:port`` fails with EADDRINUSE, tried the way asyncio's
-    server binds (SO_REUSEADDR, IPv6 sockets v6-only); any other outcome is left to
-    the real bind to report."""
+def _addresses(host: str, port: int) -> list[tuple[int, int, int, Any]]:
+    """What asyncio's server binds for ``host``: every address it resolves to."""
     try:
         infos = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
     except OSError:
-        return False
+        return []
+    seen, out = set(), []
     for family, kind, proto, _, address in infos:
+        if (family, address) not in seen:
+            seen.add((family, address))
+            out.append((family, kind, proto, address))
+    return out
+
+
+def _server_socket(family: int, kind: int, proto: int) -> socket.socket:
+    # As asyncio's server sets them up: SO_REUSEADDR, IPv6 sockets v6-only.
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    return sock
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether binding ``host:port`` fails with EADDRINUSE, tried the way asyncio's
+    server binds; any other outcome is left to the real bind to report."""
+    for family, kind, proto, address in _addresses(host, port):
         try:
-            probe = socket.socket(family, kind, proto)
+            probe = _server_socket(family, kind, proto)
         except OSError:
             continue
         with probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
                 probe.bind(address)
             except OSError as exc:
                 if exc.errno == errno.EADDRINUSE:
                     return True
     return False
+
+
+def listen_sockets(host: str, port: int, backlog: int) -> list[socket.socket]:
+    """Listening sockets on ``host:port`` for worker processes to inherit: one accept
+    queue that every worker takes connections from, so a worker that dies loses only
+    the requests it was answering (with SO_REUSEPORT each worker had a queue of its
+    own, and the connections waiting in a dead worker's were reset). Raises OSError
+    (EADDRINUSE) when the port is taken."""
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, address in _addresses(host, port):
+            sock = _server_socket(family, kind, proto)
+            sockets.append(sock)
+            sock.bind(address)
+            sock.listen(backlog)
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    if not sockets:
+        raise OSError(errno.EADDRNOTAVAIL, f"{host}:{port} resolves to no address")
+    return sockets
 
 
 def port_taken_message(port: int) -> str:

@@ -33,7 +33,7 @@ class ServerConfig:
     # both stay well inside WeChat's 5-second wait.
     header_timeout: float = 4.0
     body_timeout: float = 2.0
-    # Worker processes of `wecrm serve` sharing the port (SO_REUSEPORT). 0: one per
+    # Worker processes of `wecrm serve` sharing the port (one accept queue). 0: one per
     # core on PostgreSQL, one on SQLite (an embedded file has one writer at a time).
     workers: int = 0
 

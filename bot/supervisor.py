@@ -1,20 +1,27 @@
-"""``wecrm serve --workers N``: N worker processes sharing one port (SO_REUSEPORT, the
-kernel spreads connections), started, watched and restarted by a small supervisor.
+"""``wecrm serve --workers N``: N worker processes sharing one port, started, watched
+and restarted by a small supervisor.
 
-Each worker is an ordinary ``wecrm serve`` (one process, one event loop) started with
-``--reuse-port``. What must hold across workers already holds across processes: dedup,
-the replay guard, the outbox claims and the token live in the database, the member
-limits are counted there, and on PostgreSQL the scheduler's advisory lock keeps one
-scheduler active among them. On SQLite (no such lock) only the first worker runs the
-scheduler. A worker that dies is started again (at most ``MAX_RESTARTS`` a minute, so a
-worker that cannot start does not spin); SIGTERM / SIGINT stop them all gracefully.
-A worker whose supervisor vanished (kill -9) notices and shuts down by itself.
+The supervisor opens the listening sockets and each worker — an ordinary ``wecrm
+serve``, one process, one event loop — inherits them (``--listen-fds``): one accept
+queue, from which whichever worker is free takes the next connection. A worker that
+dies loses only the requests it was answering; the connections still waiting stay in
+the queue for the others (with SO_REUSEPORT, used before, each worker had its own queue
+and the kernel reset what waited in a dead worker's).
+
+What must hold across workers already holds across processes: dedup, the replay
+guard, the outbox claims and the token live in the database, the member limits are
+counted there, and on PostgreSQL the scheduler's advisory lock keeps one scheduler
+active among them. On SQLite (no such lock) only the first worker runs the scheduler.
+A worker that dies is started again (at most ``MAX_RESTARTS`` a minute, so a worker
+that cannot start does not spin); SIGTERM / SIGINT stop them all gracefully. A worker
+whose supervisor vanished (kill -9) notices and shuts down by itself.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,7 +37,7 @@ POLL = 0.2
 SUPERVISOR_ENV = "WECRM_SUPERVISOR_PID"
 
 
-def worker_command(argv: list[str], index: int, scheduler: bool) -> list[str]:
+def worker_command(argv: list[str], index: int, scheduler: bool, fds: list[int]) -> list[str]:
     """The command line of worker ``index``: this serve command as one worker."""
     args = [a for a in argv if a not in ("--no-scheduler",)]
     cleaned: list[str] = []
@@ -45,14 +52,21 @@ def worker_command(argv: list[str], index: int, scheduler: bool) -> list[str]:
         if a.startswith("--workers="):
             continue
         cleaned.append(a)
-    extra = ["--workers", "1", "--reuse-port", "--supervised"]
+    extra = ["--workers", "1", "--listen-fds", ",".join(map(str, fds)), "--supervised"]
     if not scheduler:
         extra.append("--no-scheduler")
     return [sys.executable, "-m", "bot.cli", *cleaned, *extra]
 
 
-def supervise(argv: list[str], workers: int, scheduler_everywhere: bool, grace: float) -> int:
-    """Run ``workers`` copies of this serve command until told to stop."""
+def supervise(
+    argv: list[str],
+    workers: int,
+    scheduler_everywhere: bool,
+    grace: float,
+    sockets: list[socket.socket],
+) -> int:
+    """Run ``workers`` copies of this serve command on ``sockets`` until told to stop."""
+    fds = [sock.fileno() for sock in sockets]
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -68,7 +82,7 @@ def supervise(argv: list[str], workers: int, scheduler_everywhere: bool, grace: 
         # is up: a supervisor killed while the worker still starts would otherwise be
         # mistaken for init, and the orphan would serve on.
         env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
-        return subprocess.Popen(worker_command(argv, index, scheduler), env=env)
+        return subprocess.Popen(worker_command(argv, index, scheduler, fds), env=env, pass_fds=fds)
 
     procs = [start(i) for i in range(workers)]
     print(

@@ -132,28 +132,7 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
     try:
         await wait_healthy(url, proc)
 
-        async def pids(n: int = 40) -> set[int]:
-            seen: set[int] = set()
-            # A new connection each time: the kernel spreads connections over workers.
-            conn = aiohttp.TCPConnector(force_close=True)
-            async with aiohttp.ClientSession(connector=conn) as session:
-                for _ in range(n):
-                    try:
-                        async with session.get(f"{url}/healthz") as resp:
-                            if resp.status == 200:
-                                seen.add((await resp.json())["pid"])
-                    except aiohttp.ClientConnectionError:
-                        # Right after the kill, connections the kernel had queued on the
-                        # dead worker's socket are reset (SO_REUSEPORT): ask again.
-                        continue
-            return seen
-
-        first = await pids()
-        deadline = asyncio.get_running_loop().time() + 20
-        while len(first) < 2 and asyncio.get_running_loop().time() < deadline:
-            # The second worker may still be starting (a busy machine): keep asking.
-            await asyncio.sleep(0.2)
-            first |= await pids()
+        first = await _both_workers(url)
         assert len(first) == 2, first  # both workers serve the one port
         xml = text_xml("帮助")  # the same MsgId each time: WeChat's retries, any worker
         conn = aiohttp.TCPConnector(force_close=True)
@@ -164,7 +143,7 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
         os.kill(victim, signal.SIGKILL)
         deadline = asyncio.get_running_loop().time() + 20
         while asyncio.get_running_loop().time() < deadline:
-            now = await pids(20)
+            now = await _pids(url, 20)
             if len(now) == 2 and victim not in now:
                 break
             await asyncio.sleep(0.3)
@@ -174,6 +153,75 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
         await asyncio.wait_for(proc.wait(), 30)
     # The supervisor waited for its workers before exiting: none keeps serving.
     assert all(_gone(pid) for pid in (first | now) - {victim})
+
+
+async def _pids(url: str, n: int = 40) -> set[int]:
+    """The workers that answered ``n`` requests, each on a new connection."""
+    seen: set[int] = set()
+    conn = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        for _ in range(n):
+            try:
+                async with session.get(f"{url}/healthz") as resp:
+                    if resp.status == 200:
+                        seen.add((await resp.json())["pid"])
+            except aiohttp.ClientConnectionError:
+                # The request a worker was answering when it was killed is lost.
+                continue
+    return seen
+
+
+async def _both_workers(url: str) -> set[int]:
+    seen = await _pids(url)
+    deadline = asyncio.get_running_loop().time() + 20
+    while len(seen) < 2 and asyncio.get_running_loop().time() < deadline:
+        # The second worker may still be starting (a busy machine): keep asking.
+        await asyncio.sleep(0.2)
+        seen |= await _pids(url)
+    return seen
+
+
+async def test_a_stuck_worker_leaves_the_waiting_connections_to_the_other(
+    db: str, tmp_path: Path
+) -> None:
+    """The workers share one accept queue: while one cannot run (stopped here, stuck
+    or dying in real life), every new connection is answered by the other. With a
+    queue per worker (SO_REUSEPORT) about half of them waited on the stuck one."""
+    import signal
+
+    if not db.startswith("postgres"):
+        pytest.skip("several worker processes need PostgreSQL")
+    config = write_config(tmp_path / "config.toml", db)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--config", str(config), "serve",
+        "--port", str(port), "--workers", "2",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )  # fmt: skip
+    stuck = None
+    try:
+        await wait_healthy(url, proc)
+        workers = await _both_workers(url)
+        assert len(workers) == 2, workers
+        stuck = min(workers)
+        os.kill(stuck, signal.SIGSTOP)
+        conn = aiohttp.TCPConnector(force_close=True)
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
+
+            async def answered_by() -> int:
+                async with session.get(f"{url}/healthz") as resp:
+                    return int((await resp.json())["pid"])
+
+            answers = await asyncio.gather(*(answered_by() for _ in range(20)))
+        assert set(answers) == workers - {stuck}
+    finally:
+        if stuck is not None:
+            os.kill(stuck, signal.SIGCONT)
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
 
 
 def _gone(pid: int) -> bool:
