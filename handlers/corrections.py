@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.context import Context
+from bot.conversation import yields
 from bot.filters import Command, Regex, RoleIs
 from bot.incoming import Incoming
 from bot.parsing.amounts import format_amount
@@ -26,6 +27,7 @@ register_help("改 成交 金额", "更正你刚记录的成交，例如：改 �
 
 UNDONE = "已撤销：{label}。再发「撤销」可以继续往前撤。"
 NOTHING = "半小时内没有可以撤销的操作。"
+QUESTION_DROPPED = "好的，刚才那条没有保存。要撤回之前的操作，请再发一次「撤销」。"
 NO_DEAL = "半小时内你没有记录过成交，没有可以更正的。要记录请发：成交 客户 金额 产品。"
 CORRECT_USAGE = "用法：改 成交 金额 [产品] [数量]，例如：改 成交 6000 或 改 成交 张三 6000 监护仪"
 CORRECTED = "已更正{name}的成交：金额 {old} → {new}{product}。发「撤销」可以改回去。"
@@ -33,6 +35,12 @@ CORRECTED = "已更正{name}的成交：金额 {old} → {new}{product}。发「
 
 @router.message(RoleIs("staff"), Command("撤销", "撤回", "undo"))
 async def undo(msg: Incoming, ctx: Context) -> str:
+    conversation = ctx.conversation
+    if conversation is not None and yields(conversation.state):
+        # 「撤销」 to the bot's own question (「是它吗？」, 「哪一位？」) means "never
+        # mind": the question goes, and no earlier record is taken back with it.
+        await conversation.clear()
+        return QUESTION_DROPPED
     try:
         done = await undo_last(staff_of(ctx))
     except NothingToUndo:

@@ -14,7 +14,13 @@ from typing import Any
 from bot.context import Context
 from bot.filters import Command, Filter, KindIs, RoleIs
 from bot.incoming import Incoming, Kind
-from bot.parsing.dates import InvalidDate, describe, local_today, parse_date_phrase
+from bot.parsing.dates import (
+    InvalidDate,
+    describe,
+    has_passed,
+    local_today,
+    parse_moment_phrase,
+)
 from bot.parsing.followups import method_of, parse_note, reads_like_report
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import (
@@ -48,6 +54,7 @@ USAGE = (
 NO_CONTENT = "请写上这次跟进聊了什么，例如：跟进 {name} 电话 聊了新品报价 下周三回访"
 BAD_DATE = "回访时间「{phrase}」不是有效的日期，请换个写法，例如：明天、下周三、3天后、12月1日。"
 PAST_DATE = "回访时间 {date} 已经过去了，请给一个今天或以后的日期。这条跟进还没有保存。"
+PAST_TIME = "回访时间 {date} {time} 已经过去了，请给一个以后的时间。这条跟进还没有保存。"
 NOT_YOURS = "{name}是{owner}的客户，只有负责人或主管可以记录跟进。"
 LOGGED = "已记录跟进：\n客户：{name}{company}\n方式：{method}\n内容：{content}"
 LOGGED_FEEDBACK = "反馈：{feedback}"
@@ -62,7 +69,7 @@ AMEND_USAGE = (
     "修改你最近一条跟进。回访写「不用」可取消。"
 )
 AMEND_NOTHING = "没有找到你最近 24 小时内记录的跟进，无法修改。"
-AMEND_PAST = "回访时间 {date} 已经过去了，请给一个今天或以后的日期。跟进没有修改。"
+AMEND_PAST = "回访时间 {date} 已经过去了，请给一个以后的时间。跟进没有修改。"
 AMEND_BAD_METHOD = "方式「{value}」看不懂，请用：电话、微信、拜访、邮件、其他。"
 AMENDED = "已修改{name}的跟进：{label}改为 {value}。"
 AMEND_FIELDS = {
@@ -103,8 +110,10 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
     content = note.content or note.revisit_phrase
     if not content:
         return NO_CONTENT.format(name=query[:20])
-    if note.next_revisit is not None and note.next_revisit < today:
-        return PAST_DATE.format(date=describe(note.next_revisit, today))
+    if note.next_revisit is not None and has_passed(
+        note.next_revisit, note.revisit_time, ctx.config.tz
+    ):
+        return _past(note.next_revisit, note.revisit_time, today)
     payload = {
         "method": note.method.value,
         "content": content,
@@ -191,17 +200,22 @@ async def amend(msg: Incoming, ctx: Context) -> str:
         return AMEND_NOTHING
     today = local_today(ctx.config.tz)
     value: Any
+    at: time | None = None
     if field == "next_revisit_on":
         if raw in NO_REVISIT_WORDS:
             value, shown = None, NONE
         else:
+            # 「改 回访 下周四下午两点」: a time of day as 跟进 takes it.
             try:
-                value = parse_date_phrase(raw, today)
+                moment = parse_moment_phrase(raw, today)
             except InvalidDate:
-                value = None
-            if value is None:
+                moment = None
+            if moment is None:
                 return BAD_DATE.format(phrase=raw[:12])
-            shown = describe(value, today)
+            value, at = moment
+            shown = describe(value, today) + (f" {at:%H:%M}" if at else "")
+            if has_passed(value, at, ctx.config.tz):
+                return AMEND_PAST.format(date=shown)
     elif field == "method":
         value = method_of(raw)
         if value is None:
@@ -210,11 +224,17 @@ async def amend(msg: Incoming, ctx: Context) -> str:
     else:
         value = shown = raw
     try:
-        await amend_followup(latest, field, value, today)
+        await amend_followup(latest, field, value, today, staff, at)
     except RevisitInPast:
         return AMEND_PAST.format(date=shown)
     ctx.data["audit_target"] = f"customer:{latest.customer.id}"
     return AMENDED.format(name=latest.customer.name, label=FIELD_LABELS[field], value=shown)
+
+
+def _past(day: date, at: time | None, today: date) -> str:
+    if day < today or at is None:
+        return PAST_DATE.format(date=describe(day, today))
+    return PAST_TIME.format(date=describe(day, today), time=f"{at:%H:%M}")
 
 
 # --- a report without 「跟进」 ------------------------------------------------------------
@@ -246,8 +266,10 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
         note = parse_note(msg.text, today)
     except InvalidDate as exc:
         return BAD_DATE.format(phrase=exc.phrase[:20])
-    if note.next_revisit is not None and note.next_revisit < today:
-        return PAST_DATE.format(date=describe(note.next_revisit, today))
+    if note.next_revisit is not None and has_passed(
+        note.next_revisit, note.revisit_time, ctx.config.tz
+    ):
+        return _past(note.next_revisit, note.revisit_time, today)
     payload = {
         "method": note.method.value,
         "content": note.content or msg.text.strip(),

@@ -16,9 +16,9 @@ from models.customers import Customer
 from models.deferred import id_of, save_later, update_later
 from models.enums import FollowUpMethod
 from models.rawsql import newest_of_customer
-from models.sealed import SealedTextField
+from models.sealed import SealedTextField, seal_text
 from models.staff import Staff
-from models.undo import FOLLOWUP, remember
+from models.undo import FOLLOWUP, FOLLOWUP_EDIT, remember
 
 
 class FollowUp(Model):
@@ -142,13 +142,32 @@ async def latest_own_followup(rep: Staff, now: datetime | None = None) -> Follow
     )
 
 
-async def amend_followup(followup: FollowUp, field: str, value: Any, today: date) -> None:
+async def amend_followup(
+    followup: FollowUp,
+    field: str,
+    value: Any,
+    today: date,
+    by: Staff,
+    at: time | None = None,
+) -> None:
+    """Change one field of the rep's follow-up (the revisit with its time of day,
+    ``at``); 撤销 then takes back this change, not the follow-up."""
     if field not in AMENDABLE:
         raise ValueError(field)
     if field == "next_revisit_on" and value is not None and value < today:
         raise RevisitInPast(value.isoformat())
-    setattr(followup, field, value)
-    await followup.save(update_fields=[field])
+    changes: dict[str, Any] = {field: value}
+    if field == "next_revisit_on":
+        changes["next_revisit_time"] = at.strftime("%H:%M") if at and value else None
+    # The undo entry is plain JSON: phone numbers in the text stay sealed there too.
+    before = {
+        name: seal_text(old) if name in ("content", "feedback") else old
+        for name, old in ((name, getattr(followup, name)) for name in changes)
+    }
+    for name, new in changes.items():
+        setattr(followup, name, new)
+    await followup.save(update_fields=list(changes))
+    await remember(by, FOLLOWUP_EDIT, followup.id, before, f"修改跟进 {followup.customer.name}")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from models.staff import Staff
 
 UNDO_WINDOW = timedelta(minutes=30)
 FOLLOWUP, DEAL = "followup", "deal"
+# A change to a follow-up (「改 回访 周五」): its fields as they were.
+FOLLOWUP_EDIT = "followup_edit"
 # A change of customer fields (birthday, contacts): ``before`` holds the old values.
 CUSTOMER = "customer"
 BIRTHDAY = CUSTOMER  # entries written before contacts were undoable say "birthday"
@@ -117,6 +119,22 @@ async def _revert_followup(entry: UndoEntry) -> None:
     await Customer.filter(id=before["customer_id"]).update(**restore)
 
 
+async def _revert_followup_edit(entry: UndoEntry) -> None:
+    from models.enums import FollowUpMethod
+    from models.followups import FollowUp
+    from models.sealed import open_text
+
+    values = dict(entry.before)
+    if values.get("next_revisit_on"):
+        values["next_revisit_on"] = date.fromisoformat(values["next_revisit_on"])
+    if "method" in values:
+        values["method"] = FollowUpMethod(values["method"])
+    for name in ("content", "feedback"):
+        if name in values:
+            values[name] = open_text(values[name])
+    await FollowUp.filter(id=entry.target_id).update(**values)
+
+
 async def _revert_deal(entry: UndoEntry) -> None:
     from models.deals import Deal, DealEvent
 
@@ -142,6 +160,7 @@ async def _revert_customer(entry: UndoEntry) -> None:
 
 _REVERT = {
     FOLLOWUP: _revert_followup,
+    FOLLOWUP_EDIT: _revert_followup_edit,
     DEAL: _revert_deal,
     CUSTOMER: _revert_customer,
     "birthday": _revert_customer,

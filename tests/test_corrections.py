@@ -119,3 +119,55 @@ async def test_a_deal_with_a_labelled_date_product_and_amount(wechat: WeChatSend
     assert "呼吸机" in glued and "¥1,280,000" in glued and "日期 12月1日" in glued
     days = sorted(str(d.closed_on) for d in await Deal.all())
     assert days == ["2026-11-28", "2026-12-01"]
+
+
+async def test_undo_to_a_pending_question_drops_the_question_not_an_earlier_record(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("冯磊", rep)
+    await customer("李娜", rep)
+    with at(FROZEN):
+        await wechat.say("阶段 李娜 报价 监护仪", REP_A)
+        await wechat.say("跟进冯磊电话聊了下需求下周一回访", REP_A)
+        asked = await wechat.say("成交李娜3.5w", REP_A)
+        assert "是它吗" in asked, asked
+        dropped = await wechat.say("撤销", REP_A)
+        assert "没有保存" in dropped, dropped
+        # The question is gone: 「是」 answers nothing now.
+        assert "已记录成交" not in await wechat.say("是", REP_A)
+        assert await FollowUp.filter(customer__name="冯磊").count() == 1
+        assert await Deal.filter(stage=DealStage.SIGNED).count() == 0
+        # A second 撤销 takes back the follow-up, as the reply said.
+        assert (await wechat.say("撤销", REP_A)).startswith("已撤销：跟进 冯磊")
+
+
+async def test_undo_after_amending_a_follow_up_takes_back_the_amendment_only(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("张三", rep)
+    with at(FROZEN):  # Wednesday 2 December, 10:00
+        await wechat.say("跟进张三 电话 聊了价格 138 0013 8000 下周四下午两点回访", REP_A)
+        moved = await wechat.say("改 回访 下周五上午十点", REP_A)
+        assert "12月11日" in moved and "10:00" in moved, moved
+        followup = await FollowUp.get(customer__name="张三")
+        assert (str(followup.next_revisit_on), followup.next_revisit_time) == (
+            "2026-12-11",
+            "10:00",
+        )
+        await wechat.say("改 内容 聊了价格和交期", REP_A)
+        assert (await wechat.say("撤销", REP_A)).startswith("已撤销：修改跟进 张三")
+        assert (await wechat.say("撤销", REP_A)).startswith("已撤销：修改跟进 张三")
+        followup = await FollowUp.get(customer__name="张三")
+        assert followup.content == "聊了价格 138 0013 8000"
+        assert (str(followup.next_revisit_on), followup.next_revisit_time) == (
+            "2026-12-10",
+            "14:00",
+        )
+        # A time already gone today is refused, for the follow-up and for 改.
+        past = await wechat.say("改 回访 今天上午九点", REP_A)
+        assert "已经过去了" in past, past
+        logged = await wechat.say("跟进张三电话聊了交期今天上午八点回访", REP_A)
+        assert "已经过去了" in logged and "08:00" in logged, logged
+    assert await FollowUp.filter(customer__name="张三").count() == 1

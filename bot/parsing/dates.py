@@ -44,6 +44,15 @@ def local_today(tz: ZoneInfo) -> date:
     return datetime.now(tz).date()
 
 
+def has_passed(day: date, at: time | None, tz: ZoneInfo) -> bool:
+    """Whether a plan for ``day`` (at ``at``, when a time of day was said) is already
+    behind us where the sales team lives: 「今天下午三点」 said at five."""
+    now = datetime.now(tz)
+    if day != now.date():
+        return day < now.date()
+    return at is not None and at < now.time().replace(second=0, microsecond=0)
+
+
 def weekday_label(day: date) -> str:
     return "周" + WEEKDAY_NAMES[day.weekday()]
 
