@@ -43,7 +43,8 @@ OPENED = (
     "已收到您的投诉，单号 {no}。\n"
     "负责人：{who}\n"
     "我们会在 {first_due} 前首次回复您，{resolve_due} 前处理完毕。\n"
-    "接下来 {minutes} 分钟内发送的照片或语音会附在这张投诉单上。查询进度请发送：进度 {no}"
+    "接下来 {minutes} 分钟内发送的照片、语音或补充说明会附在这张投诉单上；"
+    "另有别的问题请先发「我要投诉」。查询进度请发送：进度 {no}"
 )
 ASK_CATEGORY = "请问问题属于哪一类？回复数字即可：\n1 质量　2 物流　3 服务　4 价格　5 其他"
 CATEGORY_SET = "好的，已归为「{category}」类问题，我们会尽快处理。"
@@ -377,7 +378,11 @@ async def progress_in_words(msg: Incoming, ctx: Context) -> str:
     RoleIs("customer"), KindIs(Kind.TEXT, Kind.VOICE), IntentIs(Intent.COMPLAINT), RecentTicket()
 )
 async def complaint_follow_up(msg: Incoming, ctx: Context) -> str:
-    # More words about the ticket just opened are part of it, not a second ticket.
+    # More words about the ticket just opened are part of it, not a second ticket —
+    # unless the customer says a new one comes (「我要投诉」): then it is asked for.
+    if _ONLY_WANTS_TO.fullmatch(msg.text) or _ANOTHER.match(msg.text):
+        ctx.data["args"] = ""
+        return await file_complaint(msg, ctx)
     customer = ctx.sender.customer
     assert customer is not None
     c: Complaint = ctx.data["complaint"]
@@ -394,6 +399,8 @@ async def complaint_in_words(msg: Incoming, ctx: Context) -> str:
     return await _intake(msg, ctx, msg.text)
 
 
+# 「还有一个问题要投诉」, 「另外投诉…」, 「再投诉一个」: a second complaint, announced.
+_ANOTHER = re.compile(r"\s*(?:还有|另外|另有|再|还要|我还要|我再)(?:一个|一件|个)?.{0,6}?投诉")
 # The wish to complain without the complaint: 「我要投诉」, 「我想投诉一下你们」.
 _ONLY_WANTS_TO = re.compile(
     r"\s*(?:我|我们)?(?:要|想|需要)?投诉(?:一下)?(?:你们)?\s*[。.!！~～]*\s*"

@@ -315,6 +315,14 @@ async def test_after_closing_only_a_real_rating_counts_as_one(wechat: WeChatSend
     assert (await Complaint.get(ticket_no=number)).rating == 4
 
 
+async def test_a_rating_in_words_is_a_rating(wechat: WeChatSender) -> None:
+    number = await closed_ticket(wechat, "投诉 快递把外箱压坏了，东西也摔坏了", "已补发新品")
+    reply = await wechat.say("非常满意，补发很快", sender=CUSTOMER)
+    assert "感谢您的评价（5 分）" in reply, reply
+    rated = await Complaint.get(ticket_no=number)
+    assert (rated.rating, rated.rating_comment) == (5, "非常满意，补发很快")
+
+
 async def test_progress_in_words_lists_the_tickets(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
     await vip_customer(rep)
@@ -400,3 +408,21 @@ async def test_still_broken_in_words_reopens_the_closed_ticket(wechat: WeChatSen
     # Once it is open again, the same words are more of that ticket, not a reopening.
     again = await wechat.say("还是有问题", sender=CUSTOMER)
     assert "已重新打开" not in again and await Complaint.all().count() == 1
+
+
+async def test_a_second_complaint_announced_after_the_first_is_a_ticket_of_its_own(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    first = ticket_in(await wechat.say("我上个月买的那台机器一直漏油，你们到底管不管", CUSTOMER))
+    await wechat.say("1", CUSTOMER)  # the category it asked for: 质量
+    # More words right after are the same problem: a note on the ticket.
+    note = await wechat.say("漏得满地都是油，太气人了，质量太差", CUSTOMER)
+    assert first in note and "补充说明" in note, note
+    # 「我要投诉」 announces another one: it is asked for and gets its own number.
+    asked = await wechat.say("我要投诉", CUSTOMER)
+    assert "补充说明" not in asked, asked
+    second = ticket_in(await wechat.say("送货的师傅态度很差，东西还摔坏了", CUSTOMER))
+    assert second != first
+    assert await Complaint.filter(customer__name="张三").count() == 2

@@ -92,6 +92,15 @@ def test_answers_as_customers_type_them() -> None:
     assert parse_rating("6") is None and parse_rating("好的") is None
     # Found by trying it: 「3.5」 was read as 3 with the comment 「5」.
     assert parse_rating("3.5") is None and parse_rating("４．５分") is None
+    # Words of the five-level scale, alone or with a comment after a break.
+    assert parse_rating("非常满意") == Rating(5, "非常满意")
+    assert parse_rating("还行吧") == Rating(3, "还行吧")
+    assert parse_rating("一般般") == Rating(3, "一般般")
+    assert parse_rating("不满意，问题没解决") == Rating(2, "不满意，问题没解决")
+    assert parse_rating("非常不满意") == Rating(1, "非常不满意")
+    assert parse_rating("差评") == Rating(1, "差评")
+    # Words that only start like one are messages.
+    assert parse_rating("满意度调查是什么") is None and parse_rating("一般什么时候到") is None
 
 
 async def test_asked_once_after_the_delay_never_of_an_opted_out_customer(db: str) -> None:

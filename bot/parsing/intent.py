@@ -63,6 +63,7 @@ _COMPLAINT = _alternatives(
     "用不了 无法使用 老毛病 噪音 吵得 味道很大 不对板 不一样 不对 差太多 12315 消协",
     "不认账 多收 又要收 迟到 掉下来 丢了 没更新 再也不买 第几次 到底 怎么回事 不理",
     "还是有问题 问题还在 还是不行 还是坏 又坏了 又出问题 没修好 还没解决 没有解决",
+    "不行了 打不通 太冲 说话冲 退钱 还钱 没人联系 不靠谱 离谱 骗钱",
     "😡 🤬 😠 👎 💢 😤",
     "complain broken terrible awful refund worst damaged",
     "not_delivered doesn't_work does_not_work not_working",
