@@ -257,7 +257,28 @@ async def split_customer(text: str) -> CustomerSplit:
         return CustomerSplit(head, rest, known[head])
     for prefix in prefixes:
         if prefix in known:
-            tail = head[len(prefix) :]
-            # The separator is kept: 「，」 still splits the note into clauses.
-            return CustomerSplit(prefix, f"{tail}{glue}{rest}" if rest else tail, known[prefix])
+            return _glued(prefix, head, glue, rest, known[prefix])
+    if len(head) > NAME_SOUNDS_MAX:
+        # Speech with no known name at its start: perhaps a name misheard or mistyped
+        # (「李那电话聊了报价」 for 李娜). A name that sounds the same splits it; the
+        # caller's search then finds the customer by sound, as 「查 李那」 does. Only
+        # here, when no exact name matched, is pinyin worked out for the prefixes.
+        sounds = {name_pinyin(p)[0]: p for p in reversed(prefixes[-NAME_SOUNDS_MAX + 1 :])}
+        rows = await select_equal_any(Customer, "name_pinyin", list(sounds))
+        heard = {c.name_pinyin for c in rows}
+        for prefix in prefixes[-NAME_SOUNDS_MAX + 1 :]:
+            if name_pinyin(prefix)[0] in heard:
+                return _glued(prefix, head, glue, rest, None)
     return CustomerSplit(head, rest)
+
+
+# Names found by their sound in glued speech: two to four characters, as people's are.
+NAME_SOUNDS_MAX = 4
+
+
+def _glued(
+    name: str, head: str, glue: str, rest: str, named: list[Customer] | None
+) -> CustomerSplit:
+    tail = head[len(name) :]
+    # The separator is kept: 「，」 still splits the note into clauses.
+    return CustomerSplit(name, f"{tail}{glue}{rest}" if rest else tail, named)

@@ -115,6 +115,12 @@ async def test_deal_amounts_and_labels_as_reps_write_them(wechat: WeChatSender) 
     await customer("钱多", rep)
     run_on = await wechat.say("成交钱多3台每台1.5万呼吸机", REP_A)
     assert "已记录成交：钱多 呼吸机 ×3，金额 ¥45,000" in run_on, run_on
+    # 「2万3」 is 23 000 (it was saved as ¥3), also said in characters.
+    await customer("韩冰", rep)
+    said = await wechat.say("成交韩冰5台每台两万三无菌包装设备", REP_A)
+    assert "已记录成交：韩冰 无菌包装设备 ×5，金额 ¥115,000" in said, said
+    spoken = await wechat.say("成交 韩冰 3万5 包装机", REP_A)
+    assert "金额 ¥35,000" in spoken, spoken
     signed = await Deal.get(customer__name="赵敏")
     assert (signed.amount, signed.closed_on.isoformat()) == (Decimal(120000), "2026-11-28")
     # 阶段 without an open deal asks for its name instead of inventing 「未命名商机」.
@@ -312,3 +318,16 @@ async def test_a_stage_glued_to_the_deal_name(wechat: WeChatSender) -> None:
     assert [d.product for d in await Deal.all()] == ["监护仪采购"]
     # A word that only starts like a stage is still refused, not guessed.
     assert "没有「签字」这个阶段" in await wechat.say("阶段 周杰 签字", REP_A)
+
+
+async def test_a_misheard_name_glued_to_speech_is_found_by_its_sound(wechat: WeChatSender) -> None:
+    from models import FollowUp
+
+    rep, _, _ = await team()
+    await customer("李娜", rep)
+    # 「李那」 for 李娜, no space: it was 「请写上这次跟进聊了什么」 with the whole
+    # sentence taken for a name.
+    logged = await wechat.say("跟进李那电话聊了报价下周三回访", REP_A)
+    assert "已记录跟进" in logged and "客户：李娜" in logged, logged
+    followup = await FollowUp.get(customer__name="李娜")
+    assert followup.content == "聊了报价"

@@ -29,15 +29,29 @@ _QUANTITY = re.compile(
 # A number counts as a piece of its own only with a unit (or, bare, with three digits
 # or more) and never inside a model name such as 「5G」 or 「M8」.
 _SIGNED = r"(?:签的合同|签的|签约的?|签单的?|签了|成交的?)?"
+_PER = r"(?:每[\u4e00-\u9fff]|单价[:：]?)"
+_CN = "一二两三四五六七八九十"
+# Money said the way people say it: 「3万5」, 「2万3千」, 「3千5」 are 35 000, 23 000 and
+# 3 500 — a figure after 万 or 千 is the next place down, unless it counts (「12万5台」).
+# (Only units that rarely begin a product's name: 「1万2包装机」 is 12 000.)
+_COUNTS = "台|件|套|个|箱|批|辆|吨|瓶|盒|部"
+_TAIL = rf"(?:\d+[千百]?(?![\d.]|{_COUNTS}))?"
+_CN_TAIL = rf"(?:[{_CN}][千百]?(?![{_CN}百千万]|{_COUNTS}))?"
+_YUAN = r"(?:元|块钱|块)?"
 _GLUED_PIECE = re.compile(
     rf"\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}{_SIGNED}"
     rf"|\d{{1,2}}月\d{{1,2}}[日号]?{_SIGNED}"
+    rf"|[{_CN}]{{1,3}}月[{_CN}]{{1,3}}[日号]{_SIGNED}"
     rf"|(?:昨天|前天|今天){_SIGNED}"
-    r"|(?:每[\u4e00-\u9fff]|单价[:：]?)?[¥￥]?(?<![A-Za-z\d.])\d+(?:\.\d+)?"
-    r"(?:万元|万块|万|千元|千块|千|元|块钱|块|[kKwW])(?![A-Za-z])"
-    r"|(?:每[\u4e00-\u9fff]|单价[:：]?)[¥￥]?\d+(?:\.\d+)?(?![A-Za-z\d.])"
+    rf"|{_PER}?[¥￥]?(?<![A-Za-z\d.])\d+(?:\.\d+)?"
+    rf"(?:[万千]{_TAIL}{_YUAN}|元|块钱|块|[kKwW])(?![A-Za-z])"
+    rf"|{_PER}[¥￥]?\d+(?:\.\d+)?(?![A-Za-z\d.])"
+    # In characters, as speech recognition writes it: 「三万五」, 「一百二十万元」.
+    rf"|{_PER}?[{_CN}][{_CN}零百千]*[万千]{_CN_TAIL}{_YUAN}"
     rf"|(?<![A-Za-z\d.])\d+(?:{_COUNT_UNITS})(?![A-Za-z])"
-    r"|(?<![A-Za-z\d.])\d{3,}(?:\.\d+)?(?![A-Za-z\d.])",
+    # 「十台」, but not the 「三件」 of a 「三件套」.
+    rf"|(?<![{_CN}百千万])[{_CN}]{{1,3}}(?:{_COUNT_UNITS})(?!{_COUNT_UNITS})"
+    r"|[¥￥]?(?<![A-Za-z\d.])\d{3,}(?:\.\d+)?(?![A-Za-z\d.])",
     re.IGNORECASE,
 )
 
