@@ -4,6 +4,7 @@ rolling 30-day KPIs with their change since the day (week) before."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +23,14 @@ def money(amount: Decimal | float | int) -> str:
 
 
 def day_label(period: Period) -> str:
+    # The year only when it is not this one: 「日报 12月5日」 asked on 4 December is
+    # last year's, and must say so.
+    year = "" if period.first.year == date.today().year else f"{period.first.year}年"
     if period.kind == "day":
         d = period.first
-        return f"{d.month}月{d.day}日（周{WEEKDAYS[d.weekday()]}）"
+        return f"{year}{d.month}月{d.day}日（周{WEEKDAYS[d.weekday()]}）"
     a, b = period.first, period.last
-    return f"{a.month}月{a.day}日—{b.month}月{b.day}日"
+    return f"{year}{a.month}月{a.day}日—{b.month}月{b.day}日"
 
 
 def change(now: float | Decimal | None, before: float | Decimal | None, fmt: str = "{}") -> str:

@@ -258,3 +258,14 @@ async def test_daily_digest_reaches_a_manager_on_wecom_as_text_and_image(
     assert len(fake_tencent.calls_to(OA_MEDIA_UPLOAD)) == 1
     reps = await Staff.filter(role=Role.REP).values_list("oa_openid", flat=True)
     assert not await Outbox.filter(recipient__in=list(reps)).exists()  # reps get no digest
+
+
+async def test_a_day_of_last_year_says_its_year(wechat: WeChatSender) -> None:
+    await team()
+    with time_machine.travel(
+        datetime(2026, 12, 4, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True
+    ):
+        # 12月5日 has not come yet this year: the digest is last year's, and says so.
+        reply = await wechat.say("日报 12月5日", MANAGER)
+        assert "销售日报 · 2025年12月5日" in reply, reply
+        assert "销售日报 · 12月3日" in await wechat.say("日报 昨天", MANAGER)

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from bot.parsing.dates import InvalidDate, local_today, parse_date_phrase
+from bot.parsing.followups import parse_note
 from bot.parsing.revisits import find_revisit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -146,3 +147,23 @@ def test_impossible_revisit_raises() -> None:
     with pytest.raises(InvalidDate) as refused:
         find_revisit("送样品明天下午25点回访", TODAY)
     assert refused.value.phrase == "明天下午25点"
+
+
+@pytest.mark.parametrize(
+    ("note", "day"),
+    [
+        # Lunar months by name, 农历 or not; holidays said every way reps say them.
+        ("电话聊了交期腊月二十回访", date(2027, 1, 27)),
+        ("电话聊了交期正月十五以后回访", date(2027, 2, 20)),
+        ("电话聊了交期清明节后回访", date(2027, 4, 6)),
+        ("电话聊了交期过完年回访", date(2027, 2, 15)),  # 春节 + the break, a Monday
+        ("电话聊了交期过了元旦再联系", date(2027, 1, 4)),  # not a week: 元旦's break is short
+        ("他说元旦以后再说", date(2027, 1, 4)),
+        # 「前」 belongs to 春节 here: the day before, not 春节 itself.
+        ("上门拜访谈了合作春节前再去一趟", date(2027, 2, 5)),
+    ],
+)
+def test_holidays_and_lunar_days_in_speech(note: str, day: date) -> None:
+    found = parse_note(note, date(2026, 12, 4))
+    assert found.next_revisit == day, (note, found)
+    assert "过了" not in found.content  # no half of a date left in the content

@@ -265,8 +265,13 @@ _LUNAR_FESTIVALS = {"春节": (1, 1), "过年": (1, 1), "大年初一": (1, 1), 
                     "中秋": (8, 15), "中秋节": (8, 15), "重阳": (9, 9), "重阳节": (9, 9),
                     "腊八": (12, 8), "腊八节": (12, 8), "小年": (12, 23)}  # fmt: skip
 # Days off after the festival day when chinese-calendar does not know the year.
-_BREAK_DAYS = {(1, 1): 7, (10, 1): 7, (5, 1): 5}
-_FESTIVAL_NAMES = sorted([*_SOLAR_FESTIVALS, *_LUNAR_FESTIVALS, "除夕"], key=len, reverse=True)
+# (元旦's own break is a day or three: after it, the next weekday.)
+_BREAK_DAYS = {"春节": 7, "过年": 7, "大年初一": 7, "国庆": 7, "国庆节": 7, "五一": 5, "劳动节": 5}
+# 清明 is a solar term: its day moves (4 or 5 April), as lunar-python's table says.
+_SOLAR_TERMS = {"清明": "清明", "清明节": "清明"}
+_FESTIVAL_NAMES = sorted(
+    [*_SOLAR_FESTIVALS, *_LUNAR_FESTIVALS, *_SOLAR_TERMS, "除夕"], key=len, reverse=True
+)
 
 
 def _lunar_to_solar(year: int, month: int, day: int) -> date:
@@ -279,12 +284,17 @@ def _lunar_to_solar(year: int, month: int, day: int) -> date:
 def _festival_day(name: str, year: int) -> date:
     if name == "除夕":
         return _lunar_to_solar(year, 1, 1) - timedelta(days=1)
+    if name in _SOLAR_TERMS:
+        from lunar_python import Solar
+
+        term = Solar.fromYmd(year, 6, 1).getLunar().getJieQiTable()[_SOLAR_TERMS[name]]
+        return date(term.getYear(), term.getMonth(), term.getDay())
     if name in _SOLAR_FESTIVALS:
         return date(year, *_SOLAR_FESTIVALS[name])
     return _lunar_to_solar(year, *_LUNAR_FESTIVALS[name])
 
 
-def _first_workday_after_break(day: date, key: tuple[int, int] | None) -> date:
+def _first_workday_after_break(day: date, name: str) -> date:
     import chinese_calendar
 
     try:
@@ -293,26 +303,41 @@ def _first_workday_after_break(day: date, key: tuple[int, int] | None) -> date:
             candidate += timedelta(days=1)
         return candidate
     except NotImplementedError:  # a year chinese-calendar does not know yet
-        return day + timedelta(days=_BREAK_DAYS.get(key or (0, 0), 1))
+        candidate = day + timedelta(days=_BREAK_DAYS.get(name, 1))
+        while candidate.weekday() >= 5:
+            candidate += timedelta(days=1)
+        return candidate
 
 
-@_rule("(" + "|".join(_FESTIVAL_NAMES) + r")(前|之前|以前|后|之后|以后|过后)?")
+# 「过了元旦」, 「过完中秋」: after it, as 「元旦后」 is.
+@_rule("(过了|过完)?(" + "|".join(_FESTIVAL_NAMES) + r")(前|之前|以前|后|之后|以后|过后)?")
 def _festival(m: re.Match[str], today: date) -> date:
-    name, when = m.group(1), m.group(2) or ""
+    when = m.group(3) or ("后" if m.group(1) else "")
+    return _around_festival(m.group(2), when, m.group(0), today)
+
+
+# 「过完年」, 「过了年」, 「年后」: after 春节.
+@_rule(r"(?:过完|过了)年(?:以后|之后|后)?|年后")
+def _after_new_year(m: re.Match[str], today: date) -> date:
+    return _around_festival("春节", "后", m.group(0), today)
+
+
+def _around_festival(name: str, when: str, phrase: str, today: date) -> date:
     for year in (today.year - 1, today.year, today.year + 1):
         day = _festival_day(name, year)
         if when.endswith("前"):
             day -= timedelta(days=1)
         elif when:
-            lunar = name in _LUNAR_FESTIVALS and _LUNAR_FESTIVALS[name] == (1, 1)
-            key = (1, 1) if lunar else _SOLAR_FESTIVALS.get(name)
-            day = _first_workday_after_break(day, key if key in _BREAK_DAYS else None)
+            day = _first_workday_after_break(day, name)
         if day >= today:
             return day
-    raise InvalidDate(m.group(0))
+    raise InvalidDate(phrase)
 
 
-@_rule(rf"(?:农历|阴历)(正|冬|腊|{NUM})月(初{NUM}|廿{NUM}?|卅|{NUM})[日号]?")
+# 「腊月二十」, 「正月十五」: those months are lunar by name, 农历 or not.
+@_rule(
+    rf"(?:农历|阴历)(正|冬|腊|{NUM})月(初{NUM}|廿{NUM}?|卅|{NUM})[日号]?|(?:正|冬|腊)月(?:初{NUM}|廿{NUM}?|卅|{NUM})[日号]?"
+)
 def _lunar_phrase(m: re.Match[str], today: date) -> date:
     from bot.parsing.birthdays import InvalidBirthday, parse_birthday
 

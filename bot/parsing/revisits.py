@@ -19,7 +19,8 @@ from bot.parsing.dates import InvalidDate, parse_moment_phrase
 _WILL = r"(?:再|要|去|需要|准备|记得)?"
 _HOW = r"(?:打个?电话|电话|致电|微信|企微|视频|上门|当面|见面)"
 _AFTER_DATE = re.compile(
-    rf"{_WILL}(?:{_HOW}\s*{_WILL})*"
+    # 「正月十五以后回访」, 「下周左右联系」: on (or about) that day.
+    rf"(?:以后|之后|左右)?{_WILL}(?:{_HOW}\s*{_WILL})*"
     r"(?:回访|复访|联系|跟进|沟通|拜访|上门|见面|约见|打电话|电话|致电|再约|再谈)"
     r"(?:一下|一次|客户|他|她|对方)?[。.!！]?$"
 )
@@ -82,7 +83,9 @@ _PLAN = re.compile(
     r"约一下|再谈|再去|再过去|过去演示|演示|再见面|见面|上门|拜访|"
     # A reply promised either way (「答应明天十点前给答复」, 「他说下周二给回复」): the
     # rep follows up then.
-    r"给(?:他|她|客户|对方|我)?个?(?:答复|回复|回话|消息)|答复|回复)(?![了过])"
+    r"给(?:他|她|客户|对方|我)?个?(?:答复|回复|回话|消息)|答复|回复|"
+    # 「元旦以后再说」, 「下午三点再打给他」.
+    r"再说|再打给?(?:他|她|客户|对方)?|再打个?电话)(?![了过])"
 )
 # Filler between the date and the word: 「下周一 再 约」, 「28号 记得 提醒我」.
 _FILLER_BEFORE = re.compile(
@@ -99,12 +102,17 @@ def scan_revisit(text: str, today: date) -> FoundDate | None:
     Past dates and impossible ones are skipped."""
     found: FoundDate | None = None
     for word in _PLAN.finditer(text):
-        before = text[max(0, word.start() - _WINDOW) : word.start()]
-        before = before[: _FILLER_BEFORE.search(before).start()]  # type: ignore[union-attr]
+        said = text[max(0, word.start() - _WINDOW) : word.start()]
+        before = said[: _FILLER_BEFORE.search(said).start()]  # type: ignore[union-attr]
         moment: Moment | None = None
         phrase = ""
         try:
-            suffix = _longest_date_suffix(before, today)
+            # 「春节前再去一趟」: 「前」 belongs to the date when the date takes it.
+            suffix = _longest_date_suffix(said, today) if before != said else None
+            if suffix is not None:
+                before = said
+            else:
+                suffix = _longest_date_suffix(before, today)
             if suffix is not None:
                 moment, start = suffix
                 phrase = before[start:] + word.group(0)
