@@ -33,7 +33,6 @@ meanwhile could only fail (SQLITE_BUSY_SNAPSHOT).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -51,6 +50,8 @@ from tortoise.backends.sqlite.client import (
 )
 from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
+
+from bot.background import BackgroundTask
 
 T = TypeVar("T")
 
@@ -150,7 +151,7 @@ async def connect(path: str) -> InlineConnection:
     return await InlineConnection(connector, iter_chunk_size=64)
 
 
-class Checkpointer:
+class Checkpointer(BackgroundTask):
     """Copies the WAL back into the database file from a thread, every :attr:`every`
     seconds, on a connection of its own.
 
@@ -163,19 +164,11 @@ class Checkpointer:
     every = 1.0
     restart_frames = 4_096  # 16 MiB of 4 KiB pages
 
+    task_name = "wal-checkpoint"
+
     def __init__(self, path: str) -> None:
+        super().__init__()
         self.path = path
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="wal-checkpoint")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -241,7 +241,8 @@ async def staff_complaints(msg: Incoming, ctx: Context) -> str:
 
 async def _ticket_and_rest(ctx: Context, usage: str) -> tuple[Complaint | None, str, str | None]:
     """(ticket, rest of the text, or the answer to give instead). The ticket may be
-    given by its last digits (「回复 0001 …」) when one ticket still open ends so."""
+    given by its last digits (「回复 0001 …」) when one ticket still open ends so, or
+    one of those is the sender's own."""
     args = ctx.data.get("args", "")
     number, rest = split_ticket(args)
     if number is None:
@@ -250,6 +251,10 @@ async def _ticket_and_rest(ctx: Context, usage: str) -> tuple[Complaint | None, 
             return None, rest, usage
         digits, rest = short.group(1), short.group(2).strip(" \u3000,，:：")
         found = await rules.active_tickets_ending(digits)
+        # Every day's first ticket ends in 0001: the sender's own, when only one is.
+        own = [c for c in found if c.assignee_id == _staff(ctx).id]  # type: ignore[attr-defined]
+        if len(found) > 1 and len(own) == 1:
+            found = own
         if len(found) != 1:
             answer = SHORT_NONE if not found else SHORT_MANY
             numbers = "、".join(c.ticket_no for c in found)

@@ -34,7 +34,7 @@ async def contacts(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, parts[0], "contacts.add", {"names": names})
 
 
-@on_pick("contacts.add")
+@on_pick("contacts.add", own_first=True)
 async def add_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:

@@ -20,8 +20,9 @@ from bot.filters import Command, Filter, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.parsing.numbers import normalize, to_int
 from bot.router import HandlerResult, Router
-from models.customer_search import MAX_RESULTS, best_match, search_customers
+from models.customer_search import MAX_RESULTS, best_match, own_among_best, search_customers
 from models.customers import Customer, may_change
+from models.enums import Role
 from models.staff import Staff
 
 router = Router("customer_pick")
@@ -41,14 +42,19 @@ yields_to_commands(PICK)
 
 Action = Callable[[Incoming, Context, Customer, dict[str, Any]], Awaitable[HandlerResult]]
 _ACTIONS: dict[str, Action] = {}
+_OWN_FIRST: set[str] = set()
 
 
-def on_pick(name: str) -> Callable[[Action], Action]:
+def on_pick(name: str, *, own_first: bool = False) -> Callable[[Action], Action]:
     """Register what a command does once its customer is known, under ``name``
-    (also the audit log's action when the customer was chosen from a list)."""
+    (also the audit log's action when the customer was chosen from a list).
+    ``own_first``: a rep naming two customers alike means their own, when exactly one
+    is (a change only the owner may make)."""
 
     def register(action: Action) -> Action:
         _ACTIONS[name] = action
+        if own_first:
+            _OWN_FIRST.add(name)
         return action
 
     return register
@@ -89,6 +95,8 @@ async def resolve_customer(
     if not matches:
         return NOT_FOUND.format(query=query[:30])
     chosen = best_match(matches)
+    if chosen is None and action in _OWN_FIRST and Role(staff.role) is Role.REP:
+        chosen = own_among_best(matches, staff.id)
     if chosen is not None:
         return await _ACTIONS[action](msg, ctx, chosen, payload)
     shown = [m.customer for m in matches[:MAX_RESULTS]]

@@ -464,7 +464,7 @@ async def birthday(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, query, "customers.birthday", payload, split.named)
 
 
-@on_pick("customers.birthday")
+@on_pick("customers.birthday", own_first=True)
 async def birthday_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:

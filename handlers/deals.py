@@ -192,7 +192,7 @@ async def deal(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, query, "deals.record", payload, split.named)
 
 
-@on_pick("deals.record")
+@on_pick("deals.record", own_first=True)
 async def record_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:
@@ -298,7 +298,7 @@ async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, query, "deals.stage", payload, split.named)
 
 
-@on_pick("deals.stage")
+@on_pick("deals.stage", own_first=True)
 async def stage_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:

@@ -124,7 +124,7 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, query, "followups.log", payload, split.named)
 
 
-@on_pick("followups.log")
+@on_pick("followups.log", own_first=True)
 async def log_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:

@@ -141,7 +141,7 @@ async def record_answer(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, query, "surveys.record", payload, split.named)
 
 
-@on_pick("surveys.record")
+@on_pick("surveys.record", own_first=True)
 async def record_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:

@@ -110,6 +110,16 @@ def best_match(matches: list[Match]) -> Customer | None:
     return matches[0].customer
 
 
+def own_among_best(matches: list[Match], owner_id: int) -> Customer | None:
+    """Among equally good matches (two 张三), the one that is ``owner_id``'s, when
+    exactly one is: a rep records only for their own customers anyway."""
+    if not matches or matches[0].score < 90:
+        return None
+    best = [m.customer for m in matches if m.score == matches[0].score]
+    own = [c for c in best if c.owner_id == owner_id]  # type: ignore[attr-defined]
+    return own[0] if len(own) == 1 else None
+
+
 async def _by_phone(q: str, cipher: FieldCipher) -> list[Match]:
     digits = normalize_phone(q)
     if len(digits) < 4:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
+from bot.background import BackgroundTask
 from bot.sqlite_engine import without_waiting
 from models.messages import ReplayRefused
 from models.rawsql import execute_many
@@ -40,14 +41,16 @@ _INSERT = (
 )
 
 
-class PendingUrls:
+class PendingUrls(BackgroundTask):
     delay = 0.01  # seconds a URL waits for others to be written with
     retry = 0.05  # seconds between tries while another process holds the database
 
+    task_name = "signed-urls"
+
     def __init__(self) -> None:
+        super().__init__()
         self._waiting: dict[str, tuple[str, datetime]] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def hold(self, key: str, digest: str) -> None:
         """Take the URL on for this body; :class:`ReplayRefused` if this process took
@@ -67,20 +70,9 @@ class PendingUrls:
                 del self._waiting[key]
             raise ReplayRefused(key)
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="signed-urls")
-
     async def stop(self) -> None:
         """Stop the batches and write what still waits (waiting for the lock, now)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().stop()
         try:
             await self.flush(wait=True)
         except Exception:

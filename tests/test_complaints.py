@@ -393,9 +393,16 @@ async def test_staff_name_a_ticket_by_its_last_digits(wechat: WeChatSender) -> N
     assert "没有尾号为 9999 的未结投诉" in await wechat.say("结案 9999 已处理", sender=REP)
     # Another day's ticket with the same sequence number.
     await Complaint.filter(ticket_no=second).update(ticket_no="TS20261101" + digits)
-    both = await wechat.say(f"结案 {digits} 已处理", sender=REP)
+    both = await wechat.say(f"结案 {digits} 已处理", sender=MANAGER)
     assert "不止一单" in both and first in both and "TS20261101" + digits in both
     assert await Complaint.filter(status=ComplaintStatus.CLOSED).count() == 0
+    # Of the two, only the older one is still 李明's (the first went to 张伟): for him
+    # the last digits are enough.
+    await wechat.say(f"结案 {digits} 已处理", sender=REP)
+    closed = await Complaint.filter(status=ComplaintStatus.CLOSED).values_list(
+        "ticket_no", flat=True
+    )
+    assert closed == ["TS20261101" + digits]
 
 
 async def test_still_broken_in_words_reopens_the_closed_ticket(wechat: WeChatSender) -> None:

@@ -123,12 +123,7 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
     config = write_config(tmp_path / "config.toml", db)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "--config", str(config), "serve",
-        "--port", str(port), "--workers", "2",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": ROOT},
-    )  # fmt: skip
+    proc = await _two_workers(config, port, asyncio.subprocess.PIPE)
     try:
         await wait_healthy(url, proc)
 
@@ -153,6 +148,15 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
         await asyncio.wait_for(proc.wait(), 30)
     # The supervisor waited for its workers before exiting: none keeps serving.
     assert all(_gone(pid) for pid in (first | now) - {victim})
+
+
+async def _two_workers(config: Path, port: int, output: int) -> asyncio.subprocess.Process:
+    """`wecrm serve --workers 2` on ``port``."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--config", str(config), "serve",
+        "--port", str(port), "--workers", "2", stdout=output, stderr=output,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )  # fmt: skip
 
 
 async def _pids(url: str, n: int = 40) -> set[int]:
@@ -194,12 +198,7 @@ async def test_a_stuck_worker_leaves_the_waiting_connections_to_the_other(
     config = write_config(tmp_path / "config.toml", db)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "--config", str(config), "serve",
-        "--port", str(port), "--workers", "2",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": ROOT},
-    )  # fmt: skip
+    proc = await _two_workers(config, port, asyncio.subprocess.DEVNULL)
     stuck = None
     try:
         await wait_healthy(url, proc)

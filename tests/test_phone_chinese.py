@@ -331,3 +331,18 @@ async def test_a_misheard_name_glued_to_speech_is_found_by_its_sound(wechat: WeC
     assert "已记录跟进" in logged and "客户：李娜" in logged, logged
     followup = await FollowUp.get(customer__name="李娜")
     assert followup.content == "聊了报价"
+
+
+async def test_a_rep_naming_two_alike_means_their_own_when_recording(
+    wechat: WeChatSender,
+) -> None:
+    from models import FollowUp
+
+    rep_a, rep_b, _ = await team()
+    mine = await customer("张三", rep_a, company="华东精密")
+    await customer("张三", rep_b, company="杭州禾丰")
+    logged = await wechat.say("跟进张三电话聊了报价", REP_A)
+    assert "已记录跟进" in logged and "华东精密" in logged, logged
+    assert (await FollowUp.get()).customer_id == mine.id  # type: ignore[attr-defined]
+    # Looking up still shows both: 查 is no change.
+    assert "回复序号" in await wechat.say("查 张三", REP_A)
