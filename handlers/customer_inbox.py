@@ -88,7 +88,9 @@ async def small_talk(msg: Incoming, ctx: Context) -> str:
     if is_acknowledgement(msg.text):
         return NOTED
     customer = ctx.sender.customer
-    if customer is not None and not is_greeting(msg.text):
+    # 「？？？」, 「🙂」: nothing a colleague could act on is added to a request.
+    says_something = any(ch.isalnum() for ch in msg.text)
+    if customer is not None and says_something and not is_greeting(msg.text):
         # 「13800138000，要20台」 after 「方便的话请留下联系电话和需要的数量」: the answer.
         added = await add_to_request(customer, msg.text, cipher_of(ctx), ctx.config)
         if added is not None:

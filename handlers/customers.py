@@ -235,6 +235,19 @@ class DraftError(ValueError):
 
 
 _NAME_THEN_PHONE = re.compile(r"^(\D+?)(\+?\d[\d\-]{6,})$")
+_PHONE_WORD = re.compile(r"(?:电话|手机号码?|手机|联系方式)\s*[:：是]?\s*(?=\+?\d)")
+_COMPANY_OF = re.compile(r"^([\u4e00-\u9fffA-Za-z0-9]{2,})的([\u4e00-\u9fff]{2,4})$")
+
+
+def _could_be_name(token: str) -> bool:
+    return not (
+        looks_like_phone(token)
+        or COMPANY_HINT.search(token)
+        or token.lower() in GRADE_WORDS
+        or token.startswith(("生日", "农历", "阴历", "公历"))
+    )
+
+
 _PHONE_GAPS = re.compile(r"[\s-]")
 
 
@@ -246,10 +259,20 @@ def parse_new_customer(args: str) -> dict[str, Any]:
     for start, end in reversed(phones_in_text(args)):
         phone = _PHONE_GAPS.sub("", args[start:end])
         args = f"{args[:start]} {phone} {args[end:]}"
+    # 「…刘芳电话139…」: the word before a number says what it is, and is no name.
+    args = _PHONE_WORD.sub(" ", args)
     tokens = [t for t in re.split(r"[\s\u3000,，;；]+", args.strip()) if t]
     if not tokens:
         raise DraftError(NEW_USAGE)
-    name = tokens.pop(0)
+    # The name is the first word that is not a number, a grade, a birthday or a company
+    # (「新客户 13712345678 陈大文 宁波甬江贸易有限公司」); a customer that is a company
+    # (every word a company's) is named by the first.
+    name = tokens.pop(next((i for i, t in enumerate(tokens) if _could_be_name(t)), 0))
+    # 「杭州绿源环保的刘芳」: the company's person.
+    of = _COMPANY_OF.match(name)
+    if of:
+        name = of.group(2)
+        tokens.insert(0, of.group(1))
     glued = _NAME_THEN_PHONE.match(name)
     if glued:
         # 「张三13800138000」 typed or spoken without a space: the digits are the phone,

@@ -93,6 +93,10 @@ class Customer(Model):
 # --- names ---------------------------------------------------------------------------
 
 
+# The name of a customer known only by their openid, until they tell us theirs.
+UNNAMED = "微信客户"
+
+
 # Reps name the same few customers over and over, and every 跟进 tries up to six
 # prefixes of its first word as names: remembered, a name costs pypinyin once.
 @lru_cache(maxsize=4096)

@@ -5,6 +5,7 @@ answered with who will get in touch and by when."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,7 @@ from bot.config import Config
 from bot.crypto import FieldCipher
 from bot.parsing.phones import parse_phone, phones_in_text
 from models.complaints import add_sla_time, default_assignee, fmt_time
-from models.customers import Customer, phone_fields
+from models.customers import UNNAMED, Customer, name_pinyin, phone_fields
 from models.enums import Grade
 from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
@@ -120,6 +121,12 @@ class Added:
     phone: str | None
 
 
+# 「我叫黄小龙电话135…」: two or three characters, then a break or what comes next.
+_OWN_NAME = re.compile(
+    r"(?:我叫|我的名字是|名字叫)([\u4e00-\u9fff]{2,3}?)(?=电话|手机|[^\u4e00-\u9fff]|$)"
+)
+
+
 async def add_to_request(
     customer: Customer, words: str, cipher: FieldCipher, cfg: Config, now: datetime | None = None
 ) -> Added | None:
@@ -145,6 +152,12 @@ async def add_to_request(
     if len(request.words) + len(words) < WORDS_MAX:
         request.words = f"{request.words}\n{words}"
         await request.save(update_fields=["words"])
+    # 「我叫黄小龙」 from someone we only know as 「微信客户…」: their name, on the card.
+    named = _OWN_NAME.search(words)
+    if named and customer.name.startswith(UNNAMED):
+        customer.name = named.group(1)
+        customer.name_pinyin, customer.name_initials = name_pinyin(customer.name)
+        await customer.save(update_fields=["name", "name_pinyin", "name_initials"])
     phone = None
     spans = phones_in_text(words)
     if spans and not customer.phone_enc:

@@ -173,5 +173,19 @@ async def test_the_phone_and_quantity_asked_for_reach_the_same_person(
     assert "谢谢您的支持" in await wechat.say("好的谢谢", stranger)
     assert "有任何需要随时发消息给我" in await wechat.say("好的", stranger)
     assert "已一并转给" not in await wechat.say("在吗", stranger)
+    # Nor are stray marks and faces: nothing a colleague could act on.
+    for noise in ("？？？", "。。。", "🙂"):
+        assert "已一并转给" not in await wechat.say(noise, stranger)
     assert await Outbox.filter(recipient=MANAGER).count() == 3
     assert len((await CustomerRequest.get(id=request.id)).words.splitlines()) == 3
+
+
+async def test_a_visitor_who_gives_their_name_is_named_on_the_card(wechat: WeChatSender) -> None:
+    _, _, manager = await team()
+    await manager.__class__.filter(id=manager.id).update(on_duty=True)
+    stranger = "oStranger00000000000000000023"
+    await wechat.say("你们的监护仪多少钱一台", stranger)
+    answer = await wechat.say("我叫黄小龙电话13566667777要三台", stranger)
+    assert "已一并转给值班主管" in answer, answer
+    card = await Customer.get(openid=stranger)
+    assert (card.name, card.name_initials, card.phone_last4) == ("黄小龙", "hxl", "7777")

@@ -346,3 +346,16 @@ async def test_a_rep_naming_two_alike_means_their_own_when_recording(
     assert (await FollowUp.get()).customer_id == mine.id  # type: ignore[attr-defined]
     # Looking up still shows both: 查 is no change.
     assert "回复序号" in await wechat.say("查 张三", REP_A)
+
+
+async def test_new_customer_in_the_order_it_is_said(wechat: WeChatSender) -> None:
+    from models import Customer
+
+    await team()
+    said = await wechat.say("新客户杭州绿源环保的刘芳电话139 1234 5678", REP_A)
+    assert "刘芳（杭州绿源环保）" in said, said
+    number_first = await wechat.say("新客户 13712345678 陈大文 宁波甬江贸易有限公司", REP_A)
+    assert "陈大文（宁波甬江贸易有限公司）" in number_first, number_first
+    fang = await Customer.get(name="刘芳")
+    assert (fang.company, fang.phone_last4) == ("杭州绿源环保", "5678")
+    assert (await Customer.get(name="陈大文")).phone_last4 == "5678"

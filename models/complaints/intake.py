@@ -16,7 +16,7 @@ from models.complaints.numbers import next_ticket_no
 from models.complaints.people import customer_actor, default_assignee, record
 from models.complaints.tables import ACTIVE, Complaint, ComplaintEvent
 from models.complaints.workflow import assign
-from models.customers import Customer, name_pinyin
+from models.customers import UNNAMED, Customer, name_pinyin
 from models.enums import Grade, Lifecycle
 
 
@@ -25,7 +25,7 @@ async def customer_for_openid(openid: str) -> Customer:
     existing = await Customer.get_or_none(openid=openid)
     if existing is not None:
         return existing
-    name = f"微信客户{openid[-4:]}"
+    name = f"{UNNAMED}{openid[-4:]}"
     full, initials = name_pinyin(name)
     try:
         async with in_transaction():  # a savepoint inside the message's transaction
