@@ -20,7 +20,13 @@ from bot.filters import Command, Filter, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.parsing.numbers import normalize, to_int
 from bot.router import HandlerResult, Router
-from models.customer_search import MAX_RESULTS, best_match, own_among_best, search_customers
+from models.customer_search import (
+    MAX_RESULTS,
+    Match,
+    best_match,
+    own_among_best,
+    search_customers,
+)
 from models.customers import Customer, may_change
 from models.enums import Role
 from models.staff import Staff
@@ -43,18 +49,26 @@ yields_to_commands(PICK)
 Action = Callable[[Incoming, Context, Customer, dict[str, Any]], Awaitable[HandlerResult]]
 _ACTIONS: dict[str, Action] = {}
 _OWN_FIRST: set[str] = set()
+# Telling customers alike apart by what the command says next (a company).
+Narrow = Callable[[list[Match], dict[str, Any]], tuple[Customer, dict[str, Any]] | None]
+_NARROW: dict[str, Narrow] = {}
 
 
-def on_pick(name: str, *, own_first: bool = False) -> Callable[[Action], Action]:
+def on_pick(
+    name: str, *, own_first: bool = False, narrow: Narrow | None = None
+) -> Callable[[Action], Action]:
     """Register what a command does once its customer is known, under ``name``
     (also the audit log's action when the customer was chosen from a list).
     ``own_first``: a rep naming two customers alike means their own, when exactly one
-    is (a change only the owner may make)."""
+    is (a change only the owner may make). ``narrow``: the one of several alike the
+    command's own words point to (and the payload without those words)."""
 
     def register(action: Action) -> Action:
         _ACTIONS[name] = action
         if own_first:
             _OWN_FIRST.add(name)
+        if narrow is not None:
+            _NARROW[name] = narrow
         return action
 
     return register
@@ -95,6 +109,10 @@ async def resolve_customer(
     if not matches:
         return NOT_FOUND.format(query=query[:30])
     chosen = best_match(matches)
+    if chosen is None and action in _NARROW:
+        narrowed = _NARROW[action](matches, payload)
+        if narrowed is not None:
+            chosen, payload = narrowed
     if chosen is None and action in _OWN_FIRST and Role(staff.role) is Role.REP:
         chosen = own_among_best(matches, staff.id)
     if chosen is not None:

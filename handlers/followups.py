@@ -21,7 +21,7 @@ from bot.parsing.dates import (
     local_today,
     parse_moment_phrase,
 )
-from bot.parsing.followups import method_of, parse_note, reads_like_report
+from bot.parsing.followups import METHOD_AT_START, method_of, parse_note, reads_like_report
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import (
     ask_which,
@@ -31,7 +31,7 @@ from handlers.customer_pick import (
     staff_of,
 )
 from handlers.help import STAFF_ROLES, register_help
-from models.customer_search import MAX_RESULTS, split_customer
+from models.customer_search import MAX_RESULTS, Match, by_company_said, split_customer
 from models.customers import Customer
 from models.enums import FollowUpMethod
 from models.followups import (
@@ -124,7 +124,22 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, query, "followups.log", payload, split.named)
 
 
-@on_pick("followups.log", own_first=True)
+def _by_company(
+    matches: list[Match], payload: dict[str, Any]
+) -> tuple[Customer, dict[str, Any]] | None:
+    """「跟进 张三 华东精密 电话 聊了报价」: the 张三 of 华东精密 — and the note without the
+    company (nor the method word that then opens it)."""
+    said = by_company_said(matches, payload["content"])
+    if said is None:
+        return None
+    customer, content = said
+    opening = METHOD_AT_START.match(content)
+    if opening and method_of(opening.group(1)) is FollowUpMethod(payload["method"]):
+        content = content[opening.end() :]
+    return customer, {**payload, "content": content or payload["content"]}
+
+
+@on_pick("followups.log", own_first=True, narrow=_by_company)
 async def log_action(
     msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
 ) -> str:

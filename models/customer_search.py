@@ -21,6 +21,7 @@ from tortoise.functions import Length
 
 from bot.crypto import FieldCipher, normalize_phone
 from models.customers import Customer, name_pinyin
+from models.mentions import short_company
 from models.rawsql import select, select_equal_any
 
 # The longest name, and the longest anything a customer can be found by (company).
@@ -118,6 +119,23 @@ def own_among_best(matches: list[Match], owner_id: int) -> Customer | None:
     best = [m.customer for m in matches if m.score == matches[0].score]
     own = [c for c in best if c.owner_id == owner_id]  # type: ignore[attr-defined]
     return own[0] if len(own) == 1 else None
+
+
+def by_company_said(matches: list[Match], text: str) -> tuple[Customer, str] | None:
+    """Among equally good matches (two 张三), the one whose company ``text`` begins
+    with — 「华东精密 电话 聊了报价」, the suffix 有限公司 said or not — and ``text``
+    without it; None unless exactly one fits."""
+    if not matches or matches[0].score < 90:
+        return None
+    found = []
+    for m in matches:
+        if m.score != matches[0].score or not m.customer.company:
+            continue
+        for said in (m.customer.company, short_company(m.customer.company)):
+            if len(said) >= 2 and text.startswith(said):
+                found.append((m.customer, text[len(said) :].lstrip(" \u3000,，:：的")))
+                break
+    return found[0] if len(found) == 1 else None
 
 
 async def _by_phone(q: str, cipher: FieldCipher) -> list[Match]:

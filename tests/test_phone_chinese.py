@@ -359,3 +359,18 @@ async def test_new_customer_in_the_order_it_is_said(wechat: WeChatSender) -> Non
     fang = await Customer.get(name="刘芳")
     assert (fang.company, fang.phone_last4) == ("杭州绿源环保", "5678")
     assert (await Customer.get(name="陈大文")).phone_last4 == "5678"
+
+
+async def test_the_company_said_after_a_shared_name_tells_which(wechat: WeChatSender) -> None:
+    from models import FollowUp
+
+    rep_a, _, _ = await team()
+    await customer("张三", rep_a, company="杭州禾丰")
+    jingmi = await customer("张三", rep_a, company="华东精密有限公司")
+    logged = await wechat.say("跟进 张三 华东精密 电话 聊了报价 下周三回访", REP_A)
+    assert "已记录跟进" in logged and "华东精密" in logged, logged
+    followup = await FollowUp.get()
+    assert followup.customer_id == jingmi.id  # type: ignore[attr-defined]
+    assert (followup.content, followup.method) == ("聊了报价", "phone")
+    # Without the company it still asks.
+    assert "回复序号" in await wechat.say("跟进 张三 电话 又聊了一次", REP_A)

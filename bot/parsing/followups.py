@@ -23,7 +23,7 @@ METHOD_WORDS: dict[str, FollowUpMethod] = {
     "邮件": FollowUpMethod.EMAIL, "email": FollowUpMethod.EMAIL, "邮箱": FollowUpMethod.EMAIL,
     "其他": FollowUpMethod.OTHER, "其它": FollowUpMethod.OTHER,
 }  # fmt: skip
-_METHOD_AT_START = re.compile(
+METHOD_AT_START = re.compile(
     "^(" + "|".join(sorted(METHOD_WORDS, key=len, reverse=True)) + r")[\s,，:：]*",
     re.IGNORECASE,
 )
@@ -55,7 +55,7 @@ def parse_note(text: str, today: date) -> Note:
     The content may come back empty: whether that is acceptable is the caller's rule."""
     text = text.strip()
     method = FollowUpMethod.OTHER
-    match = _METHOD_AT_START.match(text)
+    match = METHOD_AT_START.match(text)
     if match:
         method = METHOD_WORDS[match.group(1).lower()]
         text = text[match.end() :]
