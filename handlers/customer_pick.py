@@ -190,6 +190,13 @@ async def _pick_by_words(text: str, ids: list[int]) -> int | None:
 _PICK_NUMBER = re.compile(
     r"(?:选|要|是|就|就是)?\s*第?\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|位|号|条)?\s*(?:吧|的)?"
 )
+
+
+def looks_like_pick(text: str) -> bool:
+    """「第一个」, 「选2」, 「3」: an answer to a numbered list, whether or not one waits."""
+    return _PICK_NUMBER.fullmatch(normalize(text or "")) is not None
+
+
 # 「杭州那个」, 「华东精密的」: the words that point, around the words that tell.
 _POINTING = re.compile(r"^(?:是|选|要|就是)|(?:那个|那位|这个|这位|那家|的)+$")
 

@@ -8,6 +8,7 @@ from bot.filters import AnyMessage, Command, EventIs, KindIs, Regex
 from bot.incoming import Incoming, Kind, Reply
 from bot.parsing.intent import is_greeting, is_thanks
 from bot.router import Router
+from handlers.customer_pick import looks_like_pick
 from models.customers import mark_reachable
 
 router = Router("fallback")
@@ -20,6 +21,9 @@ def _empty_text() -> Regex:
 WELCOME = "您好，欢迎关注！发送「帮助」查看我能为您做什么。"
 WELCOME_BACK = "欢迎回来！发送「帮助」查看我能为您做什么。"
 NOT_UNDERSTOOD_STAFF = "没有看懂「{text}」。发送「帮助」查看可用的命令。"
+NO_LIST_WAITING = (
+    "现在没有等你选择的列表：中间发了别的消息，之前的列表就取消了。请重新发送原来的命令。"
+)
 GREETING_STAFF = (
     "你好，{name}！发送「待办」看今天要做的事，「查 客户名」看客户，「帮助」看全部命令。"
 )
@@ -87,6 +91,9 @@ async def not_understood(msg: Incoming, ctx: Context) -> str:
             return GREETING_STAFF.format(name=staff.name)
         if len(msg.text) <= 12 and is_thanks(msg.text):
             return THANKS_STAFF
+        if looks_like_pick(msg.text):
+            # The list it answers ended when another message came in between.
+            return NO_LIST_WAITING
         return NOT_UNDERSTOOD_STAFF.format(text=msg.text.strip()[:30])
     return NOT_UNDERSTOOD
 

@@ -374,3 +374,13 @@ async def test_the_company_said_after_a_shared_name_tells_which(wechat: WeChatSe
     assert (followup.content, followup.method) == ("聊了报价", "phone")
     # Without the company it still asks.
     assert "回复序号" in await wechat.say("跟进 张三 电话 又聊了一次", REP_A)
+
+
+async def test_an_answer_to_a_list_that_ended_says_so(wechat: WeChatSender) -> None:
+    rep_a, _, _ = await team()
+    await customer("张三", rep_a, company="杭州禾丰")
+    await customer("张三", rep_a, company="华东精密")
+    assert "回复序号" in await wechat.say("查 张三", REP_A)
+    await wechat.say("待办", REP_A)  # something else in between ends the list
+    late = await wechat.say("第一个", REP_A)
+    assert "之前的列表就取消了" in late and "没有看懂" not in late, late
