@@ -13,12 +13,13 @@ that needs them — is frozen at the next check.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import sys
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+
+from bot.background import BackgroundTask
 
 CHECK_EVERY = 5.0  # seconds
 
@@ -29,11 +30,13 @@ def freeze() -> None:
     gc.freeze()
 
 
-async def freeze_loaded_modules(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup context: freeze once started, and again whenever modules were
-    imported since (``sys.modules`` grew)."""
+class ModuleFreezer(BackgroundTask):
+    """Freezes once started, and again whenever modules were imported since
+    (``sys.modules`` grew)."""
 
-    async def watch() -> None:
+    task_name = "gc-freeze"
+
+    async def _run(self) -> None:
         frozen_at = len(sys.modules)
         freeze()
         while True:
@@ -42,8 +45,10 @@ async def freeze_loaded_modules(app: web.Application) -> AsyncIterator[None]:
                 frozen_at = len(sys.modules)
                 freeze()
 
-    task = asyncio.create_task(watch(), name="gc-freeze")
+
+async def freeze_loaded_modules(app: web.Application) -> AsyncIterator[None]:
+    """aiohttp cleanup context running a :class:`ModuleFreezer`."""
+    freezer = ModuleFreezer()
+    freezer.start()
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await freezer.stop()

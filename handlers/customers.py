@@ -235,6 +235,8 @@ class DraftError(ValueError):
 
 
 _NAME_THEN_PHONE = re.compile(r"^(\D+?)(\+?\d[\d\-]{6,})$")
+# Words a birthday is written with (「生日3月5日」, 「农历八月十五」).
+_BIRTHDAY_OPENERS = ("生日", "农历", "阴历", "公历")
 _PHONE_WORD = re.compile(r"(?:电话|手机号码?|手机|联系方式)\s*[:：是]?\s*(?=\+?\d)")
 _COMPANY_OF = re.compile(r"^([\u4e00-\u9fffA-Za-z0-9]{2,})的([\u4e00-\u9fff]{2,4})$")
 
@@ -244,7 +246,7 @@ def _could_be_name(token: str) -> bool:
         looks_like_phone(token)
         or COMPANY_HINT.search(token)
         or token.lower() in GRADE_WORDS
-        or token.startswith(("生日", "农历", "阴历", "公历"))
+        or token.startswith(_BIRTHDAY_OPENERS)
     )
 
 
@@ -294,7 +296,7 @@ def parse_new_customer(args: str) -> dict[str, Any]:
         if token in ("生日", "农历生日") and tokens:
             token = ("农历" if token == "农历生日" else "") + tokens.pop(0)
             draft["birthday"] = _birthday_or_error(token)
-        elif token.startswith(("生日", "农历", "阴历", "公历")):
+        elif token.startswith(_BIRTHDAY_OPENERS):
             draft["birthday"] = _birthday_or_error(token)
         elif looks_like_phone(token):
             phone = parse_phone(token)

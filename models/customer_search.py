@@ -111,13 +111,17 @@ def best_match(matches: list[Match]) -> Customer | None:
     return matches[0].customer
 
 
+def _tied_best(matches: list[Match]) -> list[Customer]:
+    """The customers sharing the best score, when that score is a confident one."""
+    if not matches or matches[0].score < 90:
+        return []
+    return [m.customer for m in matches if m.score == matches[0].score]
+
+
 def own_among_best(matches: list[Match], owner_id: int) -> Customer | None:
     """Among equally good matches (two 张三), the one that is ``owner_id``'s, when
     exactly one is: a rep records only for their own customers anyway."""
-    if not matches or matches[0].score < 90:
-        return None
-    best = [m.customer for m in matches if m.score == matches[0].score]
-    own = [c for c in best if c.owner_id == owner_id]  # type: ignore[attr-defined]
+    own = [c for c in _tied_best(matches) if c.owner_id == owner_id]  # type: ignore[attr-defined]
     return own[0] if len(own) == 1 else None
 
 
@@ -125,15 +129,11 @@ def by_company_said(matches: list[Match], text: str) -> tuple[Customer, str] | N
     """Among equally good matches (two 张三), the one whose company ``text`` begins
     with — 「华东精密 电话 聊了报价」, the suffix 有限公司 said or not — and ``text``
     without it; None unless exactly one fits."""
-    if not matches or matches[0].score < 90:
-        return None
     found = []
-    for m in matches:
-        if m.score != matches[0].score or not m.customer.company:
-            continue
-        for said in (m.customer.company, short_company(m.customer.company)):
+    for c in _tied_best(matches):
+        for said in (c.company, short_company(c.company)):
             if len(said) >= 2 and text.startswith(said):
-                found.append((m.customer, text[len(said) :].lstrip(" \u3000,，:：的")))
+                found.append((c, text[len(said) :].lstrip(" \u3000,，:：的")))
                 break
     return found[0] if len(found) == 1 else None
 
@@ -291,11 +291,11 @@ async def split_customer(text: str) -> CustomerSplit:
         # (「李那电话聊了报价」 for 李娜). A name that sounds the same splits it; the
         # caller's search then finds the customer by sound, as 「查 李那」 does. Only
         # here, when no exact name matched, is pinyin worked out for the prefixes.
-        sounds = {name_pinyin(p)[0]: p for p in reversed(prefixes[-NAME_SOUNDS_MAX + 1 :])}
-        rows = await select_equal_any(Customer, "name_pinyin", list(sounds))
+        sounds = [(p, name_pinyin(p)[0]) for p in prefixes[-(NAME_SOUNDS_MAX - 1) :]]
+        rows = await select_equal_any(Customer, "name_pinyin", list({s for _, s in sounds}))
         heard = {c.name_pinyin for c in rows}
-        for prefix in prefixes[-NAME_SOUNDS_MAX + 1 :]:
-            if name_pinyin(prefix)[0] in heard:
+        for prefix, sound in sounds:  # the longest that sounds like a name wins
+            if sound in heard:
                 return _glued(prefix, head, glue, rest, None)
     return CustomerSplit(head, rest)
 

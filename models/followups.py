@@ -129,6 +129,8 @@ async def log_followup(
 # How long after logging a follow-up its author may still amend it with 「改 …」.
 AMEND_WINDOW = timedelta(hours=24)
 AMENDABLE = ("next_revisit_on", "method", "content", "feedback")
+# The amendable fields whose text may hold a phone number (SealedTextField).
+SEALED_TEXT = {"content", "feedback"}
 
 
 async def latest_own_followup(rep: Staff, now: datetime | None = None) -> FollowUp | None:
@@ -160,10 +162,9 @@ async def amend_followup(
     if field == "next_revisit_on":
         changes["next_revisit_time"] = at.strftime("%H:%M") if at and value else None
     # The undo entry is plain JSON: phone numbers in the text stay sealed there too.
-    before = {
-        name: seal_text(old) if name in ("content", "feedback") else old
-        for name, old in ((name, getattr(followup, name)) for name in changes)
-    }
+    before = {name: getattr(followup, name) for name in changes}
+    for name in SEALED_TEXT & before.keys():
+        before[name] = seal_text(before[name])
     for name, new in changes.items():
         setattr(followup, name, new)
     await followup.save(update_fields=list(changes))

@@ -121,7 +121,7 @@ async def _revert_followup(entry: UndoEntry) -> None:
 
 async def _revert_followup_edit(entry: UndoEntry) -> None:
     from models.enums import FollowUpMethod
-    from models.followups import FollowUp
+    from models.followups import SEALED_TEXT, FollowUp
     from models.sealed import open_text
 
     values = dict(entry.before)
@@ -129,9 +129,8 @@ async def _revert_followup_edit(entry: UndoEntry) -> None:
         values["next_revisit_on"] = date.fromisoformat(values["next_revisit_on"])
     if "method" in values:
         values["method"] = FollowUpMethod(values["method"])
-    for name in ("content", "feedback"):
-        if name in values:
-            values[name] = open_text(values[name])
+    for name in SEALED_TEXT & values.keys():
+        values[name] = open_text(values[name])
     await FollowUp.filter(id=entry.target_id).update(**values)
 
 
