@@ -151,6 +151,13 @@ class Command(Filter):
         return any(lowered.startswith(word) for word in cls._registry)
 
     @classmethod
+    def candidates(cls, text: str) -> frozenset[str]:
+        """The command words ``text`` may be meant as — its first word, and every
+        registered word it begins with (glued) — a superset of what :meth:`check`
+        accepts: the router skips a handler whose words are none of these."""
+        return _candidates(text, len(cls._registry))
+
+    @classmethod
     def _longer_word_matches(cls, word: str, prefix: str) -> bool:
         return any(len(other) > len(prefix) and word.startswith(other) for other in cls._registry)
 
@@ -174,6 +181,34 @@ class Command(Filter):
                 ctx.data["args"] = _args(msg.text.strip().lstrip("/")[len(w) :])
                 return True
         return False
+
+
+@lru_cache(maxsize=512)
+def _candidates(text: str, _registered: int) -> frozenset[str]:
+    # ``_registered`` keys the cache to the registry's size: a command registered
+    # later (a test's router) is not missed.
+    if not text:
+        return frozenset()
+    word, _rest = split_command(text)
+    return frozenset({word, *(w for w in Command._registry if word.startswith(w))})
+
+
+def command_words(f: Filter) -> frozenset[str] | None:
+    """The command words a message must be one of for ``f`` to pass, if ``f`` says so
+    (a :class:`Command`, maybe among others it requires, or a choice of them)."""
+    if isinstance(f, Command):
+        return f.words
+    if isinstance(f, _All):
+        for inner in f.filters:
+            if (words := command_words(inner)) is not None:
+                return words
+        return None
+    if isinstance(f, _Any):
+        choices = [command_words(inner) for inner in f.filters]
+        if any(c is None for c in choices):
+            return None
+        return frozenset().union(*choices)  # type: ignore[arg-type]
+    return None
 
 
 def _args(rest: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.context import Context
-from bot.filters import Filter, StateIs, _All
+from bot.filters import Command, Filter, StateIs, _All, command_words
 from bot.incoming import Incoming, Reply
 
 HandlerResult = Reply | str | None
@@ -29,12 +29,22 @@ class HandlerObject:
     async def matches(self, msg: Incoming, ctx: Context) -> bool:
         return await self.filter.check(msg, ctx)
 
+    def __post_init__(self) -> None:
+        # Known up front: a message whose first word is none of these cannot match.
+        self.words = command_words(self.filter)
+
+
+# Bumped by every registration anywhere: a router's flattened order is rebuilt when a
+# router below it gained a handler after it was flattened.
+_registrations = 0
+
 
 class Router:
     def __init__(self, name: str) -> None:
         self.name = name
         self.handlers: list[HandlerObject] = []
         self.sub_routers: list[Router] = []
+        self._flat: tuple[int, tuple[HandlerObject, ...]] = (-1, ())
 
     def message(
         self, *filters: Filter, read_only: bool = False
@@ -45,25 +55,45 @@ class Router:
             name = f"{self.name}.{callback.__name__}"
             step = any(isinstance(f, StateIs) and f.states - {None} for f in filters)
             self.handlers.append(HandlerObject(callback, _All(filters), name, step, read_only))
+            _registered()
             return callback
 
         return register
 
-    def include_router(self, router: Router) -> Router:
-        self.sub_routers.append(router)
+    def include_router(self, router: Router, *, first: bool = False) -> Router:
+        """Try ``router``'s handlers after those included before it, or before all
+        of them when ``first``."""
+        self.sub_routers.insert(0 if first else len(self.sub_routers), router)
+        _registered()
         return router
 
+    def flattened(self) -> tuple[HandlerObject, ...]:
+        """Every handler of this router and those below, in the order they are tried:
+        depth-first, in registration order."""
+        version, handlers = self._flat
+        if version != _registrations:
+            handlers = (*self.handlers, *(h for sub in self.sub_routers for h in sub.flattened()))
+            self._flat = (_registrations, handlers)
+        return handlers
+
     async def resolve(self, msg: Incoming, ctx: Context) -> HandlerObject | None:
-        for handler in self.handlers:
+        """The first handler whose filters pass. A command handler whose words the
+        message does not begin with is skipped unasked (dozens of handlers come before
+        跟进: each check is a chain of coroutines and a copy of ``ctx.data``)."""
+        candidates = Command.candidates(msg.text)
+        for handler in self.flattened():
+            if handler.words is not None and handler.words.isdisjoint(candidates):
+                continue
             data_before = dict(ctx.data)
             if await handler.matches(msg, ctx):
                 return handler
             ctx.data = data_before  # a filter that failed late must not leak its data
-        for sub in self.sub_routers:
-            found = await sub.resolve(msg, ctx)
-            if found is not None:
-                return found
         return None
+
+
+def _registered() -> None:
+    global _registrations
+    _registrations += 1
 
 
 def as_reply(result: HandlerResult) -> Reply:

@@ -33,6 +33,7 @@ meanwhile could only fail (SQLITE_BUSY_SNAPSHOT).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -52,6 +53,7 @@ from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 from bot.background import BackgroundTask
+from bot.sqlite_group import MEMBER, Group
 
 T = TypeVar("T")
 
@@ -215,30 +217,64 @@ class _Transaction(_DictRows, SqliteTransactionWrapper):
 
 
 class _TransactionContext(SqliteTransactionContext):
-    """Tortoise's, except that a BEGIN that fails (another process's write lock held
-    past the wait, or the message cancelled at its deadline while waiting) lets go of
-    the connection's lock: Tortoise's keeps it, and every later statement of the
-    process then waits for it forever."""
+    """A member of the connection's :class:`Group`.
+
+    Unlike Tortoise's, a BEGIN that fails (another process's write lock held past the
+    wait, or the message cancelled at its deadline while waiting) lets go of the
+    connection's lock: Tortoise's keeps it, and every later statement of the process
+    then waits for it forever."""
 
     async def __aenter__(self) -> TransactionalDBClient:
         await self._trxlock.acquire()
         try:
             await self.ensure_connection()
             self.token = get_connections().set(self.connection_name, self.connection)
+            client: Client = self.connection._parent
             try:
-                await self.connection.begin()
+                if client._group is None:
+                    await self.connection.begin()
+                    client._group = Group(client)
+                self.group = client._group
+                await self.connection._connection.execute(f"SAVEPOINT {MEMBER}")
             except BaseException:
                 get_connections().reset(self.token)
+                if client._group is not None:
+                    client._group.commit_soon()  # the others' rows, if any
                 raise
         except BaseException:
             self._trxlock.release()
             raise
         return self.connection
 
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        group, conn = self.group, self.connection._connection
+        try:
+            if exc_type is None:
+                await conn.execute(f"RELEASE {MEMBER}")
+            elif conn._conn.in_transaction:
+                await conn.execute(f"ROLLBACK TO {MEMBER}")
+                await conn.execute(f"RELEASE {MEMBER}")
+            else:
+                # SQLite rolled the whole transaction back itself (a full disk).
+                group.fail(exc_val)
+        except BaseException as exc:
+            group.fail(exc)
+            raise
+        finally:
+            get_connections().reset(self.token)
+            committed = group.commit_soon()
+            self._trxlock.release()
+        if exc_type is None:
+            # Shielded: a message cancelled now is committed all the same.
+            await asyncio.shield(committed)
+
 
 class Client(_DictRows, SqliteClient):
+    """Tortoise's SQLite client: statements inline, transactions committed in groups."""
+
     def __init__(self, file_path: str, **kwargs: Any) -> None:
         super().__init__(file_path, **kwargs)
+        self._group: Group | None = None
         self._checkpointer: Checkpointer | None = None
         if file_path != ":memory:":
             self.pragmas.setdefault("wal_autocheckpoint", 0)  # the Checkpointer's job
@@ -257,7 +293,43 @@ class Client(_DictRows, SqliteClient):
         if self._checkpointer is not None:
             self._checkpointer.start()
 
+    async def _settle(self, query: str) -> None:
+        """A write outside a transaction that joined an open group is done when the
+        group is committed. A read is not held back: what it saw of the group is
+        committed with it, or fails with it."""
+        if self._group is not None and not query.lstrip().upper().startswith("SELECT"):
+            await asyncio.shield(self._group.commit_soon())
+
+    async def execute_insert(self, query: str, values: list) -> Any:
+        result = await super().execute_insert(query, values)
+        await self._settle(query)
+        return result
+
+    async def execute_query(self, query: str, values: list | None = None) -> tuple[int, list]:
+        result = await super().execute_query(query, values)
+        await self._settle(query)
+        return result
+
+    async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
+        result = await super().execute_query_dict(query, values)
+        await self._settle(query)  # an INSERT … RETURNING (models.rawsql.fetch)
+        return result
+
+    async def execute_many(self, query: str, values: list[list]) -> None:
+        await super().execute_many(query, values)
+        await self._settle(query)
+
+    async def execute_script(self, query: str) -> None:
+        # Python's executescript() COMMITs first: the group's members would lose their
+        # savepoints. (Only migrations run scripts.)
+        if self._group is not None:
+            await self._group.commit_soon()
+        await super().execute_script(query)
+
     async def close(self) -> None:
+        if self._group is not None:
+            with contextlib.suppress(Exception):
+                await self._group.commit_soon()
         if self._checkpointer is not None:
             await self._checkpointer.stop()
         await super().close()

@@ -88,6 +88,14 @@ async def db(db_url: str) -> AsyncIterator[str]:
         await dbmod.close(ctx)
 
 
+@pytest.fixture
+def sqlite_only(db: str) -> str:
+    """The database, for a test of SQLite's engine (``bot/sqlite_engine.py``)."""
+    if dbmod.is_postgres(db):
+        pytest.skip("SQLite's engine")
+    return db
+
+
 def make_config(db_url: str, **sections: dict[str, Any]) -> Config:
     overrides: dict[str, dict[str, Any]] = {
         "database": {"url": db_url},

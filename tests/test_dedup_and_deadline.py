@@ -47,7 +47,7 @@ class Gate:
             await self.release.wait()
             return self.reply
 
-        app[PIPELINE].dispatcher.sub_routers.insert(0, router)
+        app[PIPELINE].dispatcher.include_router(router, first=True)
 
 
 def dedup_hits(client: TestClient) -> float:

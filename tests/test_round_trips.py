@@ -132,7 +132,7 @@ async def test_a_card_reads_each_part_once_and_the_reps_own_follow_ups_need_no_s
     assert sum('FROM "staff"' in s for s in sql) == 0, "\n".join(sql)
 
 
-async def test_what_sqlite_runs_for_a_follow_up_has_no_savepoint_and_no_rowid_query(
+async def test_what_sqlite_runs_for_a_follow_up_has_no_nested_savepoint_and_no_rowid_query(
     wechat: WeChatSender,
 ) -> None:
     """What SQLite itself executes, seen by its trace hook: the ORM's log misses the
@@ -150,11 +150,13 @@ async def test_what_sqlite_runs_for_a_follow_up_has_no_savepoint_and_no_rowid_qu
     finally:
         raw.set_trace_callback(None)
     assert "已记录跟进" in reply
-    assert not [s for s in seen if "SAVEPOINT" in s or "last_insert_rowid" in s], seen
-    # The sender; BEGIN; the customer; the follow-up; its last contact, undo step,
-    # audit entry, dedup record; COMMIT.
-    assert len(seen) == 9, "\n".join(seen)
-    assert seen[1] == "BEGIN IMMEDIATE" and seen[-1] == "COMMIT"
+    assert not [s for s in seen if "tortoise_savepoint" in s or "last_insert_rowid" in s], seen
+    # The sender; BEGIN and the message's own savepoint in the group commit
+    # (bot.sqlite_engine._Group); the customer; the follow-up; its last contact, undo
+    # step, audit entry, dedup record; RELEASE; COMMIT.
+    assert len(seen) == 11, "\n".join(seen)
+    assert seen[1:3] == ["BEGIN IMMEDIATE", "SAVEPOINT wecrm_member"], seen
+    assert seen[-2:] == ["RELEASE wecrm_member", "COMMIT"], seen
 
 
 @pytest.mark.parametrize(

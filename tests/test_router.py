@@ -21,7 +21,7 @@ from tests.wechat_client import OPENID, WeChatSender, text_xml
 
 
 def install(client: TestClient, router: Router) -> None:
-    client.app[PIPELINE].dispatcher.sub_routers.insert(0, router)
+    client.app[PIPELINE].dispatcher.include_router(router, first=True)
 
 
 @pytest.mark.parametrize(
@@ -181,6 +181,21 @@ async def test_a_glued_command_prefers_the_longest_command_word(
     install(client, router)
     assert await wechat.say("改级TS1") == "改级：TS1"
     assert await wechat.say("改回访周五") == "改：回访周五"
+
+
+async def test_a_handler_added_after_routing_began_is_found(
+    client: TestClient, wechat: WeChatSender
+) -> None:
+    router = Router("late")
+    install(client, router)
+    assert await wechat.say("晚到 一句") != "晚到：一句"  # nobody handles it yet
+
+    @router.message(Command("晚到"))
+    async def late(msg: Incoming, ctx: Context) -> str:
+        return f"晚到：{ctx.data['args']}"
+
+    assert await wechat.say("晚到 一句") == "晚到：一句"
+    assert await wechat.say("晚到一句") == "晚到：一句"  # glued, as a phone sends it
 
 
 async def test_cancel_without_a_dialog_is_answered_plainly(wechat: WeChatSender) -> None:

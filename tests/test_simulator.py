@@ -273,7 +273,7 @@ async def test_a_late_reply_becomes_a_push(app_client: AppFactory) -> None:
         return "慢回复完成"
 
     pipeline = sim.app[PIPELINE]
-    pipeline.dispatcher.sub_routers.insert(0, router)
+    pipeline.dispatcher.include_router(router, first=True)
 
     reply = await say(sim, GUEST, "慢")
     assert reply["kind"] == "none"

@@ -23,13 +23,6 @@ from tests.sales_helpers import REP_A, customer, team
 from tests.wechat_client import WeChatSender
 
 
-@pytest.fixture
-def sqlite_only(db: str) -> str:
-    if dbmod.is_postgres(db):
-        pytest.skip("SQLite's engine")
-    return db
-
-
 async def test_a_follow_up_waits_for_the_write_lock_instead_of_failing(
     sqlite_only: str, wechat: WeChatSender
 ) -> None:

@@ -1,0 +1,130 @@
+"""Transactions of one turn of the event loop committed together on SQLite
+(``bot.sqlite_engine._Group``): one COMMIT for many messages, yet nobody returns
+before their rows are committed, and one that fails loses only its own rows."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+
+from bot import db as dbmod
+from models import AuditLog, FollowUp
+from tests.sales_helpers import REP_A, REP_B, customer, team
+from tests.wechat_client import WeChatSender
+
+
+def committed(url: str, actor: str) -> int:
+    """Rows of ``actor`` that another process sees: committed ones only."""
+    other = sqlite3.connect(dbmod.sqlite_path(url))
+    try:
+        return int(
+            other.execute("SELECT COUNT(*) FROM audit_log WHERE actor = ?", (actor,)).fetchone()[0]
+        )
+    finally:
+        other.close()
+
+
+def traced() -> list[str]:
+    seen: list[str] = []
+    raw = Tortoise.get_connection("default")._connection._conn  # type: ignore[attr-defined]
+    raw.set_trace_callback(seen.append)
+    return seen
+
+
+def untrace() -> None:
+    Tortoise.get_connection("default")._connection._conn.set_trace_callback(None)  # type: ignore[attr-defined]
+
+
+async def write(url: str, actor: str) -> int:
+    async with in_transaction():
+        await AuditLog.create(actor=actor, actor_role="rep", action="test")
+    return committed(url, actor)
+
+
+async def test_transactions_of_one_turn_share_one_commit_and_return_committed(
+    sqlite_only: str,
+) -> None:
+    seen = traced()
+    try:
+        seen_by_others = await asyncio.gather(*(write(sqlite_only, f"t{i}") for i in range(5)))
+    finally:
+        untrace()
+    # Each returned only once another process could read its row.
+    assert seen_by_others == [1] * 5
+    assert seen.count("COMMIT") == 1, seen
+    assert sum(s.startswith("BEGIN") for s in seen) == 1, seen
+
+
+async def test_a_failing_transaction_loses_only_its_own_rows(sqlite_only: str) -> None:
+    async def fails() -> None:
+        async with in_transaction():
+            await AuditLog.create(actor="bad", actor_role="rep", action="test")
+            raise RuntimeError("the handler broke")
+
+    first, failed, second = await asyncio.gather(
+        write(sqlite_only, "a"), fails(), write(sqlite_only, "b"), return_exceptions=True
+    )
+    assert (first, second) == (1, 1)
+    assert isinstance(failed, RuntimeError)
+    assert committed(sqlite_only, "bad") == 0
+
+
+async def test_nobody_is_told_saved_when_the_commit_fails(sqlite_only: str) -> None:
+    async def dangling() -> None:
+        async with in_transaction() as conn:
+            # Checked at COMMIT: the group's COMMIT fails for every member.
+            await conn.execute_query("PRAGMA defer_foreign_keys = ON")
+            await conn.execute_query(
+                "INSERT INTO followup (customer_id, method, content, feedback, created_at) "
+                "VALUES (999999, 'phone', 'x', '', '2026-12-04 10:00:00+00:00')"
+            )
+
+    results = await asyncio.gather(
+        write(sqlite_only, "innocent"), dangling(), return_exceptions=True
+    )
+    assert isinstance(results[1], Exception), results
+    # Told it was saved exactly when it was: the other member shared the failed COMMIT.
+    assert (results[0] == 1) == (committed(sqlite_only, "innocent") == 1), results
+    assert await FollowUp.all().count() == 0
+    # The connection is usable again.
+    assert await write(sqlite_only, "later") == 1
+
+
+async def test_a_write_outside_a_transaction_returns_once_committed(sqlite_only: str) -> None:
+    async def plain() -> int:
+        # The connection is inside the group's transaction now: this row joins it.
+        await AuditLog.create(actor="plain", actor_role="rep", action="test")
+        return committed(sqlite_only, "plain")
+
+    assert await asyncio.gather(write(sqlite_only, "tx"), plain()) == [1, 1]
+
+
+async def test_follow_ups_of_two_reps_at_once_are_both_saved_with_one_commit(
+    sqlite_only: str, wechat: WeChatSender
+) -> None:
+    rep_a, rep_b, _ = await team()
+    await customer("周杰", rep_a)
+    await customer("吴敏", rep_b)
+    seen = traced()
+    try:
+        replies = await asyncio.gather(
+            wechat.say("跟进 周杰 电话聊了报价", sender=REP_A),
+            wechat.say("跟进 吴敏 上门演示了设备", sender=REP_B),
+        )
+    finally:
+        untrace()
+    assert all("已记录跟进" in r for r in replies), replies
+    assert await FollowUp.all().count() == 2
+    assert seen.count("COMMIT") in (1, 2) and "ROLLBACK" not in seen, seen
+
+
+async def test_closing_the_connection_commits_an_open_group(sqlite_only: str) -> None:
+    task = asyncio.create_task(write(sqlite_only, "closing"))
+    await asyncio.sleep(0)  # its row is in the group, whose COMMIT has not run yet
+    assert committed(sqlite_only, "closing") == 0
+    await Tortoise.get_connection("default").close()
+    assert committed(sqlite_only, "closing") == 1
+    await task
