@@ -193,6 +193,12 @@ async def _by_pinyin(q: str) -> list[Match]:
 
 
 async def _by_text(q: str) -> list[Match]:
+    # An exact name outranks every other kind of match (as with split_customer's
+    # ``named``): found by the name's own index, without the query's pinyin, which
+    # pypinyin takes a tenth of a 查 to work out.
+    exact = await select(Customer, '"name" = ? LIMIT ?', q, SCAN_LIMIT)
+    if exact:
+        return [Match(c, 100.0) for c in exact]
     full, initials = name_pinyin(q)
     # Same initials via the index: the exact name, and homophone or near-homophone typos.
     found = await select(Customer, '"name_initials" = ? LIMIT ?', initials, SCAN_LIMIT)
