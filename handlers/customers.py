@@ -251,6 +251,26 @@ def _could_be_name(token: str) -> bool:
 
 
 _PHONE_GAPS = re.compile(r"[\s-]")
+# A word of a name written in Latin letters: 「Tom」, 「O'Neil」, 「J.」.
+_LATIN_WORD = re.compile(r"^[A-Za-z][A-Za-z.'\-]*$")
+
+
+def _join_latin_names(tokens: list[str]) -> list[str]:
+    """「Tom Lee」 is one name, not a name and a company: neighbouring words in Latin
+    letters (a grade such as VIP aside) become one token."""
+    joined: list[str] = []
+    for token in tokens:
+        if (
+            joined
+            and _LATIN_WORD.match(token)
+            and all(_LATIN_WORD.match(w) for w in joined[-1].split(" "))
+            and token.lower() not in GRADE_WORDS
+            and joined[-1].lower() not in GRADE_WORDS
+        ):
+            joined[-1] = f"{joined[-1]} {token}"
+        else:
+            joined.append(token)
+    return joined
 
 
 def parse_new_customer(args: str) -> dict[str, Any]:
@@ -263,7 +283,7 @@ def parse_new_customer(args: str) -> dict[str, Any]:
         args = f"{args[:start]} {phone} {args[end:]}"
     # 「…刘芳电话139…」: the word before a number says what it is, and is no name.
     args = _PHONE_WORD.sub(" ", args)
-    tokens = [t for t in re.split(r"[\s\u3000,，;；]+", args.strip()) if t]
+    tokens = _join_latin_names([t for t in re.split(r"[\s\u3000,，;；]+", args.strip()) if t])
     if not tokens:
         raise DraftError(NEW_USAGE)
     # The name is the first word that is not a number, a grade, a birthday or a company

@@ -271,6 +271,8 @@ async def split_customer(text: str) -> CustomerSplit:
     head = text[: separator.start()] if separator else text
     glue = separator.group() if separator else ""
     rest = text[separator.end() :] if separator else ""
+    if _LATIN_WORD.match(head) and _LATIN_WORD.match(rest):
+        return await _split_latin(head, rest)
     if len(head) <= 2 or not _CJK_NAME.match(head):
         return CustomerSplit(head, rest)
     # Even a short head may be glued (「王五电话」, 「王五5千」): the whole head wins
@@ -303,6 +305,30 @@ async def split_customer(text: str) -> CustomerSplit:
         for prefix, sound in sounds:  # the longest that sounds like a name wins
             if sound in heard:
                 return _glued(prefix, head, glue, rest, None)
+    return CustomerSplit(head, rest)
+
+
+# A name in Latin letters is several words: 「Tom Lee 电话 聊了报价」.
+_LATIN_WORD = re.compile(r"^[A-Za-z][A-Za-z.'\-]*(?=[\s\u3000]|$)")
+_LATIN_WORDS = re.compile(r"[\s\u3000]+([A-Za-z][A-Za-z.'\-]*)(?=[\s\u3000]|$)")
+LATIN_NAME_WORDS = 4
+
+
+async def _split_latin(head: str, rest: str) -> CustomerSplit:
+    """The longest run of Latin words from the start that is a known customer's name;
+    only the first word when none is (it is then searched as before)."""
+    text = f"{head} {rest}"
+    words, ends = [head], [len(head)]
+    while len(words) < LATIN_NAME_WORDS and (more := _LATIN_WORDS.match(text, ends[-1])):
+        words.append(more.group(1))
+        ends.append(more.end())
+    candidates = {" ".join(words[:n]): ends[n - 1] for n in range(len(words), 1, -1)}
+    known: dict[str, list[Customer]] = {}
+    for c in await select_equal_any(Customer, "name", list(candidates)):
+        known.setdefault(c.name, []).append(c)
+    for name, end in candidates.items():  # longest first
+        if name in known:
+            return CustomerSplit(name, text[end:].lstrip(" \u3000,，:：;；"), known[name])
     return CustomerSplit(head, rest)
 
 

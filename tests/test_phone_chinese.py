@@ -361,6 +361,24 @@ async def test_new_customer_in_the_order_it_is_said(wechat: WeChatSender) -> Non
     assert (await Customer.get(name="陈大文")).phone_last4 == "5678"
 
 
+async def test_new_customer_with_an_english_name(wechat: WeChatSender) -> None:
+    from models import Customer
+
+    await team()
+    # 「Tom Lee」 was saved as the name 「Tom」 with 「Lee」 for the industry.
+    said = await wechat.say("新客户 Tom Lee 上海某某贸易 13812345678", REP_A)
+    assert "已新建客户：Tom Lee（上海某某贸易）" in said, said
+    tom = await Customer.get(name="Tom Lee")
+    assert (tom.company, tom.industry) == ("上海某某贸易", "")
+    three = await wechat.say("新客户 Mary Jane Watson 13812345676 ABC Trading VIP", REP_A)
+    assert "Mary Jane Watson（ABC Trading）" in three and "等级：VIP" in three, three
+    # The whole name is then the customer in 跟进, not 「Tom」 with 「Lee」 in the note.
+    with time_machine.travel(FROZEN, tick=True):
+        logged = await wechat.say("跟进 Tom Lee 电话聊了报价", REP_A)
+    assert "客户：Tom Lee" in logged and "内容：聊了报价" in logged, logged
+    assert (await FollowUp.get()).content == "聊了报价"
+
+
 async def test_the_company_said_after_a_shared_name_tells_which(wechat: WeChatSender) -> None:
     from models import FollowUp
 
