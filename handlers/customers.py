@@ -18,6 +18,7 @@ from bot.filters import Command, Filter, KindIs, RoleIs, StateIs, answer_text
 from bot.incoming import Incoming
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.dates import describe, local_today
+from bot.parsing.new_customers import says_new_customer, without_company_frame, without_name_intro
 from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone, phones_in_text
 from bot.router import HandlerResult, Router
 from handlers.customer_card_text import NOT_SET, UNOWNED, render_card
@@ -282,7 +283,7 @@ def parse_new_customer(args: str) -> dict[str, Any]:
         phone = _PHONE_GAPS.sub("", args[start:end])
         args = f"{args[:start]} {phone} {args[end:]}"
     # 「…刘芳电话139…」: the word before a number says what it is, and is no name.
-    args = _PHONE_WORD.sub(" ", args)
+    args = without_name_intro(_PHONE_WORD.sub(" ", args))
     tokens = _join_latin_names([t for t in re.split(r"[\s\u3000,，;；]+", args.strip()) if t])
     if not tokens:
         raise DraftError(NEW_USAGE)
@@ -332,7 +333,8 @@ def parse_new_customer(args: str) -> dict[str, Any]:
     company = next((t for t in free if COMPANY_HINT.search(t)), free[0] if free else None)
     if company is not None:
         free.remove(company)
-        draft["company"] = company
+        # 「杭州某某公司的」, as said in a sentence.
+        draft["company"] = without_company_frame(company)
     if free and len(free[0]) <= 6:
         draft["industry"] = free.pop(0)
     draft["notes"] = " ".join(free)
@@ -362,6 +364,19 @@ def _draft(data: dict[str, Any]) -> CustomerDraft:
     )
 
 
+class SaysNewCustomer(Filter):
+    """「加个客户叫王强，杭州某某公司的，电话138…」: ``ctx.data["args"]`` as 「新客户」's."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        rest = says_new_customer(msg.text or "")
+        if rest is None:
+            return False
+        ctx.data["args"] = rest
+        return True
+
+
+# Registered bottom-up: the command first, the sentence after it.
+@router.message(RoleIs("staff"), KindIs("text", "voice"), SaysNewCustomer())
 @router.message(RoleIs("staff"), Command("新客户", "新建客户", "添加客户", "加客户"))
 async def new_customer(msg: Incoming, ctx: Context) -> str:
     try:

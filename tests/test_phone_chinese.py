@@ -379,6 +379,26 @@ async def test_new_customer_with_an_english_name(wechat: WeChatSender) -> None:
     assert (await FollowUp.get()).content == "聊了报价"
 
 
+async def test_a_new_customer_said_as_a_sentence(wechat: WeChatSender) -> None:
+    from models import Customer
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    # It was 「没有看懂」, and with a 王强 in the book, a follow-up on him.
+    said = await wechat.say("加个客户叫王强，杭州某某公司的，电话13812345679", REP_A)
+    assert "已新建客户：王强（杭州某某公司）" in said, said
+    qiang = await Customer.get(name="王强")
+    assert (qiang.company, qiang.phone_last4) == ("杭州某某公司", "5679")
+    spoken = await wechat.say(
+        "帮我新建一个客户，名字叫刘芳，是宁波某某贸易的，手机13912345678", REP_A
+    )
+    assert "已新建客户：刘芳（宁波某某贸易）" in spoken, spoken
+    # Said again, the same phone is refused as for 「新客户」; nothing is a follow-up.
+    again = await wechat.say("加个客户叫王强，杭州某某公司的，电话13812345679", REP_A)
+    assert "已经属于客户「王强」" in again, again
+    assert await FollowUp.all().count() == 0
+
+
 async def test_the_company_said_after_a_shared_name_tells_which(wechat: WeChatSender) -> None:
     from models import FollowUp
 
