@@ -19,7 +19,13 @@ from bot.incoming import Incoming
 from bot.parsing.birthdays import Birthday, InvalidBirthday, parse_birthday
 from bot.parsing.dates import describe, local_today
 from bot.parsing.new_customers import says_new_customer, without_company_frame, without_name_intro
-from bot.parsing.phones import looks_like_phone, mask_phone, parse_phone, phones_in_text
+from bot.parsing.phones import (
+    looks_like_phone,
+    mask_phone,
+    parse_phone,
+    phones_in_text,
+    with_spoken_phones,
+)
 from bot.router import HandlerResult, Router
 from handlers.customer_card_text import NOT_SET, UNOWNED, render_card
 from handlers.customer_pick import cipher_of, on_pick, refusal_to_change, resolve_customer, staff_of
@@ -277,6 +283,8 @@ def _join_latin_names(tokens: list[str]) -> list[str]:
 def parse_new_customer(args: str) -> dict[str, Any]:
     """「张三 13800138000 上海某某贸易 餐饮 VIP 生日3月5日」 → a draft (JSON-friendly,
     kept in the dialog state). Raises :class:`DraftError` with the correction prompt."""
+    # A number read out digit by digit (「一五八一二三四五六七八」) is written in digits.
+    args = with_spoken_phones(args)
     # A phone written with spaces (「138 0013 8000」) or glued between name and company
     # (「王小明13800138000某某科技」) becomes a token of its own.
     for start, end in reversed(phones_in_text(args)):

@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Length
 
 from bot.crypto import FieldCipher, normalize_phone
+from bot.parsing.phones import with_spoken_phones
 from models.customers import Customer, name_pinyin
 from models.mentions import short_company
 from models.rawsql import select, select_equal_any
@@ -73,6 +74,9 @@ async def search_customers(
         # a name): nothing can match, and SQLite refuses LIKE patterns that long.
         return []
     matches = [Match(c, 100.0) for c in named] if named else await _search(q, cipher)
+    if not matches and (digits := with_spoken_phones(q)) != q and _DIGITS.match(digits):
+        # 「查 幺三八一二三四五六七八」: a number read out digit by digit.
+        matches = await _by_phone(digits, cipher)
     filler = _FILLER.match(q)
     if not matches and filler and q[filler.end() :]:
         # 「查一下王五」, 「查下王五」: the filler after 查 is not part of the name. Tried

@@ -399,6 +399,28 @@ async def test_a_new_customer_said_as_a_sentence(wechat: WeChatSender) -> None:
     assert await FollowUp.all().count() == 0
 
 
+async def test_a_phone_number_read_out_digit_by_digit(db: str, wechat: WeChatSender) -> None:
+    from models import Customer
+    from tests.test_phones_at_rest import database_text
+
+    rep, _, _ = await team()
+    # Voice input writes the digits as said: it was 「请发送赵敏的手机号」.
+    said = await wechat.say("新客户 赵敏 一五八一二三四五六七八 某某科技", REP_A)
+    assert "已新建客户：赵敏（某某科技）" in said and "手机：15812345678" in said, said
+    await wechat.say("新客户 孙丽 某某公司", REP_A)
+    answered = await wechat.say("幺三八 一二三四 五六七八", REP_A)
+    assert "已新建客户：孙丽（某某公司）" in answered, answered
+    assert (await Customer.get(name="孙丽")).phone_last4 == "5678"
+    card = await wechat.say("查 一五八一二三四五六七八", REP_A)
+    assert "【赵敏】某某科技" in card, card
+    # Said in a note, the number is sealed at rest like a typed one.
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("跟进 周杰 电话 客户新号码一三七一二三四五六七八", REP_A)
+    assert "一三七一二三四五六七八" in (await FollowUp.get()).content
+    assert "一三七一二三四五六七八" not in await database_text(db)
+
+
 async def test_the_company_said_after_a_shared_name_tells_which(wechat: WeChatSender) -> None:
     from models import FollowUp
 
