@@ -21,7 +21,7 @@ from bot.parsing.dates import (
     local_today,
     parse_moment_phrase,
 )
-from bot.parsing.followups import METHOD_AT_START, method_of, parse_note, reads_like_report
+from bot.parsing.followups import method_of, opening_method, parse_note, reads_like_report
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import (
     ask_which,
@@ -133,9 +133,9 @@ def _by_company(
     if said is None:
         return None
     customer, content = said
-    opening = METHOD_AT_START.match(content)
-    if opening and method_of(opening.group(1)) is FollowUpMethod(payload["method"]):
-        content = content[opening.end() :]
+    opening = opening_method(content)
+    if opening and opening[0] is FollowUpMethod(payload["method"]):
+        content = opening[1]
     return customer, {**payload, "content": content or payload["content"]}
 
 

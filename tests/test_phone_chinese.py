@@ -84,6 +84,27 @@ async def test_the_revisit_is_found_anywhere_in_the_sentence(wechat: WeChatSende
     assert {"2026-12-28", "2026-12-03", "2026-12-07", "2026-12-14"} <= revisits
 
 
+async def test_a_visit_verb_glued_to_the_note_stays_in_it(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    lina = await customer("李娜", rep)
+    await customer("张三", rep, company="杭州禾丰")
+    jingmi = await customer("张三", rep, company="华东精密")
+    with time_machine.travel(FROZEN, tick=True):
+        met = await wechat.say("跟进 李娜 见了张总聊了交期", REP_A)
+        visited = await wechat.say("跟进李娜拜访了采购部王经理下周三回访", REP_A)
+        narrowed = await wechat.say("跟进 张三 华东精密见了王总聊了交期", REP_A)
+    # 「见了」 was eaten as the method word: 「内容：张总聊了交期」, 「了采购部王经理」.
+    assert "方式：拜访" in met and "内容：见了张总聊了交期" in met, met
+    assert "内容：拜访了采购部王经理" in visited, visited
+    assert "内容：见了王总聊了交期" in narrowed, narrowed
+    notes = {(f.customer_id, f.content) for f in await FollowUp.all()}  # type: ignore[attr-defined]
+    assert notes == {
+        (lina.id, "见了张总聊了交期"),
+        (lina.id, "拜访了采购部王经理"),
+        (jingmi.id, "见了王总聊了交期"),
+    }
+
+
 async def test_deal_amounts_and_labels_as_reps_write_them(wechat: WeChatSender) -> None:
     from decimal import Decimal
 

@@ -33,6 +33,22 @@ _FEEDBACK_CLAUSE = re.compile(r"^(?:客户|对方|他|她|老板|采购)")
 _CLAUSES = re.compile(r"[，,；;。]")
 
 
+def opening_method(text: str) -> tuple[FollowUpMethod, str] | None:
+    """The method a note opens with, and the note without it: 「电话 聊了报价」 and
+    「电话聊了报价」 → (电话, 聊了报价). A method word glued to what follows that is a
+    verb of the sentence — 了 or 过 says so: 「见了张总聊了交期」, 「拜访了采购部」 — is
+    no label and stays in the note."""
+    match = METHOD_AT_START.match(text)
+    if match is None:
+        return None
+    method = METHOD_WORDS[match.group(1).lower()]
+    word, end = match.group(1), match.end()
+    glued = end == match.start(1) + len(word) and end < len(text)
+    if glued and (word.endswith(("了", "过")) or text[end] in "了过"):
+        return method, text
+    return method, text[end:]
+
+
 @dataclass(frozen=True)
 class Note:
     method: FollowUpMethod
@@ -55,10 +71,9 @@ def parse_note(text: str, today: date) -> Note:
     The content may come back empty: whether that is acceptable is the caller's rule."""
     text = text.strip()
     method = FollowUpMethod.OTHER
-    match = METHOD_AT_START.match(text)
-    if match:
-        method = METHOD_WORDS[match.group(1).lower()]
-        text = text[match.end() :]
+    opening = opening_method(text)
+    if opening is not None:
+        method, text = opening
     revisit = find_revisit(text, today) or scan_revisit(text, today)
     body = revisit.rest if revisit else text
     feedback = ""
