@@ -21,7 +21,13 @@ from bot.parsing.dates import (
     local_today,
     parse_moment_phrase,
 )
-from bot.parsing.followups import method_of, opening_method, parse_note, reads_like_report
+from bot.parsing.followups import (
+    method_of,
+    opening_method,
+    parse_note,
+    planned_contact,
+    reads_like_report,
+)
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import (
     ask_which,
@@ -39,6 +45,7 @@ from models.followups import (
     amend_followup,
     latest_own_followup,
     log_followup,
+    plan_revisit,
 )
 from models.mentions import mentioned_customers
 
@@ -255,6 +262,10 @@ def _past(day: date, at: time | None, today: date) -> str:
 # --- a report without 「跟进」 ------------------------------------------------------------
 
 FREE_LOGGED = "（没写「跟进」也记下了；不对请发「撤销」。）"
+PLANNED = (
+    "好的，{name}的下次回访定在 {date}，到时提醒你。\n"
+    "这是计划，没有记成一次跟进；联系过后发「跟进 {name} …」记下结果。不对请发「撤销」。"
+)
 
 
 class ReportOnCustomer(Filter):
@@ -293,9 +304,42 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
         "next_revisit_time": note.revisit_time.strftime("%H:%M") if note.revisit_time else None,
     }
     mentions = ctx.data["mentions"]
+    action = "followups.log"
+    # 「明天要去拜访李娜」: a plan sets the revisit; it is no contact to log.
+    planned = planned_contact(msg.text, note, today)
+    if planned is not None:
+        action = "followups.plan"
+        day, at = planned
+        if has_passed(day, at, ctx.config.tz):
+            return _past(day, at, today)
+        payload |= {
+            "content": msg.text.strip().rstrip("。.!！"),
+            "next_revisit_on": day.isoformat(),
+            "next_revisit_time": at.strftime("%H:%M") if at else None,
+        }
     if len(mentions) == 1 and mentions[0].sure:
-        ctx.handler_name = "followups.log"
+        ctx.handler_name = action
         customer = await Customer.get(id=mentions[0].customer.id)
+        if action == "followups.plan":
+            return await plan_action(msg, ctx, customer, payload)
         return await log_action(msg, ctx, customer, payload) + "\n" + FREE_LOGGED
     shown = [m.customer for m in mentions[:MAX_RESULTS]]
-    return await ask_which(ctx, shown, "要记跟进的客户", "followups.log", payload)
+    return await ask_which(ctx, shown, "要记跟进的客户", action, payload)
+
+
+@on_pick("followups.plan", own_first=True)
+async def plan_action(
+    msg: Incoming, ctx: Context, customer: Customer, payload: dict[str, Any]
+) -> str:
+    if refusal := await refusal_to_change(ctx, customer, NOT_YOURS):
+        return refusal
+    today = local_today(ctx.config.tz)
+    day = date.fromisoformat(payload["next_revisit_on"])
+    at_text = payload.get("next_revisit_time")
+    at = time.fromisoformat(at_text) if at_text else None
+    try:
+        await plan_revisit(customer, staff_of(ctx), day, at, payload["content"], today)
+    except RevisitInPast:
+        return PAST_DATE.format(date=describe(day, today))
+    when = describe(day, today) + (f" {at:%H:%M}" if at else "")
+    return PLANNED.format(name=customer.name, date=when)

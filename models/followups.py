@@ -171,6 +171,44 @@ async def amend_followup(
     await remember(by, FOLLOWUP_EDIT, followup.id, before, f"修改跟进 {followup.customer.name}")
 
 
+async def plan_revisit(
+    customer: Customer, rep: Staff, day: date, at: time | None, words: str, today: date
+) -> FollowUp:
+    """A contact planned, not made (「明天要去拜访李娜」): the customer's revisit is set to
+    ``day`` and nothing counts as a contact (no last contact, no claiming). The plan
+    lives on the latest follow-up, as a revisit always does; a customer with none gets
+    one that says it is a plan. 撤销 takes it back either way."""
+    if day < today:
+        raise RevisitInPast(day.isoformat())
+    latest = await _latest(customer.id)
+    if latest is not None:
+        latest.customer = customer
+        await amend_followup(latest, "next_revisit_on", day, today, rep, at)
+        return latest
+    async with atomic():
+        planned = FollowUp(
+            customer=customer,
+            rep=rep,
+            method=FollowUpMethod.OTHER,
+            content=PLANNED.format(words=words),
+            feedback="",
+            next_revisit_on=day,
+            next_revisit_time=at.strftime("%H:%M") if at else None,
+        )
+        await save_later(planned)
+        before = {
+            "customer_id": customer.id,
+            "last_contact_at": customer.last_contact_at,
+            "claimed": False,
+        }
+        await remember(rep, FOLLOWUP, id_of(planned), before, f"计划 {customer.name}")
+    return planned
+
+
+# How a plan reads in the card's history, where a revisit has to live on a follow-up.
+PLANNED = "（计划）{words}"
+
+
 @dataclass(frozen=True)
 class DueRevisit:
     followup: FollowUp

@@ -195,6 +195,29 @@ async def test_a_report_naming_a_customer_is_a_follow_up_without_the_command_wor
     assert "他说月底前定" in f.content
 
 
+async def test_a_plan_sets_the_revisit_and_logs_no_contact(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("李娜", rep)
+    zhou = await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # It was logged as a visit made today (方式：拜访, last contact today).
+        planned = await wechat.say("明天要去拜访李娜", REP_A)
+        await wechat.say("跟进 周杰 电话 聊了报价 下周三回访", REP_A)
+        moved = await wechat.say("我准备明天过去拜访周杰", REP_A)
+    assert "李娜的下次回访定在 12月3日" in planned and "没有记成一次跟进" in planned, planned
+    assert "已记录跟进" not in planned and "方式：拜访" not in planned
+    assert "周杰的下次回访定在 12月3日" in moved, moved
+    lina = await Customer.get(name="李娜")
+    assert lina.last_contact_at is None
+    assert [f.method for f in await FollowUp.filter(customer=lina)] == ["other"]
+    # 周杰's plan moved to tomorrow on his one follow-up: no second contact.
+    calls = await FollowUp.filter(customer=zhou)
+    assert [(f.method, str(f.next_revisit_on)) for f in calls] == [("phone", "2026-12-03")]
+    with time_machine.travel(datetime(2026, 12, 3, 9, 0, tzinfo=FROZEN.tzinfo), tick=True):
+        due = await wechat.say("待办", REP_A)
+    assert "李娜" in due and "周杰" in due, due
+
+
 async def test_a_title_after_a_surname_asks_which_customer(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
     await customer("李娜", rep, company="苏州禾丰食品")

@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 
-from bot.parsing.revisits import find_revisit, scan_revisit
+from bot.parsing.dates import InvalidDate
+from bot.parsing.revisits import find_revisit, leading_moment, scan_revisit
 from models.enums import FollowUpMethod
 
 # Longest first, so 「打电话」 wins over 「电话」.
@@ -121,3 +122,26 @@ def reads_like_report(text: str, today: date) -> bool:
         return scan_revisit(text, today) is not None
     except Exception:  # an impossible date phrase is still not a report
         return False
+
+
+# Words telling that a contact took place: 「聊了」, 「见过」, 「刚…」, 「客户说」. Not 「过去」
+# (going over to them) nor 「了解」 (to find out).
+_HAPPENED = re.compile(r"了(?!解)|过(?![去来])|刚|已经|说|讲|答应|同意|反馈|嫌|觉得|兴趣|表示")
+# Words that open a plan before its day: 「我准备明天…」, 「打算下周三…」.
+_PLAN_OPENING = re.compile(r"^(?:我们?|准备|打算|计划|要|得|还要|还得)*")
+
+
+def planned_contact(text: str, note: Note, today: date) -> tuple[date, time | None] | None:
+    """「明天要去拜访李娜」, 「李娜下周三回访」, 「我准备明天过去拜访张三」: a contact to come,
+    said in one clause with its day and no word of one that took place — a reminder
+    to set, not a follow-up to log. Its day and time of day, else None."""
+    said = text.strip().rstrip("。.!！")
+    if _HAPPENED.search(said) or _CLAUSES.search(said):
+        return None
+    if note.next_revisit is not None:
+        return note.next_revisit, note.revisit_time
+    try:
+        moment = leading_moment(_PLAN_OPENING.sub("", said), today)
+    except InvalidDate:
+        return None
+    return moment if moment is not None and moment[0] >= today else None

@@ -63,6 +63,13 @@ def _longest_date_prefix(text: str, today: date) -> tuple[Moment, int] | None:
     return None
 
 
+def leading_moment(text: str, today: date) -> Moment | None:
+    """The date (and time of day) said at the start of ``text``: 「明天下午去…」.
+    Raises :class:`InvalidDate` like :func:`parse_date_phrase`."""
+    found = _longest_date_prefix(text.strip(), today)
+    return found[0] if found else None
+
+
 def leading_date(text: str, today: date) -> tuple[date, str] | None:
     """The longest date phrase (a time of day after it is allowed) at the start of
     ``text`` and what follows: 「12月20日 答谢会」 → (12-20, "答谢会"). Raises
