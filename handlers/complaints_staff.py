@@ -10,8 +10,9 @@ import re
 from datetime import UTC, datetime
 
 from bot.context import Context
-from bot.filters import Command, EventIs, EventKeyIs, RoleIs
+from bot.filters import Command, EventIs, EventKeyIs, Filter, KindIs, RoleIs
 from bot.incoming import Incoming
+from bot.parsing.tickets import handed_over
 from bot.router import Router
 from handlers.complaints_common import await_rating, split_ticket, target
 from handlers.help import STAFF_ROLES, register_help
@@ -221,6 +222,24 @@ async def _detail(c: Complaint, ctx: Context) -> str:
         extra=extra,
         timeline="\n".join(lines) or "—",
     )
+
+
+class HandsOver(Filter):
+    """「把投诉TS…交给刘洋处理」: ``ctx.data["args"]`` as 「指派」's."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        said = handed_over(msg.text or "")
+        if said is None:
+            return False
+        ctx.data["args"] = " ".join(said)
+        return True
+
+
+# Before 「投诉」: 「投诉TS…交给刘洋处理」 hands the ticket over, it does not show it.
+@router.message(RoleIs("staff"), KindIs("text", "voice"), HandsOver())
+async def assign_in_words(msg: Incoming, ctx: Context) -> str:
+    ctx.handler_name = f"{router.name}.staff_assign"  # audited as 「指派」 is
+    return await staff_assign(msg, ctx)
 
 
 @router.message(Command("投诉"), RoleIs("staff"), read_only=True)

@@ -203,6 +203,26 @@ async def test_rights_rep_cannot_close_or_reassign_another_reps_ticket(
     assert "已结案，不能再回复" in await wechat.say(f"回复 {number} 再说一句", sender=REP2)
 
 
+async def test_a_manager_hands_a_ticket_over_in_words(wechat: WeChatSender) -> None:
+    rep, rep2, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 设备三天两头故障", sender=CUSTOMER))
+    # 「没有看懂」 before; 「投诉TS…」 showed the ticket instead.
+    handed = await wechat.say(f"把投诉{number}交给张伟处理", sender=MANAGER)
+    assert f"已将 {number} 指派给 张伟" in handed, handed
+    c = await Complaint.get(ticket_no=number)
+    assert c.assignee_id == rep2.id  # type: ignore[attr-defined]
+    assert number in (await pushes(REP2))[-1]
+    back = await wechat.say(f"投诉{number}交给李明处理", sender=MANAGER)
+    short = await wechat.say(f"把{number[-4:]}这单转给张伟吧。", sender=MANAGER)
+    assert f"已将 {number} 指派给 李明" in back, back
+    assert f"已将 {number} 指派给 张伟" in short, short
+    # A rep may not, as with 「指派」; digits alone without 投诉 or 单 hand nothing over.
+    assert "只有主管" in await wechat.say(f"把投诉{number}交给李明处理", sender=REP2)
+    assert "已将" not in await wechat.say("5000给李明", sender=MANAGER)
+    assert (await Complaint.get(ticket_no=number)).assignee_id == rep2.id  # type: ignore[attr-defined]
+
+
 async def test_manager_escalates_and_regrades_with_a_reason(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
     await Customer.create(name="王五", grade=Grade.NORMAL, owner=rep, openid=CUSTOMER)
