@@ -18,7 +18,14 @@ from handlers.help import register_help
 from models.digest import Digest, build_digest
 from models.digest_chart import push_chart, render_chart
 from models.digest_text import render_digest
-from models.periods import Period, day_period, month_period, week_period
+from models.periods import (
+    Period,
+    day_period,
+    last_month_period,
+    last_week_period,
+    month_period,
+    week_period,
+)
 
 router = Router("digest")
 
@@ -46,10 +53,11 @@ class AsksForFigures(Filter):
         if asked is None or not (asked.group("when") or asked.group("kind") in _REPORTS):
             return False
         when, kind = asked.group("when") or "", asked.group("kind")
-        if when in _WEEK or kind == "周报":
-            ctx.data["command"], ctx.data["args"] = "周报", ""
-        elif when in _MONTH or kind == "月报":
-            ctx.data["command"], ctx.data["args"] = "月报", ""
+        last = when if when in _LAST_WEEK | _LAST_MONTH else ""
+        if when in _WEEK | _LAST_WEEK or (kind == "周报" and when not in _MONTH | _LAST_MONTH):
+            ctx.data["command"], ctx.data["args"] = "周报", last
+        elif when in _MONTH | _LAST_MONTH or kind == "月报":
+            ctx.data["command"], ctx.data["args"] = "月报", last
         else:
             ctx.data["command"], ctx.data["args"] = "日报", when if when in _YESTERDAY else ""
         return True
@@ -60,9 +68,13 @@ _REPORTS = {"日报", "周报", "月报"}
 _WEEK = {"本周", "这周", "这星期", "这个星期"}
 _MONTH = {"本月", "这个月", "这月"}
 _YESTERDAY = {"昨天", "昨日"}
+# 「上周周报」, 「看下上周的周报」, 「上个月的业绩」: the whole week (month) before.
+_LAST_WEEK = {"上周", "上星期", "上个星期", "上礼拜", "上个礼拜"}
+_LAST_MONTH = {"上月", "上个月"}
 _ASKS_FIGURES = re.compile(
-    r"^\s*(?:看看|看一下|看下|发一下|发下|给我|我要看)?\s*"
-    r"(?P<when>今天|今日|昨天|昨日|本周|这周|这星期|这个星期|本月|这个月|这月)?\s*的?\s*"
+    r"^\s*(?:看看|看一下|看下|发一下|发下|给我|我要看|我想看|帮我看下|帮我看看)?\s*"
+    r"(?P<when>今天|今日|昨天|昨日|本周|这周|这星期|这个星期|本月|这个月|这月|"
+    r"上周|上星期|上个星期|上礼拜|上个礼拜|上月|上个月)?\s*的?\s*"
     r"(?:团队)?的?\s*(?P<kind>日报|周报|月报|数据|业绩|统计|报表|战报)\s*(?:呢|吧)?\s*[?？。!！]?\s*$"
 )
 
@@ -79,9 +91,9 @@ async def digest(msg: Incoming, ctx: Context) -> str:
     today = local_today(ctx.config.tz)
     word, args = ctx.data["command"], ctx.data.get("args", "").strip()
     if word == "周报":
-        period = week_period(today)
+        period = last_week_period(today) if args in _LAST_WEEK else week_period(today)
     elif word == "月报":
-        period = month_period(today)
+        period = last_month_period(today) if args in _LAST_MONTH else month_period(today)
     elif args:
         try:
             day = parse_past_date(args, today)

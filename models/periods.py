@@ -44,6 +44,18 @@ def month_period(today: date) -> Period:
     return Period("month", today.replace(day=1), today)
 
 
+def last_week_period(today: date) -> Period:
+    """Last week, Monday to Sunday, whole."""
+    monday = today - timedelta(days=today.weekday() + 7)
+    return Period("week", monday, monday + timedelta(days=6))
+
+
+def last_month_period(today: date) -> Period:
+    """Last month, whole."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return Period("month", last.replace(day=1), last)
+
+
 def bounds(first: date, last: date, cfg: Config) -> tuple[datetime, datetime]:
     """The UTC instants of a run of local days: [first 00:00, the day after last 00:00)."""
     start = datetime.combine(first, time(0), cfg.tz).astimezone(UTC)

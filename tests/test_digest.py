@@ -229,6 +229,22 @@ async def test_manager_asks_for_the_digest_and_gets_the_chart_too(
     assert "销售日报 · 12月2日" in asked["昨天日报"]
 
 
+async def test_last_week_and_last_month_asked_in_words(db: str, wechat: WeChatSender) -> None:
+    await history()
+    with at(NOW):
+        # 「没有看懂」 before, and 「周报 上周」 was this week's.
+        asked = {
+            t: await wechat.say(t, MANAGER)
+            for t in ("上周周报", "看下上周的周报", "周报 上周", "上个月的业绩")
+        }
+    for said in ("上周周报", "看下上周的周报", "周报 上周"):
+        week = asked[said]
+        assert "销售周报 · 11月23日—11月29日" in week and "跟进 0 次" in week, (said, week)
+    month = asked["上个月的业绩"]
+    assert "销售月报 · 11月1日—11月30日" in month and "成交 1 笔" in month, month
+    assert "¥10,000" in month
+
+
 async def test_reps_get_no_team_figures(db: str, wechat: WeChatSender) -> None:
     await history()
     for word in ("日报", "周报", "团队", "转移 李明 张伟", "待办 团队", "今天的日报"):
