@@ -176,13 +176,21 @@ _ASKS_CONTACT = re.compile(
 )
 
 
+# 「下周一上午十点给王强打电话」: a call to make (or made), not a number asked for.
+_MAKES_A_CALL = re.compile(r"[给跟和]|[打拨回]$")
+
+
 class AsksContact(Filter):
     """``ctx.data["who"]``: the customer a contact detail is asked of — not a command
     glued to one (「跟进张三电话」 logs a call)."""
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         asked = _ASKS_CONTACT.match(msg.text or "")
-        if asked is None or Command.starts_any(asked.group("who")):
+        if (
+            asked is None
+            or Command.starts_any(asked.group("who"))
+            or _MAKES_A_CALL.search(asked.group("who"))
+        ):
             return False
         ctx.data["who"] = asked.group("who")
         return True

@@ -290,6 +290,19 @@ async def test_asking_for_a_phone_shows_the_card_and_logs_nothing(wechat: WeChat
     assert await FollowUp.all().count() == 2
 
 
+async def test_a_call_to_make_is_no_number_asked_for(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("王强", rep, phone="13912345678")
+    with time_machine.travel(FROZEN, tick=True):
+        # It was 「没有找到「下周一上午十点给王强打」」: the sentence taken for 「王强的电话？」.
+        call = await wechat.say("下周一上午十点给王强打电话", REP_A)
+        asked = await wechat.say("王强的电话", REP_A)
+    assert "王强的下次回访定在 12月7日（周一） 10:00" in call, call
+    assert "【王强】" in asked and "13912345678" in asked
+    planned = await FollowUp.get()
+    assert (str(planned.next_revisit_on), planned.next_revisit_time) == ("2026-12-07", "10:00")
+
+
 async def test_words_a_rep_sends_without_a_command(wechat: WeChatSender) -> None:
     from models import Customer
 
