@@ -42,6 +42,10 @@ _ASCII_NAME = re.compile(r"^[a-z]+$")
 # Said between 查 and the name: 「查一下王五」, 「查下 王五」.
 _FILLER = re.compile(r"^(?:一下|下)\s*")
 _DIGITS = re.compile(r"^\+?[\d\s\-]+$")
+# 「李娜的电话」, 「华东精密的地址」: what is asked of the customer, after the name.
+_CONTACT_ASKED = re.compile(
+    r"\s*的?\s*(?:电话号?码?|手机号?码?|号码|联系方式|地址)\s*(?:是|是多少|多少|呢|是啥|是什么)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,13 @@ async def search_customers(
         # a name): nothing can match, and SQLite refuses LIKE patterns that long.
         return []
     matches = [Match(c, 100.0) for c in named] if named else await _search(q, cipher)
+    if not matches and (asked := _CONTACT_ASKED.search(q)) and asked.start() >= 2:
+        # 「查一下李娜的电话」: the card shows the number; the name is what to look up.
+        who = q[: asked.start()]
+        matches = await _search(who, cipher)
+        filler = _FILLER.match(who)
+        if not matches and filler and who[filler.end() :]:
+            matches = await _search(who[filler.end() :], cipher)
     if not matches and (digits := with_spoken_phones(q)) != q and _DIGITS.match(digits):
         # 「查 幺三八一二三四五六七八」: a number read out digit by digit.
         matches = await _by_phone(digits, cipher)

@@ -290,6 +290,15 @@ async def test_asking_for_a_phone_shows_the_card_and_logs_nothing(wechat: WeChat
     assert await FollowUp.all().count() == 2
 
 
+async def test_cha_with_the_detail_asked_shows_the_card(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("李娜", rep, phone="13912345678", company="华东精密")
+    # It was 「没有找到「一下李娜的电话」」.
+    for said in ("查一下李娜的电话", "查 华东精密的地址", "帮我查下李娜的手机号是多少"):
+        card = await wechat.say(said, REP_A)
+        assert "【李娜】华东精密" in card and "13912345678" in card, (said, card)
+
+
 async def test_a_call_to_make_is_no_number_asked_for(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
     await customer("王强", rep, phone="13912345678")
