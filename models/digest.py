@@ -26,7 +26,7 @@ from models.complaints import Complaint, ComplaintKpis, complaint_kpis
 from models.customers import Customer
 from models.deals import Deal, DealEvent
 from models.digest_attention import Attention, attention_items, silent_vip_filter
-from models.enums import ComplaintStatus, DealStage, Lifecycle, Role
+from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Lifecycle, Role
 from models.followups import FollowUp
 from models.kpi_snapshot import KpiSnapshot
 from models.periods import Period, bounds, month_period
@@ -152,6 +152,7 @@ async def build_digest(
     )
     rows = (
         await FollowUp.filter(in_now | in_prev)
+        .exclude(method=FollowUpMethod.PLAN)
         .annotate(cur=Count("id", _filter=in_now), old=Count("id", _filter=in_prev))
         .group_by("rep_id")
         .values_list("rep_id", "cur", "old")

@@ -53,6 +53,9 @@ class FollowUpMethod(StrEnum):
     VISIT = "visit"
     EMAIL = "email"
     OTHER = "other"
+    # A contact to come (「明天要去拜访李娜」) on a customer with no follow-up yet: it
+    # holds the revisit and counts as no contact anywhere (figures, activity).
+    PLAN = "plan"
 
     @property
     def label(self) -> str:
@@ -62,6 +65,7 @@ class FollowUpMethod(StrEnum):
             "visit": "拜访",
             "email": "邮件",
             "other": "其他",
+            "plan": "计划",
         }[self.value]
 
 

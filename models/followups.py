@@ -189,7 +189,7 @@ async def plan_revisit(
         planned = FollowUp(
             customer=customer,
             rep=rep,
-            method=FollowUpMethod.OTHER,
+            method=FollowUpMethod.PLAN,
             content=PLANNED.format(words=words),
             feedback="",
             next_revisit_on=day,

@@ -198,6 +198,7 @@ def _purchases_sql(ids: int | None) -> str:
 def _contacts_sql(ids: int | None) -> str:
     return (
         'SELECT "customer_id", MAX("created_at") AS last FROM "followup" WHERE "created_at" <= ?'
+        " AND \"method\" <> 'plan'"  # a plan is no contact (FollowUpMethod.PLAN)
         + ("" if ids is None else f' AND "customer_id" IN ({placeholders(ids)})')
         + ' GROUP BY "customer_id"'
     )

@@ -15,7 +15,7 @@ from models.complaints import ACTIVE, Complaint
 from models.customers import Customer
 from models.deals import Deal
 from models.digest import SIGNED, overdue_by_owner
-from models.enums import Role
+from models.enums import FollowUpMethod, Role
 from models.followups import DueRevisit, FollowUp, due_revisits
 from models.staff import Staff
 
@@ -53,6 +53,7 @@ async def team_lines(today: date, tz: ZoneInfo) -> list[TeamLine]:
     week_start = datetime.combine(monday, time(0), tz).astimezone(UTC)
     for rep_id, n in (
         await FollowUp.filter(created_at__gte=week_start, rep_id__in=list(staff))
+        .exclude(method=FollowUpMethod.PLAN)
         .annotate(n=Count("id"))
         .group_by("rep_id")
         .values_list("rep_id", "n")

@@ -10,7 +10,7 @@ import time_machine
 
 from bot.middlewares import APOLOGY
 from models import Customer, FollowUp
-from tests.sales_helpers import REP_A, customer, team
+from tests.sales_helpers import MANAGER, REP_A, customer, team
 from tests.wechat_client import WeChatSender
 
 # Wednesday 2 December 2026, 10:00 in Shanghai.
@@ -209,10 +209,14 @@ async def test_a_plan_sets_the_revisit_and_logs_no_contact(wechat: WeChatSender)
     assert "周杰的下次回访定在 12月3日" in moved, moved
     lina = await Customer.get(name="李娜")
     assert lina.last_contact_at is None
-    assert [f.method for f in await FollowUp.filter(customer=lina)] == ["other"]
+    assert [f.method for f in await FollowUp.filter(customer=lina)] == ["plan"]
     # 周杰's plan moved to tomorrow on his one follow-up: no second contact.
     calls = await FollowUp.filter(customer=zhou)
     assert [(f.method, str(f.next_revisit_on)) for f in calls] == [("phone", "2026-12-03")]
+    with time_machine.travel(FROZEN, tick=True):
+        # The manager's figures count the one call made, not the plan.
+        today = await wechat.say("日报", MANAGER)
+    assert "跟进 1 次" in today, today
     with time_machine.travel(datetime(2026, 12, 3, 9, 0, tzinfo=FROZEN.tzinfo), tick=True):
         due = await wechat.say("待办", REP_A)
     assert "李娜" in due and "周杰" in due, due
