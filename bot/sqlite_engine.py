@@ -50,7 +50,7 @@ from tortoise.backends.sqlite.client import (
     translate_exceptions,
 )
 from tortoise.connection import get_connections
-from tortoise.exceptions import TransactionManagementError
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 
 from bot.background import BackgroundTask
 from bot.sqlite_group import MEMBER, Group
@@ -209,6 +209,17 @@ class _DictRows:
 
 
 class _Transaction(_DictRows, SqliteTransactionWrapper):
+    async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn`` given SQLite's connection, inside this transaction, in one go: for
+        statements in a row that need nothing from the ORM between them
+        (``models.deferred``). Errors come out as the ORM's."""
+        try:
+            return await self._connection._execute(fn, self._connection._conn)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(exc) from exc
+
     async def begin(self) -> None:
         try:
             await self._connection.execute("BEGIN IMMEDIATE")

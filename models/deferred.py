@@ -107,6 +107,11 @@ async def flush(last: Model | None = None, *, final: bool = False) -> None:
     # Each row's values converted once (sealing encrypts): the statements are built from them.
     converted = [(item, *_columns_and_values(item, conn)) for item in pending]
     if conn.capabilities.dialect != "postgres":
+        if hasattr(conn, "run_sync"):
+            # Inside the message's transaction: the statements in one call to SQLite,
+            # not one trip each through the ORM's client (bot.sqlite_engine).
+            await conn.run_sync(lambda raw: _write_sqlite(raw, conn.log, converted))
+            return
         for item, columns, values in converted:
             sql, params = _statement(item, columns, values, None, {})
             if isinstance(item, _Update):
@@ -143,6 +148,20 @@ async def flush(last: Model | None = None, *, final: bool = False) -> None:
     for item in keep:
         item.pk = found[0][names[id(item)]]
         item._saved_in_db = True
+
+
+def _write_sqlite(
+    raw: Any, log: Any, converted: list[tuple[Model | _Update, list[str], list[Any]]]
+) -> None:
+    """The rows in order, on SQLite's own connection: a row's id is known before the
+    next one, which may hold it (:class:`Ref`). Logged as the ORM logs a statement."""
+    for item, columns, values in converted:
+        sql, params = _statement(item, columns, values, None, {})
+        log.debug("%s: %s", sql, params)
+        cursor = raw.execute(sql, params)
+        if not isinstance(item, _Update):
+            item.pk = cursor.lastrowid
+            item._saved_in_db = True
 
 
 async def _run(conn: Any, sql: str, values: list[Any], final: bool) -> list[dict[str, Any]]:
@@ -188,33 +207,42 @@ def _columns_and_values(item: Model | _Update, conn: Any) -> tuple[list[str], li
     """The columns and values of the statement, as the ORM would send them (a
     :class:`Ref` as it is); an UPDATE's last value is the row's id."""
     row = item.row if isinstance(item, _Update) else item
-    meta = row._meta
     if isinstance(item, _Update):
-        names: list[str] = list(item.fields)
-    else:
-        # None with a database default is left to the database, as the ORM does.
-        names = [
-            name
-            for name in _regular_columns(type(row), conn)
-            if not (getattr(row, name) is None and meta.fields_map[name].has_db_default())
+        meta = row._meta
+        fields = [
+            (name, meta.fields_db_projection[name], meta.fields_map[name], False)
+            for name in item.fields
         ]
-    values = []
-    for name in names:
+    else:
+        fields = _insert_fields(type(row), conn)
+    columns, values = [], []
+    for name, column, field, db_default in fields:
         value = getattr(row, name)
-        values.append(
-            value if isinstance(value, Ref) else meta.fields_map[name].to_db_value(value, row)
-        )
+        if value is None and db_default:
+            continue  # None with a database default is left to the database, as the ORM does
+        columns.append(column)
+        values.append(value if isinstance(value, Ref) else field.to_db_value(value, row))
     if isinstance(item, _Update):
         values.append(row.pk)
-    return [meta.fields_db_projection[name] for name in names], values
+    return columns, values
 
 
-def _regular_columns(model: type[Model], conn: Any) -> tuple[str, ...]:
-    """The fields the ORM's own INSERT of a ``model`` row sends."""
+def _insert_fields(model: type[Model], conn: Any) -> tuple[tuple[str, str, Any, bool], ...]:
+    """The fields the ORM's own INSERT of a ``model`` row sends: (name, column, field,
+    whether the database has a default)."""
     key = (model, conn.executor_class)
     if key not in _REGULAR:
-        _REGULAR[key] = tuple(conn.executor_class(model=model, db=conn).regular_columns)
+        meta = model._meta
+        _REGULAR[key] = tuple(
+            (
+                name,
+                meta.fields_db_projection[name],
+                meta.fields_map[name],
+                meta.fields_map[name].has_db_default(),
+            )
+            for name in conn.executor_class(model=model, db=conn).regular_columns
+        )
     return _REGULAR[key]
 
 
-_REGULAR: dict[tuple[type[Model], Any], tuple[str, ...]] = {}
+_REGULAR: dict[tuple[type[Model], Any], tuple[tuple[str, str, Any, bool], ...]] = {}
