@@ -17,7 +17,15 @@ from bot.parsing.intent import Intent, classify
 
 
 class Filter:
+    # Answered from the message and the sender alone (:meth:`passes`), without an
+    # await: the router asks these of a handler before the rest.
+    instant: ClassVar[bool] = False
+
     async def check(self, msg: Incoming, ctx: Context) -> bool:
+        raise NotImplementedError
+
+    def passes(self, msg: Incoming, ctx: Context) -> bool:
+        """What :meth:`check` answers, for an :attr:`instant` filter."""
         raise NotImplementedError
 
     def __and__(self, other: Filter) -> Filter:
@@ -70,7 +78,12 @@ class RoleIs(Filter):
             expanded |= {"rep", "manager", "admin"}
         self.roles = frozenset(expanded)
 
+    instant = True
+
     async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return self.passes(msg, ctx)
+
+    def passes(self, msg: Incoming, ctx: Context) -> bool:
         return ctx.sender.role in self.roles
 
 
@@ -80,7 +93,12 @@ class ChannelIs(Filter):
     def __init__(self, *channels: str) -> None:
         self.channels = frozenset(channels)
 
+    instant = True
+
     async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return self.passes(msg, ctx)
+
+    def passes(self, msg: Incoming, ctx: Context) -> bool:
         return msg.channel in self.channels
 
 
@@ -88,7 +106,12 @@ class KindIs(Filter):
     def __init__(self, *kinds: Kind | str) -> None:
         self.kinds = frozenset(Kind(k) for k in kinds)
 
+    instant = True
+
     async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return self.passes(msg, ctx)
+
+    def passes(self, msg: Incoming, ctx: Context) -> bool:
         return msg.kind in self.kinds
 
 
@@ -96,7 +119,12 @@ class EventIs(Filter):
     def __init__(self, *events: str) -> None:
         self.events = frozenset(e.lower() for e in events)
 
+    instant = True
+
     async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return self.passes(msg, ctx)
+
+    def passes(self, msg: Incoming, ctx: Context) -> bool:
         return msg.kind is Kind.EVENT and msg.event in self.events
 
 
@@ -234,7 +262,12 @@ class StateIs(Filter):
     def __init__(self, *states: str | None) -> None:
         self.states = frozenset(states)
 
+    instant = True
+
     async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return self.passes(msg, ctx)
+
+    def passes(self, msg: Incoming, ctx: Context) -> bool:
         state = ctx.conversation.state if ctx.conversation is not None else None
         return state in self.states
 

@@ -32,6 +32,9 @@ class HandlerObject:
     def __post_init__(self) -> None:
         # Known up front: a message whose first word is none of these cannot match.
         self.words = command_words(self.filter)
+        # Its filters answered without an await (role, dialog state, kind): asked first.
+        inner = self.filter.filters if isinstance(self.filter, _All) else (self.filter,)
+        self.instant = tuple(f for f in inner if f.instant)
 
 
 # Bumped by every registration anywhere: a router's flattened order is rebuilt when a
@@ -78,11 +81,14 @@ class Router:
 
     async def resolve(self, msg: Incoming, ctx: Context) -> HandlerObject | None:
         """The first handler whose filters pass. A command handler whose words the
-        message does not begin with is skipped unasked (dozens of handlers come before
-        跟进: each check is a chain of coroutines and a copy of ``ctx.data``)."""
+        message does not begin with, or one whose role, dialog state or kind of
+        message is another, is skipped unasked (dozens of handlers come before 跟进:
+        each check is a chain of coroutines and a copy of ``ctx.data``)."""
         candidates = Command.candidates(msg.text)
         for handler in self.flattened():
             if handler.words is not None and handler.words.isdisjoint(candidates):
+                continue
+            if not all(f.passes(msg, ctx) for f in handler.instant):
                 continue
             data_before = dict(ctx.data)
             if await handler.matches(msg, ctx):
