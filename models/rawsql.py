@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 from collections.abc import Awaitable
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -38,9 +39,15 @@ def dialect() -> str:
 def _prepare(sql: str, params: list[Any]) -> tuple[Any, str, list[Any]]:
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        counter = iter(range(1, len(params) + 1))
-        return conn, _MARK.sub(lambda _m: f"${next(counter)}", sql), params
+        return conn, _numbered(sql), params
     return conn, sql, [_sqlite_value(p) for p in params]
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, …``."""
+    counter = itertools.count(1)
+    return _MARK.sub(lambda _m: f"${next(counter)}", sql)
 
 
 def _sqlite_value(value: Any) -> Any:
