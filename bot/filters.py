@@ -183,7 +183,9 @@ class Command(Filter):
         """The command words ``text`` may be meant as — its first word, and every
         registered word it begins with (glued) — a superset of what :meth:`check`
         accepts: the router skips a handler whose words are none of these."""
-        return _candidates(text, len(cls._registry))
+        if not text:
+            return frozenset()
+        return _candidates(split_command(text)[0], len(cls._registry))
 
     @classmethod
     def _longer_word_matches(cls, word: str, prefix: str) -> bool:
@@ -212,13 +214,19 @@ class Command(Filter):
 
 
 @lru_cache(maxsize=512)
-def _candidates(text: str, _registered: int) -> frozenset[str]:
-    # ``_registered`` keys the cache to the registry's size: a command registered
-    # later (a test's router) is not missed.
-    if not text:
-        return frozenset()
-    word, _rest = split_command(text)
-    return frozenset({word, *(w for w in Command._registry if word.startswith(w))})
+def _candidates(word: str, registered: int) -> frozenset[str]:
+    # Keyed on the first word (「跟进」 for most messages; a glued 「跟进李娜…」 is one
+    # word) and on the registry's size: a command registered later is not missed.
+    by_first = _by_first_char(registered)
+    return frozenset({word, *(w for w in by_first.get(word[:1], ()) if word.startswith(w))})
+
+
+@lru_cache(maxsize=4)
+def _by_first_char(_registered: int) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for word in Command._registry:
+        grouped.setdefault(word[:1], []).append(word)
+    return {first: tuple(words) for first, words in grouped.items()}
 
 
 def command_words(f: Filter) -> frozenset[str] | None:
