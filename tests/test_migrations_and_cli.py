@@ -20,6 +20,46 @@ from models import InviteCode
 from tests.conftest import AES_KEY, APP_ID, DATA_KEY, TOKEN
 
 
+def test_every_index_the_models_declare_is_in_the_database(db_url: str) -> None:
+    """A migration that rebuilds a table on SQLite (Tortoise's AlterField) loses the
+    table's indexes, which the autodetector's comparison of states does not see."""
+
+    async def run() -> tuple[set[tuple[str, tuple[str, ...]]], set[tuple[str, tuple[str, ...]]]]:
+        ctx = await dbmod.connect(db_url)
+        try:
+            declared = set()
+            for model in Tortoise.apps["models"].values():
+                meta = model._meta
+                for index in meta.indexes:
+                    names = index if isinstance(index, tuple | list) else index.fields
+                    columns = tuple(meta.fields_db_projection.get(n, n) for n in names)
+                    declared.add((meta.db_table, columns))
+            conn = Tortoise.get_connection("default")
+            found = set()
+            if dbmod.is_postgres(db_url):
+                rows = await conn.execute_query_dict(
+                    "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+                )
+                for row in rows:
+                    inside = row["indexdef"].rsplit("(", 1)[1].split(")")[0]
+                    columns = tuple(c.strip().strip('"') for c in inside.split(","))
+                    found.add((row["tablename"], columns))
+            else:
+                for table in {t for t, _ in declared}:
+                    for index in await conn.execute_query_dict(f'PRAGMA index_list("{table}")'):
+                        info = await conn.execute_query_dict(
+                            f'PRAGMA index_info("{index["name"]}")'
+                        )
+                        found.add((table, tuple(i["name"] for i in info)))
+            return declared, found
+        finally:
+            await dbmod.close(ctx)
+
+    declared, found = asyncio.run(run())
+    assert declared, "no declared index found: the check would pass on anything"
+    assert declared <= found, sorted(declared - found)
+
+
 def test_migrate_twice_changes_nothing(db_url: str) -> None:
     async def run() -> list[str]:
         await dbmod.migrate(db_url)  # second time: the session already migrated once
