@@ -251,6 +251,10 @@ async def main(args: argparse.Namespace) -> None:
             for path in paths:
                 for c in levels:
                     for s in servers:
+                        if path == "followup" and len(s.reps) < c * 10:
+                            # Each follow-up uses a rep of its own: a level left with a few
+                            # would report a figure of a few requests, or 0.
+                            raise SystemExit(f"{s.name}: out of reps for 跟进; raise --reps")
                         level = Level(concurrency=c, requests=min(per_level, len(s.reps)))
                         async with aiohttp.ClientSession(
                             connector=aiohttp.TCPConnector(limit=c)
