@@ -259,6 +259,14 @@ class _TransactionContext(SqliteTransactionContext):
             self.token = get_connections().set(self.connection_name, self.connection)
             client: Client = self.connection._parent
             try:
+                group = client._group
+                if group is not None and group.lost():
+                    group.fail(TransactionManagementError("the group's transaction was lost"))
+                elif group is not None and _off_loop.get():
+                    # A long transaction (a job over the whole book) does not join: the
+                    # members, answered already, would wait for it to COMMIT.
+                    with contextlib.suppress(Exception):  # the members are told
+                        await group.commit_now()
                 if client._group is None:
                     await self.connection.begin()
                     client._group = Group(client)
@@ -328,36 +336,56 @@ class Client(_DictRows, SqliteClient):
         if self._group is not None and not query.lstrip().upper().startswith("SELECT"):
             await asyncio.shield(self._group.commit_soon())
 
+    def _check_group(self, exc: Exception) -> None:
+        # A statement SQLite answered by rolling the whole transaction back (a full
+        # disk): the group's members lost their rows, and are told so.
+        if self._group is not None and self._group.lost():
+            self._group.fail(exc)
+
     async def execute_insert(self, query: str, values: list) -> Any:
-        result = await super().execute_insert(query, values)
+        try:
+            result = await super().execute_insert(query, values)
+        except Exception as exc:
+            self._check_group(exc)
+            raise
         await self._settle(query)
         return result
 
     async def execute_query(self, query: str, values: list | None = None) -> tuple[int, list]:
-        result = await super().execute_query(query, values)
+        try:
+            result = await super().execute_query(query, values)
+        except Exception as exc:
+            self._check_group(exc)
+            raise
         await self._settle(query)
         return result
 
     async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
-        result = await super().execute_query_dict(query, values)
+        try:
+            result = await super().execute_query_dict(query, values)
+        except Exception as exc:
+            self._check_group(exc)
+            raise
         await self._settle(query)  # an INSERT … RETURNING (models.rawsql.fetch)
         return result
 
     async def execute_many(self, query: str, values: list[list]) -> None:
-        await super().execute_many(query, values)
-        await self._settle(query)
+        # Tortoise's own BEGINs and COMMITs around the rows, which an open group's
+        # transaction refuses: the rows are a member of the group instead.
+        async with self._in_transaction() as conn:
+            await conn.execute_many(query, values)
 
     async def execute_script(self, query: str) -> None:
         # Python's executescript() COMMITs first: the group's members would lose their
         # savepoints. (Only migrations run scripts.)
         if self._group is not None:
-            await self._group.commit_soon()
+            await asyncio.shield(self._group.commit_soon())
         await super().execute_script(query)
 
     async def close(self) -> None:
         if self._group is not None:
             with contextlib.suppress(Exception):
-                await self._group.commit_soon()
+                await asyncio.shield(self._group.commit_soon())
         if self._checkpointer is not None:
             await self._checkpointer.stop()
         await super().close()

@@ -46,19 +46,30 @@ class Group:
         return self.committed
 
     async def _commit(self) -> None:
+        async with self.client._lock:
+            with contextlib.suppress(Exception):  # the members are told
+                await self.commit_now()
+
+    async def commit_now(self) -> None:
+        """COMMIT, by a caller holding the connection's lock: the group's task, or a
+        long transaction that must not make the members wait for it (``off_loop``)."""
         client = self.client
-        async with client._lock:
-            if client._group is not self:
-                return  # ended already (it failed, or the connection closed)
-            client._group = None
-            try:
-                await client._connection.execute("COMMIT")  # type: ignore[union-attr]
-            except BaseException as exc:
-                self.fail(exc)
-                if not isinstance(exc, Exception):
-                    raise
-            else:
-                self.committed.set_result(None)
+        if client._group is not self:
+            return  # ended already (it failed, or the connection closed)
+        client._group = None
+        try:
+            await client._connection.execute("COMMIT")  # type: ignore[union-attr]
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+        if not self.committed.done():
+            self.committed.set_result(None)
+
+    def lost(self) -> bool:
+        """SQLite rolled the group's transaction back itself (a full disk, an I/O
+        error): no member's rows are left to commit."""
+        conn = self.client._connection
+        return conn is None or not conn._conn.in_transaction
 
     def fail(self, exc: BaseException) -> None:
         """Every member's rows are lost: each is told so."""

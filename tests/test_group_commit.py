@@ -11,9 +11,13 @@ from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
 from bot import db as dbmod
+from bot.sqlite_engine import off_loop
 from models import AuditLog, FollowUp
+from models.rawsql import execute
 from tests.sales_helpers import REP_A, REP_B, customer, team
 from tests.wechat_client import WeChatSender
+
+URL = ("k", "d", "2026-12-04 10:00:00+00:00")
 
 
 def committed(url: str, actor: str) -> int:
@@ -128,3 +132,81 @@ async def test_closing_the_connection_commits_an_open_group(sqlite_only: str) ->
     await Tortoise.get_connection("default").close()
     assert committed(sqlite_only, "closing") == 1
     await task
+
+
+async def test_a_bulk_insert_outside_a_transaction_joins_an_open_group(sqlite_only: str) -> None:
+    async def bulk() -> int:
+        # A scheduler job's Survey.bulk_create: Tortoise's own BEGIN was refused inside
+        # the group's transaction.
+        await AuditLog.bulk_create([AuditLog(actor="bulk", actor_role="rep", action="test")])
+        return committed(sqlite_only, "bulk")
+
+    assert await asyncio.gather(write(sqlite_only, "tx"), bulk()) == [1, 1]
+
+
+async def test_after_sqlite_rolled_the_group_back_the_next_ones_are_told_the_truth(
+    sqlite_only: str,
+) -> None:
+    await execute('INSERT INTO "signed_url" ("key","digest","created_at") VALUES (?,?,?)', *URL)
+
+    async def rolls_everything_back() -> None:
+        # What a full disk does to the transaction, as SQLite's ON CONFLICT ROLLBACK.
+        await execute(
+            'INSERT OR ROLLBACK INTO "signed_url" ("key","digest","created_at") VALUES (?,?,?)',
+            *URL,
+        )
+
+    first, broken, later = await asyncio.gather(
+        write(sqlite_only, "first"),
+        rolls_everything_back(),
+        write(sqlite_only, "later"),
+        return_exceptions=True,
+    )
+    assert isinstance(broken, Exception)
+    # The first member's rows went with the rollback, and it is told so; the later one
+    # begins a group of its own and is saved.
+    assert isinstance(first, Exception) and committed(sqlite_only, "first") == 0, first
+    assert later == 1, later
+
+
+async def test_a_long_job_off_the_loop_does_not_hold_back_the_groups_commit(
+    sqlite_only: str,
+) -> None:
+    release = asyncio.Event()
+
+    async def job() -> None:
+        with off_loop():
+            async with in_transaction():
+                await AuditLog.create(actor="job", actor_role="system", action="test")
+                await release.wait()  # a job over the whole book
+
+    # The job takes the connection in the turn the message let go of it, before the
+    # group's COMMIT: it commits the group first instead of joining it.
+    message, long_job = asyncio.create_task(write(sqlite_only, "msg")), asyncio.create_task(job())
+    done, _ = await asyncio.wait({message}, timeout=3)
+    release.set()
+    await long_job
+    assert message in done and message.result() == 1
+    assert committed(sqlite_only, "job") == 1
+
+
+async def test_a_cancelled_close_leaves_the_members_their_commit(sqlite_only: str) -> None:
+    hold, go = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> int:
+        async with in_transaction():
+            await AuditLog.create(actor="holder", actor_role="rep", action="test")
+            hold.set()
+            await go.wait()
+        return committed(sqlite_only, "holder")
+
+    first = asyncio.create_task(write(sqlite_only, "first"))
+    await asyncio.sleep(0)  # first's row waits in the group for its COMMIT
+    second = asyncio.create_task(holder())
+    await hold.wait()
+    closing = asyncio.create_task(Tortoise.get_connection("default").close())
+    await asyncio.sleep(0)
+    closing.cancel()  # shutdown under a timeout
+    await asyncio.gather(closing, return_exceptions=True)
+    go.set()
+    assert await asyncio.gather(first, second) == [1, 1]
