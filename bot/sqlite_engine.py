@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -336,38 +336,28 @@ class Client(_DictRows, SqliteClient):
         if self._group is not None and not query.lstrip().upper().startswith("SELECT"):
             await asyncio.shield(self._group.commit_soon())
 
-    def _check_group(self, exc: Exception) -> None:
-        # A statement SQLite answered by rolling the whole transaction back (a full
-        # disk): the group's members lost their rows, and are told so.
-        if self._group is not None and self._group.lost():
-            self._group.fail(exc)
+    async def _through_group(self, statement: Awaitable[T], query: str) -> T:
+        """``statement``'s result, once the group it may have joined is committed. A
+        statement SQLite answered by rolling the whole transaction back (a full disk)
+        took the members' rows with it: they are told so."""
+        try:
+            result = await statement
+        except Exception as exc:
+            if self._group is not None and self._group.lost():
+                self._group.fail(exc)
+            raise
+        await self._settle(query)
+        return result
 
     async def execute_insert(self, query: str, values: list) -> Any:
-        try:
-            result = await super().execute_insert(query, values)
-        except Exception as exc:
-            self._check_group(exc)
-            raise
-        await self._settle(query)
-        return result
+        return await self._through_group(super().execute_insert(query, values), query)
 
     async def execute_query(self, query: str, values: list | None = None) -> tuple[int, list]:
-        try:
-            result = await super().execute_query(query, values)
-        except Exception as exc:
-            self._check_group(exc)
-            raise
-        await self._settle(query)
-        return result
+        return await self._through_group(super().execute_query(query, values), query)
 
     async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
-        try:
-            result = await super().execute_query_dict(query, values)
-        except Exception as exc:
-            self._check_group(exc)
-            raise
-        await self._settle(query)  # an INSERT … RETURNING (models.rawsql.fetch)
-        return result
+        # Through the group: an INSERT … RETURNING (models.rawsql.fetch) is a write.
+        return await self._through_group(super().execute_query_dict(query, values), query)
 
     async def execute_many(self, query: str, values: list[list]) -> None:
         # Tortoise's own BEGINs and COMMITs around the rows, which an open group's
