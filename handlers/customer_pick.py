@@ -29,6 +29,7 @@ from models.customer_search import (
 )
 from models.customers import Customer, may_change
 from models.enums import Role
+from models.mentions import is_title, mentioned_customers
 from models.staff import Staff
 
 router = Router("customer_pick")
@@ -106,6 +107,12 @@ async def resolve_customer(
     (``named``: see :func:`models.customer_search.search_customers`)."""
     staff = staff_of(ctx)
     matches = await search_customers(query, cipher_of(ctx), prefer_owner=staff.id, named=named)
+    if not matches and is_title(query):
+        # 「跟进 王总 …」: no customer is called 王总, but the rep's customers surnamed 王
+        # (or with 王总 among their contacts) are who is meant — offered, not assumed.
+        guessed = [m.customer for m in await mentioned_customers(staff, query)]
+        if guessed:
+            return await ask_which(ctx, guessed[:MAX_RESULTS], query, action, payload)
     if not matches:
         return NOT_FOUND.format(query=query[:30])
     chosen = best_match(matches)

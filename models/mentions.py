@@ -25,6 +25,11 @@ class Mention:
     sure: bool
 
 
+def is_title(text: str) -> bool:
+    """「王总」, 「李经理」: a surname and how one addresses the person, and nothing else."""
+    return _TITLE.fullmatch(text.strip()) is not None
+
+
 def short_company(company: str) -> str:
     return _SUFFIX.sub("", company.strip())
 

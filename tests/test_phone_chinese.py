@@ -514,3 +514,18 @@ async def test_an_answer_to_a_list_that_ended_says_so(wechat: WeChatSender) -> N
     await wechat.say("待办", REP_A)  # something else in between ends the list
     late = await wechat.say("第一个", REP_A)
     assert "之前的列表就取消了" in late and "没有看懂" not in late, late
+
+
+async def test_a_surname_and_title_after_the_command_offers_the_reps_customer(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    await customer("王强", rep, company="杭州云帆")
+    await customer("李娜", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # It was 「没有找到「王总」」.
+        asked = await wechat.say("跟进 王总 电话聊了报价", REP_A)
+        done = await wechat.say("1", REP_A)
+    assert "1. 王强" in asked and "回复序号" in asked and "李娜" not in asked, asked
+    assert "已记录跟进" in done and "王强" in done, done
+    assert (await FollowUp.get()).content == "聊了报价"
