@@ -17,15 +17,7 @@ from bot.parsing.intent import Intent, classify
 
 
 class Filter:
-    # Answered from the message and the sender alone (:meth:`passes`), without an
-    # await: the router asks these of a handler before the rest.
-    instant: ClassVar[bool] = False
-
     async def check(self, msg: Incoming, ctx: Context) -> bool:
-        raise NotImplementedError
-
-    def passes(self, msg: Incoming, ctx: Context) -> bool:
-        """What :meth:`check` answers, for an :attr:`instant` filter."""
         raise NotImplementedError
 
     def __and__(self, other: Filter) -> Filter:
@@ -36,6 +28,18 @@ class Filter:
 
     def __invert__(self) -> Filter:
         return _Not(self)
+
+
+class InstantFilter(Filter):
+    """A filter answered from the message and the sender alone, without an await: the
+    router asks these of a handler before the rest. Subclasses implement
+    :meth:`passes`; :meth:`check` is the same answer."""
+
+    def passes(self, msg: Incoming, ctx: Context) -> bool:
+        raise NotImplementedError
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        return self.passes(msg, ctx)
 
 
 class _All(Filter):
@@ -68,7 +72,7 @@ class _Not(Filter):
         return not await self.inner.check(msg, ctx)
 
 
-class RoleIs(Filter):
+class RoleIs(InstantFilter):
     """Sender's role: ``rep``, ``manager``, ``admin``, ``customer``, ``stranger``;
     ``staff`` stands for any of the first three."""
 
@@ -78,51 +82,31 @@ class RoleIs(Filter):
             expanded |= {"rep", "manager", "admin"}
         self.roles = frozenset(expanded)
 
-    instant = True
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        return self.passes(msg, ctx)
-
     def passes(self, msg: Incoming, ctx: Context) -> bool:
         return ctx.sender.role in self.roles
 
 
-class ChannelIs(Filter):
+class ChannelIs(InstantFilter):
     """The channel the message came through: ``oa``, ``wecom``, ``simulator``."""
 
     def __init__(self, *channels: str) -> None:
         self.channels = frozenset(channels)
 
-    instant = True
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        return self.passes(msg, ctx)
-
     def passes(self, msg: Incoming, ctx: Context) -> bool:
         return msg.channel in self.channels
 
 
-class KindIs(Filter):
+class KindIs(InstantFilter):
     def __init__(self, *kinds: Kind | str) -> None:
         self.kinds = frozenset(Kind(k) for k in kinds)
-
-    instant = True
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        return self.passes(msg, ctx)
 
     def passes(self, msg: Incoming, ctx: Context) -> bool:
         return msg.kind in self.kinds
 
 
-class EventIs(Filter):
+class EventIs(InstantFilter):
     def __init__(self, *events: str) -> None:
         self.events = frozenset(e.lower() for e in events)
-
-    instant = True
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        return self.passes(msg, ctx)
 
     def passes(self, msg: Incoming, ctx: Context) -> bool:
         return msg.kind is Kind.EVENT and msg.event in self.events
@@ -264,16 +248,11 @@ class Regex(Filter):
         return match is not None
 
 
-class StateIs(Filter):
+class StateIs(InstantFilter):
     """The sender's conversation is in one of ``states``; ``StateIs(None)`` = no dialog."""
 
     def __init__(self, *states: str | None) -> None:
         self.states = frozenset(states)
-
-    instant = True
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        return self.passes(msg, ctx)
 
     def passes(self, msg: Incoming, ctx: Context) -> bool:
         state = ctx.conversation.state if ctx.conversation is not None else None

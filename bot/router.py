@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.context import Context
-from bot.filters import Command, Filter, StateIs, _All, command_words
+from bot.filters import Command, Filter, InstantFilter, StateIs, _All, command_words
 from bot.incoming import Incoming, Reply
 
 HandlerResult = Reply | str | None
@@ -34,7 +34,7 @@ class HandlerObject:
         self.words = command_words(self.filter)
         # Its filters answered without an await (role, dialog state, kind): asked first.
         inner = self.filter.filters if isinstance(self.filter, _All) else (self.filter,)
-        self.instant = tuple(f for f in inner if f.instant)
+        self.instant = tuple(f for f in inner if isinstance(f, InstantFilter))
 
 
 # Bumped by every registration anywhere: a router's flattened order is rebuilt when a
