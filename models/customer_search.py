@@ -81,18 +81,12 @@ async def search_customers(
     if not matches and (asked := _CONTACT_ASKED.search(q)) and asked.start() >= 2:
         # 「查一下李娜的电话」: the card shows the number; the name is what to look up.
         who = q[: asked.start()]
-        matches = await _search(who, cipher)
-        filler = _FILLER.match(who)
-        if not matches and filler and who[filler.end() :]:
-            matches = await _search(who[filler.end() :], cipher)
+        matches = await _search(who, cipher) or await _without_filler(who, cipher)
     if not matches and (digits := with_spoken_phones(q)) != q and _DIGITS.match(digits):
         # 「查 幺三八一二三四五六七八」: a number read out digit by digit.
         matches = await _by_phone(digits, cipher)
-    filler = _FILLER.match(q)
-    if not matches and filler and q[filler.end() :]:
-        # 「查一下王五」, 「查下王五」: the filler after 查 is not part of the name. Tried
-        # only when the whole query finds nothing, so a name starting with 下 still works.
-        matches = await _search(q[filler.end() :], cipher)
+    if not matches:
+        matches = await _without_filler(q, cipher)
     matches.sort(
         key=lambda m: (
             -m.score,
@@ -101,6 +95,15 @@ async def search_customers(
         )
     )
     return matches[: MAX_RESULTS + 1]
+
+
+async def _without_filler(q: str, cipher: FieldCipher) -> list[Match]:
+    """「查一下王五」, 「查下王五」: the filler after 查 is not part of the name. Tried only
+    when the whole query found nothing, so a name starting with 下 still works."""
+    filler = _FILLER.match(q)
+    if filler is None or not q[filler.end() :]:
+        return []
+    return await _search(q[filler.end() :], cipher)
 
 
 async def _search(q: str, cipher: FieldCipher) -> list[Match]:
