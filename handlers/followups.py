@@ -117,10 +117,8 @@ async def followup(msg: Incoming, ctx: Context) -> HandlerResult:
     content = note.content or note.revisit_phrase
     if not content:
         return NO_CONTENT.format(name=query[:20])
-    if note.next_revisit is not None and has_passed(
-        note.next_revisit, note.revisit_time, ctx.config.tz
-    ):
-        return _past(note.next_revisit, note.revisit_time, today)
+    if refusal := _past(note.next_revisit, note.revisit_time, ctx, today):
+        return refusal
     payload = {
         "method": note.method.value,
         "content": content,
@@ -253,7 +251,10 @@ async def amend(msg: Incoming, ctx: Context) -> str:
     return AMENDED.format(name=latest.customer.name, label=FIELD_LABELS[field], value=shown)
 
 
-def _past(day: date, at: time | None, today: date) -> str:
+def _past(day: date | None, at: time | None, ctx: Context, today: date) -> str | None:
+    """The refusal of a revisit already behind us (a time gone today, too), if it is."""
+    if day is None or not has_passed(day, at, ctx.config.tz):
+        return None
     if day < today or at is None:
         return PAST_DATE.format(date=describe(day, today))
     return PAST_TIME.format(date=describe(day, today), time=f"{at:%H:%M}")
@@ -292,10 +293,8 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
         note = parse_note(msg.text, today)
     except InvalidDate as exc:
         return BAD_DATE.format(phrase=exc.phrase[:20])
-    if note.next_revisit is not None and has_passed(
-        note.next_revisit, note.revisit_time, ctx.config.tz
-    ):
-        return _past(note.next_revisit, note.revisit_time, today)
+    if refusal := _past(note.next_revisit, note.revisit_time, ctx, today):
+        return refusal
     payload = {
         "method": note.method.value,
         "content": note.content or msg.text.strip(),
@@ -310,8 +309,8 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
     if planned is not None:
         action = "followups.plan"
         day, at = planned
-        if has_passed(day, at, ctx.config.tz):
-            return _past(day, at, today)
+        if refusal := _past(day, at, ctx, today):
+            return refusal
         payload |= {
             "content": msg.text.strip().rstrip("。.!！"),
             "next_revisit_on": day.isoformat(),
