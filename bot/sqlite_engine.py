@@ -226,16 +226,12 @@ class _DictRows:
 
 
 class _Transaction(_DictRows, SqliteTransactionWrapper):
+    @translate_exceptions  # errors come out as the ORM's
     async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn`` given SQLite's connection, inside this transaction, in one go: for
         statements in a row that need nothing from the ORM between them
-        (``models.deferred``). Errors come out as the ORM's."""
-        try:
-            return await self._connection._execute(fn, self._connection._conn)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(exc) from exc
-        except sqlite3.OperationalError as exc:
-            raise OperationalError(exc) from exc
+        (``models.deferred``)."""
+        return await self._connection._execute(fn, self._connection._conn)
 
     async def begin(self) -> None:
         try:
@@ -287,7 +283,7 @@ class _TransactionContext(SqliteTransactionContext):
         try:
             if exc_type is None:
                 await conn.execute(f"RELEASE {MEMBER}")
-            elif conn._conn.in_transaction:
+            elif not group.lost():
                 await conn.execute(f"ROLLBACK TO {MEMBER}")
                 await conn.execute(f"RELEASE {MEMBER}")
             else:
