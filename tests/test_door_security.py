@@ -331,6 +331,16 @@ QUADRATIC = (
 
 BARE_DOCTYPE = b"<!DOCTYPE xml><xml><FromUserName>oUser</FromUserName></xml>"
 
+# A DTD after a comment or a processing instruction is still in the prolog.
+AFTER_COMMENT = (
+    b'<?xml version="1.0"?><!-- <xml> --><!DOCTYPE xml [<!ENTITY a "A">]>'
+    b"<xml><FromUserName>oUser</FromUserName><Content>&a;</Content></xml>"
+)
+AFTER_PI = (
+    b'<?pi x?><!DOCTYPE xml [<!ENTITY a "A">]>'
+    b"<xml><FromUserName>oUser</FromUserName><Content>&a;</Content></xml>"
+)
+
 DTD_BODIES = {
     "billion-laughs": BILLION_LAUGHS,
     "external-entity": EXTERNAL_ENTITY,
@@ -338,6 +348,8 @@ DTD_BODIES = {
     "parameter-entity": PARAMETER_ENTITY,
     "quadratic-blowup": QUADRATIC,
     "bare-doctype": BARE_DOCTYPE,
+    "after-comment": AFTER_COMMENT,
+    "after-pi": AFTER_PI,
 }
 
 
@@ -361,6 +373,25 @@ def test_parse_xml_refuses_dtd(body: bytes) -> None:
     with pytest.raises(DoorError) as err:
         parse_xml(body)
     assert err.value.status == 400
+
+
+async def test_markup_said_in_a_message_is_not_refused(wechat: WeChatSender) -> None:
+    """What a user writes is CDATA: a customer pasting 「<!DOCTYPE html>」 or 「&lol;」
+    is a message like any other, not an attack."""
+    said = "网页打不开，报错 <!DOCTYPE html> <!ENTITY x> &lol; 怎么办"
+    assert parse_xml(text_xml(said).encode())["Content"] == said
+    assert await status_of(await post(wechat, text_xml(said).encode())) == 200
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    ["", '<?xml version="1.0" encoding="UTF-8"?>\n', "\ufeff", "\n  ", "<?xml version='1.0'?>"],
+    ids=["none", "declaration", "bom", "whitespace", "single-quotes"],
+)
+def test_parse_xml_accepts_what_precedes_a_root_legitimately(prolog: str) -> None:
+    root = "<xml><FromUserName>oUser</FromUserName><Content>你好</Content></xml>"
+    body = (prolog + root).encode()
+    assert parse_xml(body) == {"FromUserName": "oUser", "Content": "你好"}
 
 
 MALFORMED = {

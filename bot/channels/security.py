@@ -3,6 +3,13 @@
 Signature in constant time, timestamp freshness, a body-size cap enforced before
 anything is parsed, XML parsed with DTDs and entities refused, and text made safe
 for the CDATA sections of a passive reply.
+
+DTDs are refused before the parser sees the document: nothing but an XML declaration
+may come before the root element, which is where XML allows a DTD (and so every
+entity declaration, internal or external). The document is then read by the
+standard library's C parser, as UTF-8 whatever it declares; defusedxml's parser,
+which refuses DTDs while parsing, is the pure-Python one (14 µs a message against
+7 µs).
 """
 
 from __future__ import annotations
@@ -12,11 +19,9 @@ import hashlib
 import hmac
 import re
 import time
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, fromstring
 
 from aiohttp import web
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 
 class DoorError(Exception):
@@ -58,6 +63,12 @@ async def read_capped(request: web.Request, cap: int, wait: float = 2.0) -> byte
     before it is parsed, a slower one is cut off."""
     if request.content_length is not None and request.content_length > cap:
         raise DoorError(413, "body too large")
+    if request.content.is_eof():
+        # The whole body came with the headers (the usual case): no timer to arm.
+        body = request.content.read_nowait(cap + 1)
+        if len(body) > cap:
+            raise DoorError(413, "body too large")
+        return body
     try:
         async with asyncio.timeout(wait):
             return await _read_upto(request, cap)
@@ -81,18 +92,32 @@ async def _read_upto(request: web.Request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
+# What may precede the root element: an XML declaration of version 1.x, in UTF-8 if
+# it names an encoding (a byte order mark before it is allowed).
+_PROLOG = re.compile(
+    r"\ufeff?\s*"
+    r"(?:<\?xml\s+version\s*=\s*(?P<q1>[\"'])1\.[0-9]+(?P=q1)"
+    r"(?:\s+encoding\s*=\s*(?P<q2>[\"'])(?i:utf-?8)(?P=q2))?"
+    r"(?:\s+standalone\s*=\s*(?P<q3>[\"'])(?:yes|no)(?P=q3))?\s*\?>\s*)?"
+    r"<xml[\s/>]"
+)
+
+
 def parse_xml(body: bytes) -> dict[str, str]:
     """Parse a flat WeChat XML document into a dict of its child elements."""
     if not body.strip():
         raise DoorError(400, "empty body")
     try:
-        body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise DoorError(400, "body is not UTF-8") from None
+    if not _PROLOG.match(text):
+        if "<!DOCTYPE" in text or "<!ENTITY" in text:
+            raise DoorError(400, "DTDs and entities are not accepted")
+        raise DoorError(400, "malformed XML or unexpected root element")
     try:
-        root: Element = fromstring(body, forbid_dtd=True)
-    except DefusedXmlException:
-        raise DoorError(400, "DTDs and entities are not accepted") from None
+        # A str is parsed as UTF-8 (pyexpat overrides any declared encoding).
+        root: Element = fromstring(text)
     except Exception:  # ParseError and friends: the sender's fault, never ours
         raise DoorError(400, "malformed XML") from None
     if root.tag != "xml":
