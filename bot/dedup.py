@@ -21,7 +21,7 @@ from tortoise.exceptions import IntegrityError
 
 from bot.crypto import FieldCipher
 from bot.incoming import Incoming, Reply
-from models.deferred import flush
+from models.deferred import flush, plain_row
 from models.enums import ProcessingStatus
 from models.messages import ProcessedMessage
 
@@ -47,7 +47,8 @@ class Deduplicator:
         unusable on PostgreSQL and must be left, which rolls back its writes). A
         ``late`` reply went (or goes) to the outbox, so retries answer ``success``
         and do not repeat it."""
-        row = ProcessedMessage(
+        row = plain_row(
+            ProcessedMessage,
             key=incoming.dedup_key[:191],
             channel=incoming.channel,
             sender=incoming.sender[:64],

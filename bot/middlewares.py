@@ -14,7 +14,7 @@ from bot.context import Context
 from bot.incoming import Incoming, Reply
 from bot.metrics import Metrics
 from models.audit import AuditLog
-from models.deferred import save_later
+from models.deferred import insert_later
 
 log = logging.getLogger("wecrm.handlers")
 
@@ -64,14 +64,13 @@ async def audit(call_next: Next, msg: Incoming, ctx: Context) -> Reply:
     seen (a handler names its ``audit_target``); message content stays out of the log."""
     reply = await call_next(msg, ctx)
     if ctx.handler_name and (not ctx.read_only or ctx.data.get("audit_target")):
-        await save_later(
-            AuditLog(
-                actor=(ctx.sender.actor or msg.user_key)[:96],
-                actor_role=ctx.sender.role,
-                action=ctx.handler_name[:48],
-                target=str(ctx.data.get("audit_target", ""))[:96],
-                detail={"kind": str(msg.kind), "message": msg.dedup_key},
-                request_id=ctx.request_id,
-            )
+        await insert_later(
+            AuditLog,
+            actor=(ctx.sender.actor or msg.user_key)[:96],
+            actor_role=ctx.sender.role,
+            action=ctx.handler_name[:48],
+            target=str(ctx.data.get("audit_target", ""))[:96],
+            detail={"kind": str(msg.kind), "message": msg.dedup_key},
+            request_id=ctx.request_id,
         )
     return reply

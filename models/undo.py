@@ -14,7 +14,7 @@ from tortoise import fields
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from models.deferred import Ref, save_later
+from models.deferred import Ref, insert_later
 from models.staff import Staff
 
 UNDO_WINDOW = timedelta(minutes=30)
@@ -63,16 +63,14 @@ async def remember(
     staff: Staff, kind: str, target_id: int | Ref, before: dict[str, Any], label: str
 ) -> None:
     # Read back only by a later 「撤销」: written with the message's other bookkeeping.
-    entry = UndoEntry(
-        staff=staff,
+    await insert_later(
+        UndoEntry,
+        staff_id=staff.pk,
         kind=kind,
-        target_id=0,
+        target_id=target_id,
         before={k: _plain(v) for k, v in before.items()},
         label=label[:128],
     )
-    # Set after: the field would make an int of a Ref (a row written with this one).
-    entry.target_id = target_id
-    await save_later(entry)
 
 
 def deal_state(deal: Any) -> dict[str, Any]:
