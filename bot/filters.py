@@ -31,9 +31,11 @@ class Filter:
 
 
 class InstantFilter(Filter):
-    """A filter answered from the message and the sender alone, without an await: the
-    router asks these of a handler before the rest. Subclasses implement
-    :meth:`passes`; :meth:`check` is the same answer."""
+    """A filter answered without an await from the message's kind, channel and event
+    and the sender's role and dialog state, and nothing else: the router works out
+    once per combination of these which handlers they let through
+    (``bot.router._profile``). Subclasses implement :meth:`passes`; :meth:`check` is
+    the same answer."""
 
     def passes(self, msg: Incoming, ctx: Context) -> bool:
         raise NotImplementedError

@@ -48,6 +48,10 @@ class Router:
         self.handlers: list[HandlerObject] = []
         self.sub_routers: list[Router] = []
         self._flat: tuple[int, tuple[HandlerObject, ...]] = (-1, ())
+        # The handlers whose instant filters pass, per sender and message profile
+        # (_profile), for the registrations as of the version they were worked out at.
+        self._passing: dict[tuple[object, ...], tuple[HandlerObject, ...]] = {}
+        self._passing_version = -1
 
     def message(
         self, *filters: Filter, read_only: bool = False
@@ -85,16 +89,40 @@ class Router:
         message is another, is skipped unasked (dozens of handlers come before 跟进:
         each check is a chain of coroutines and a copy of ``ctx.data``)."""
         candidates = Command.candidates(msg.text)
-        for handler in self.flattened():
+        for handler in self._instantly_passing(msg, ctx):
             if handler.words is not None and handler.words.isdisjoint(candidates):
-                continue
-            if not all(f.passes(msg, ctx) for f in handler.instant):
                 continue
             data_before = dict(ctx.data)
             if await handler.matches(msg, ctx):
                 return handler
             ctx.data = data_before  # a filter that failed late must not leak its data
         return None
+
+    def _instantly_passing(self, msg: Incoming, ctx: Context) -> tuple[HandlerObject, ...]:
+        """The handlers whose instant filters pass: the same for every message of the
+        same :func:`_profile` (a rep's text without a dialog skips the customers' and
+        the dialogs' handlers without asking them again)."""
+        if self._passing_version != _registrations:
+            self._passing, self._passing_version = {}, _registrations
+        key = _profile(msg, ctx)
+        found = self._passing.get(key)
+        if found is None:
+            if len(self._passing) >= _PROFILES_KEPT:
+                self._passing.clear()  # event names come from outside: keep it bounded
+            found = self._passing[key] = tuple(
+                h for h in self.flattened() if all(f.passes(msg, ctx) for f in h.instant)
+            )
+        return found
+
+
+# Profiles seen in practice are a few dozen (kinds × roles × dialog states).
+_PROFILES_KEPT = 512
+
+
+def _profile(msg: Incoming, ctx: Context) -> tuple[object, ...]:
+    """All that an :class:`~bot.filters.InstantFilter` may look at."""
+    state = ctx.conversation.state if ctx.conversation is not None else None
+    return (msg.kind, msg.channel, msg.event, ctx.sender.role, state)
 
 
 def _registered() -> None:
