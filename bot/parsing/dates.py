@@ -430,8 +430,20 @@ def parse_moment_phrase(
         raise InvalidDate(text.strip()) from None
 
 
+@cache
+def _moment_start() -> re.Pattern[str]:
+    """What a date-and-time phrase must begin with — a day with its part (「明早」), a
+    date (「在」 allowed before it), or a time of day — for a quick no: a follow-up
+    note's revisit is looked for at each of its last fourteen characters."""
+    time_of_day = rf"{'|'.join(_PART_OF_DAY)}|{NUM}\s*[点时]|\d{{1,2}}[:：]\d{{2}}"
+    day_and_part = "|".join(_DAY_AND_PART)
+    return re.compile(f"{day_and_part}|在?(?:{_any_rule().pattern})|{time_of_day}")
+
+
 def _moment(text: str, today: date, now: time | None) -> tuple[date, time | None] | None:
     phrase = _PREFIX_SPACES.sub("", normalize(text))
+    if not _moment_start().match(phrase):
+        return None
     for word, (day_word, part) in _DAY_AND_PART.items():
         if phrase.startswith(word):
             phrase = day_word + part + phrase[len(word) :]
