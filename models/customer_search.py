@@ -22,7 +22,7 @@ from tortoise.functions import Length
 from bot.crypto import FieldCipher, normalize_phone
 from bot.parsing.phones import with_spoken_phones
 from models.customers import Customer, name_pinyin
-from models.mentions import short_company
+from models.mentions import leading_title, short_company
 from models.rawsql import select, select_equal_any
 
 # The longest name, and the longest anything a customer can be found by (company).
@@ -312,6 +312,10 @@ async def split_customer(text: str) -> CustomerSplit:
     for prefix in prefixes:
         if prefix in known:
             return _glued(prefix, head, glue, rest, known[prefix])
+    if title := leading_title(head):
+        # 「跟进王总电话聊了报价」: nobody is called 王总电话…; the surname and title are
+        # who is meant (the caller offers the rep's customers so named).
+        return _glued(title, head, glue, rest, None)
     if len(head) > NAME_SOUNDS_MAX:
         # Speech with no known name at its start: perhaps a name misheard or mistyped
         # (「李那电话聊了报价」 for 李娜). A name that sounds the same splits it; the

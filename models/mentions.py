@@ -15,7 +15,7 @@ from models.staff import Staff
 # Company suffixes people leave out when they speak: 「华东精密」 for 华东精密有限公司.
 _SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团|公司|厂|店)$")
 # 李总, 王经理, 张老板, 陈主任 …: a surname and how one addresses the person.
-_TITLE = re.compile(r"([\u4e00-\u9fff])(?:总|经理|老板|主任|院长|局长|老师|科长|处长|董|工)")
+_TITLE = re.compile(r"([\u4e00-\u9fff])(?:总监|总|经理|老板|主任|院长|局长|老师|科长|处长|董|工)")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,13 @@ class Mention:
 def is_title(text: str) -> bool:
     """「王总」, 「李经理」: a surname and how one addresses the person, and nothing else."""
     return _TITLE.fullmatch(text.strip()) is not None
+
+
+def leading_title(text: str) -> str | None:
+    """「王总」 of 「王总电话聊了报价」: a surname and title glued to what follows, as
+    speech writes it after a command word; None when the text does not open so."""
+    match = _TITLE.match(text)
+    return match.group() if match and match.end() < len(text) else None
 
 
 def short_company(company: str) -> str:
