@@ -47,7 +47,7 @@ from models.followups import (
     log_followup,
     plan_revisit,
 )
-from models.mentions import mentioned_customers
+from models.mentions import Mention, leading_title, mentioned_customers
 
 router = Router("followups")
 # A report without the command word: after every command router (handlers/__init__.py).
@@ -289,8 +289,9 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
     """「刚见了周杰，他说月底前定，记得28号提醒我」: a follow-up for 周杰; when the
     customer is only guessed (李总) or several are named, the rep picks by number."""
     today = local_today(ctx.config.tz)
+    mentions = ctx.data["mentions"]
     try:
-        note = parse_note(msg.text, today)
+        note = parse_note(_after_name(msg.text, mentions), today)
     except InvalidDate as exc:
         return BAD_DATE.format(phrase=exc.phrase[:20])
     if refusal := _past(note.next_revisit, note.revisit_time, ctx, today):
@@ -302,7 +303,6 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
         "next_revisit_on": note.next_revisit.isoformat() if note.next_revisit else None,
         "next_revisit_time": note.revisit_time.strftime("%H:%M") if note.revisit_time else None,
     }
-    mentions = ctx.data["mentions"]
     action = "followups.log"
     # 「明天要去拜访李娜」: a plan sets the revisit; it is no contact to log.
     planned = planned_contact(msg.text, note, today)
@@ -324,6 +324,19 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
         return await log_action(msg, ctx, customer, payload) + "\n" + FREE_LOGGED
     shown = [m.customer for m in mentions[:MAX_RESULTS]]
     return await ask_which(ctx, shown, "要记跟进的客户", action, payload)
+
+
+def _after_name(text: str, mentions: list[Mention]) -> str:
+    """「李娜王总那边说月底定」, 「周杰电话聊了报价」: the one customer named at the start
+    as a label, before a contact's title or the method — the note is what follows, as
+    「跟进 李娜 …」 would have it. Else (「王强说价格太高了」: the customer is who spoke)
+    the whole text."""
+    text = text.strip()
+    if len(mentions) == 1 and mentions[0].sure:
+        rest = text.removeprefix(mentions[0].customer.name).lstrip(" \u3000,，:：")
+        if rest != text and (leading_title(rest) or opening_method(rest)):
+            return rest
+    return text
 
 
 @on_pick("followups.plan", own_first=True)

@@ -29,3 +29,20 @@ async def test_a_title_glued_to_the_command_offers_the_reps_customer(
     assert "「王总」" in asked and "1. 王强" in asked and "李娜" not in asked, asked
     assert "已记录跟进" in done and "方式：电话" in done, done
     assert (await FollowUp.get()).content == "聊了报价"
+
+
+async def test_a_report_opening_with_the_customers_name_and_what_their_side_said(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    lina = await customer("李娜", rep)
+    zhou = await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # It was 「没有看懂」: 「那边说」 was no word of a report.
+        said = await wechat.say("李娜王总那边说月底定", REP_A)
+        # The name is a label before the method, as after 「跟进」: not part of the note.
+        called = await wechat.say("周杰电话里问能不能便宜点", REP_A)
+    assert "已记录跟进" in said and "客户：李娜" in said and "没写「跟进」" in said, said
+    assert "内容：电话里问能不能便宜点" in called and "方式：电话" in called, called
+    notes = {f.customer_id: f.content for f in await FollowUp.all()}  # type: ignore[attr-defined]
+    assert notes == {lina.id: "王总那边说月底定", zhou.id: "电话里问能不能便宜点"}

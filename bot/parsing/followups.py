@@ -37,15 +37,16 @@ _CLAUSES = re.compile(r"[，,；;。]")
 def opening_method(text: str) -> tuple[FollowUpMethod, str] | None:
     """The method a note opens with, and the note without it: 「电话 聊了报价」 and
     「电话聊了报价」 → (电话, 聊了报价). A method word glued to what follows that is a
-    verb of the sentence — 了 or 过 says so: 「见了张总聊了交期」, 「拜访了采购部」 — is
-    no label and stays in the note."""
+    verb of the sentence — 了 or 过 says so: 「见了张总聊了交期」, 「拜访了采购部」 — or
+    a place (「电话里问…」) is no label and stays in the note."""
     match = METHOD_AT_START.match(text)
     if match is None:
         return None
     method = METHOD_WORDS[match.group(1).lower()]
     word, end = match.group(1), match.end()
     glued = end == match.start(1) + len(word) and end < len(text)
-    if glued and (word.endswith(("了", "过")) or text[end] in "了过"):
+    # 「电话里问能不能便宜点」, 「微信上说」: where it was said, not a label either.
+    if glued and (word.endswith(("了", "过")) or text[end] in "了过里上中"):
         return method, text
     return method, text[end:]
 
@@ -106,7 +107,9 @@ def parse_note(text: str, today: date) -> Note:
 # Words of a report on a contact, besides the method words: 「刚见了李总，他说月底前定」.
 _REPORT = re.compile(
     r"聊了|谈了|聊过|沟通|说了|他说|她说|对方说|客户说|答应|同意|考虑|报价|回访|再联系|"
-    r"提醒我|约了|约好|去了|拜访|反馈|意向|感兴趣|没兴趣|嫌贵|定了|签了|下单"
+    r"提醒我|约了|约好|去了|拜访|反馈|意向|感兴趣|没兴趣|嫌贵|定了|签了|下单|"
+    # What someone on the customer's side said: 「王总那边说月底定」, 「采购也说」.
+    r"(?:那边|这边|他们|总|经理|老板|主任|采购|老师)(?:也|还|又|都)?说"
 )
 
 
