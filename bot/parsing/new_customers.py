@@ -1,9 +1,151 @@
-"""A new customer said as a sentence rather than typed as a command:
-「加个客户叫王强，杭州某某公司的，电话138…」, 「帮我新建一个客户，名字叫刘芳…」."""
+"""A new customer as a rep gives it: 「新客户 张三 13800138000 上海某某贸易 餐饮 VIP
+生日3月5日」 in any order (:func:`parse_new_customer`), or said as a sentence rather
+than typed as a command: 「加个客户叫王强，杭州某某公司的，电话138…」, 「帮我新建一个客户，
+名字叫刘芳…」 (:func:`says_new_customer`)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from bot.parsing.birthdays import InvalidBirthday, parse_birthday
+from bot.parsing.phones import looks_like_phone, parse_phone, phones_in_text, with_spoken_phones
+from models.enums import Grade
+
+GRADE_WORDS = {
+    "vip": Grade.VIP, "重要": Grade.VIP, "大客户": Grade.VIP, "重点": Grade.VIP,
+    "普通": Grade.NORMAL, "一般": Grade.NORMAL,
+    "潜在": Grade.POTENTIAL, "意向": Grade.POTENTIAL,
+}  # fmt: skip
+COMPANY_HINT = re.compile(r"公司|集团|贸易|科技|有限|工厂|厂$|店$|中心$|医院|学校|酒店|商行|事务所")
+
+
+class DraftError(ValueError):
+    """What the rep must fix (``kind``: usage, name, phone, birthday) and the words
+    that were wrong; nothing has been saved."""
+
+    def __init__(self, kind: str, said: str = "") -> None:
+        super().__init__(kind, said)
+        self.kind, self.said = kind, said
+
+
+_NAME_THEN_PHONE = re.compile(r"^(\D+?)(\+?\d[\d\-]{6,})$")
+# Words a birthday is written with (「生日3月5日」, 「农历八月十五」).
+_BIRTHDAY_OPENERS = ("生日", "农历", "阴历", "公历")
+_PHONE_WORD = re.compile(r"(?:电话|手机号码?|手机|联系方式)\s*[:：是]?\s*(?=\+?\d)")
+_COMPANY_OF = re.compile(r"^([\u4e00-\u9fffA-Za-z0-9]{2,})的([\u4e00-\u9fff]{2,4})$")
+
+
+def _could_be_name(token: str) -> bool:
+    return not (
+        looks_like_phone(token)
+        or COMPANY_HINT.search(token)
+        or token.lower() in GRADE_WORDS
+        or token.startswith(_BIRTHDAY_OPENERS)
+    )
+
+
+_PHONE_GAPS = re.compile(r"[\s-]")
+# A word of a name written in Latin letters: 「Tom」, 「O'Neil」, 「J.」.
+_LATIN_WORD = re.compile(r"^[A-Za-z][A-Za-z.'\-]*$")
+
+
+def _join_latin_names(tokens: list[str]) -> list[str]:
+    """「Tom Lee」 is one name, not a name and a company: neighbouring words in Latin
+    letters (a grade such as VIP aside) become one token."""
+    joined: list[str] = []
+    for token in tokens:
+        if (
+            joined
+            and _LATIN_WORD.match(token)
+            and all(_LATIN_WORD.match(w) for w in joined[-1].split(" "))
+            and token.lower() not in GRADE_WORDS
+            and joined[-1].lower() not in GRADE_WORDS
+        ):
+            joined[-1] = f"{joined[-1]} {token}"
+        else:
+            joined.append(token)
+    return joined
+
+
+def parse_new_customer(args: str) -> dict[str, Any]:
+    """「张三 13800138000 上海某某贸易 餐饮 VIP 生日3月5日」 → a draft (JSON-friendly,
+    kept in the dialog state). Raises :class:`DraftError` with what to correct."""
+    # A number read out digit by digit (「一五八一二三四五六七八」) is written in digits.
+    args = with_spoken_phones(args)
+    # A phone written with spaces (「138 0013 8000」) or glued between name and company
+    # (「王小明13800138000某某科技」) becomes a token of its own.
+    for start, end in reversed(phones_in_text(args)):
+        phone = _PHONE_GAPS.sub("", args[start:end])
+        args = f"{args[:start]} {phone} {args[end:]}"
+    # 「…刘芳电话139…」: the word before a number says what it is, and is no name.
+    args = without_name_intro(_PHONE_WORD.sub(" ", args))
+    tokens = _join_latin_names([t for t in re.split(r"[\s\u3000,，;；]+", args.strip()) if t])
+    if not tokens:
+        raise DraftError("usage")
+    # The name is the first word that is not a number, a grade, a birthday or a company
+    # (「新客户 13712345678 陈大文 宁波甬江贸易有限公司」); a customer that is a company
+    # (every word a company's) is named by the first.
+    name = tokens.pop(next((i for i, t in enumerate(tokens) if _could_be_name(t)), 0))
+    # 「杭州绿源环保的刘芳」: the company's person.
+    of = _COMPANY_OF.match(name)
+    if of:
+        name = of.group(2)
+        tokens.insert(0, of.group(1))
+    glued = _NAME_THEN_PHONE.match(name)
+    if glued:
+        # 「张三13800138000」 typed or spoken without a space: the digits are the phone,
+        # never part of the (unencrypted) name.
+        name = glued.group(1)
+        tokens.insert(0, glued.group(2))
+    if (
+        len(name) > 20
+        or looks_like_phone(name)
+        or name.lower() in GRADE_WORDS
+        or sum(ch.isdigit() for ch in name) >= 3
+    ):
+        raise DraftError("name", name)
+    draft: dict[str, Any] = {"name": name, "phone": None, "company": None, "industry": ""}
+    draft |= {"grade": Grade.POTENTIAL.value, "birthday": None, "notes": []}
+    free: list[str] = []
+    while tokens:
+        token = tokens.pop(0)
+        if token in ("生日", "农历生日") and tokens:
+            token = ("农历" if token == "农历生日" else "") + tokens.pop(0)
+            draft["birthday"] = _birthday_or_error(token)
+        elif token.startswith(_BIRTHDAY_OPENERS):
+            draft["birthday"] = _birthday_or_error(token)
+        elif looks_like_phone(token):
+            phone = parse_phone(token)
+            if phone is None:
+                raise DraftError("phone", token)
+            draft["phone"] = phone
+        elif token.lower() in GRADE_WORDS:
+            draft["grade"] = GRADE_WORDS[token.lower()].value
+        else:
+            free.append(token)
+    # The company is the token that says so (…公司, …贸易), else the first free one;
+    # a short one after it is the industry; anything more goes to the notes.
+    company = next((t for t in free if COMPANY_HINT.search(t)), free[0] if free else None)
+    if company is not None:
+        free.remove(company)
+        # 「杭州某某公司的」, as said in a sentence.
+        draft["company"] = without_company_frame(company)
+    if free and len(free[0]) <= 6:
+        draft["industry"] = free.pop(0)
+    draft["notes"] = " ".join(free)
+    return draft
+
+
+def _birthday_or_error(text: str) -> list[Any]:
+    try:
+        birthday = parse_birthday(text)
+    except InvalidBirthday:
+        birthday = None
+    if birthday is None:
+        raise DraftError("birthday", text)
+    return [birthday.month, birthday.day, birthday.year, birthday.lunar, birthday.leap]
+
 
 # The verb and 「客户」, then what introduces the name (叫, 名字是 …).
 _SAYS_NEW = re.compile(
