@@ -46,3 +46,18 @@ async def test_a_report_opening_with_the_customers_name_and_what_their_side_said
     assert "内容：电话里问能不能便宜点" in called and "方式：电话" in called, called
     notes = {f.customer_id: f.content for f in await FollowUp.all()}  # type: ignore[attr-defined]
     assert notes == {lina.id: "王总那边说月底定", zhou.id: "电话里问能不能便宜点"}
+
+
+async def test_a_new_customers_name_glued_to_the_company(wechat: WeChatSender) -> None:
+    from models import Customer
+
+    await team()
+    # It was 「王强杭州某某公司的在哪家公司？」: all of it taken for the name.
+    said = await wechat.say("加个客户叫王强杭州某某公司的，电话13812345678", REP_A)
+    assert "已新建客户：王强（杭州某某公司）" in said, said
+    three = await wechat.say("新客户 王小明上海某某贸易 13812345671", REP_A)
+    assert "已新建客户：王小明（上海某某贸易）" in three, three
+    framed = await wechat.say("加个客户叫刘芳是宁波某某科技的，手机13812345672", REP_A)
+    assert "已新建客户：刘芳（宁波某某科技）" in framed, framed
+    names = {c.name: c.company for c in await Customer.all()}
+    assert names == {"王强": "杭州某某公司", "王小明": "上海某某贸易", "刘芳": "宁波某某科技"}

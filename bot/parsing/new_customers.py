@@ -18,6 +18,20 @@ GRADE_WORDS = {
     "潜在": Grade.POTENTIAL, "意向": Grade.POTENTIAL,
 }  # fmt: skip
 COMPANY_HINT = re.compile(r"公司|集团|贸易|科技|有限|工厂|厂$|店$|中心$|医院|学校|酒店|商行|事务所")
+# Where companies are, as their names begin (「杭州某某公司」): provinces and big cities.
+_PLACES = (
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|"
+    "湖北|湖南|广东|广西|海南|四川|贵州|云南|陕西|甘肃|青海|宁夏|新疆|西藏|内蒙古|香港|"
+    "澳门|台湾|杭州|宁波|温州|绍兴|嘉兴|湖州|金华|台州|义乌|南京|苏州|无锡|常州|南通|扬州|"
+    "徐州|昆山|合肥|福州|厦门|泉州|南昌|济南|青岛|烟台|潍坊|郑州|武汉|长沙|广州|深圳|东莞|"
+    "佛山|珠海|中山|惠州|汕头|海口|三亚|成都|贵阳|昆明|西安|兰州|西宁|南宁|银川|石家庄|"
+    "太原|沈阳|大连|长春|哈尔滨|呼和浩特|乌鲁木齐|拉萨"
+)
+# 「王强杭州某某公司的」, 「王小明是上海某某贸易的」: a person's name glued to their company,
+# told apart where the company's place (or 是 / 在 / 来自) begins.
+_PERSON_THEN_COMPANY = re.compile(
+    rf"^([\u4e00-\u9fff]{{2,4}}?)(?:(?:是|在|来自)(.{{2,}})|((?:{_PLACES}).+))$"
+)
 
 
 class DraftError(ValueError):
@@ -92,6 +106,10 @@ def parse_new_customer(args: str) -> dict[str, Any]:
     if of:
         name = of.group(2)
         tokens.insert(0, of.group(1))
+    elif COMPANY_HINT.search(name) and (glued_company := _PERSON_THEN_COMPANY.match(name)):
+        # Said with no pause between the person and the company.
+        name = glued_company.group(1)
+        tokens.insert(0, glued_company.group(2) or glued_company.group(3))
     glued = _NAME_THEN_PHONE.match(name)
     if glued:
         # 「张三13800138000」 typed or spoken without a space: the digits are the phone,
