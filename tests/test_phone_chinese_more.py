@@ -61,3 +61,22 @@ async def test_a_new_customers_name_glued_to_the_company(wechat: WeChatSender) -
     assert "已新建客户：刘芳（宁波某某科技）" in framed, framed
     names = {c.name: c.company for c in await Customer.all()}
     assert names == {"王强": "杭州某某公司", "王小明": "上海某某贸易", "刘芳": "宁波某某科技"}
+
+
+async def test_a_latin_company_after_a_latin_name(wechat: WeChatSender) -> None:
+    from models import Customer
+
+    await team()
+    # It was 「Tom Lee ABC Trading在哪家公司？」: every Latin word joined the name.
+    said = await wechat.say("新客户 Tom Lee ABC Trading 13812345677", REP_A)
+    assert "已新建客户：Tom Lee（ABC Trading）" in said, said
+    inc = await wechat.say("新客户 John Smith Apple Inc. 13812345672", REP_A)
+    assert "已新建客户：John Smith（Apple Inc.）" in inc, inc
+    first = await wechat.say("新客户 Acme Trading Co Mary Jane 13812345673", REP_A)
+    assert "已新建客户：Mary Jane（Acme Trading Co）" in first, first
+    names = {c.name: c.company for c in await Customer.all()}
+    assert names == {
+        "Tom Lee": "ABC Trading",
+        "John Smith": "Apple Inc.",
+        "Mary Jane": "Acme Trading Co",
+    }

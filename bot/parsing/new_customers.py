@@ -17,7 +17,12 @@ GRADE_WORDS = {
     "普通": Grade.NORMAL, "一般": Grade.NORMAL,
     "潜在": Grade.POTENTIAL, "意向": Grade.POTENTIAL,
 }  # fmt: skip
-COMPANY_HINT = re.compile(r"公司|集团|贸易|科技|有限|工厂|厂$|店$|中心$|医院|学校|酒店|商行|事务所")
+COMPANY_HINT = re.compile(
+    r"公司|集团|贸易|科技|有限|工厂|厂$|店$|中心$|医院|学校|酒店|商行|事务所|"
+    # 「ABC Trading」, 「Acme Co., Ltd.」: a company's word in Latin letters.
+    r"(?i:\b(?:trading|ltd|co|inc|corp|corporation|company|group|tech|technology|llc|"
+    r"limited|industries|international|holdings|logistics|electronics|enterprises?|gmbh)\b)"
+)
 # Where companies are, as their names begin (「杭州某某公司」): provinces and big cities.
 _PLACES = (
     "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|"
@@ -66,7 +71,8 @@ _LATIN_WORD = re.compile(r"^[A-Za-z][A-Za-z.'\-]*$")
 
 def _join_latin_names(tokens: list[str]) -> list[str]:
     """「Tom Lee」 is one name, not a name and a company: neighbouring words in Latin
-    letters (a grade such as VIP aside) become one token."""
+    letters (a grade such as VIP aside) become one token — up to a company's words
+    (:func:`_company_apart`)."""
     joined: list[str] = []
     for token in tokens:
         if (
@@ -79,7 +85,25 @@ def _join_latin_names(tokens: list[str]) -> list[str]:
             joined[-1] = f"{joined[-1]} {token}"
         else:
             joined.append(token)
-    return joined
+    return [part for token in joined for part in _company_apart(token)]
+
+
+def _company_apart(words: str) -> list[str]:
+    """「Tom Lee ABC Trading」 → 「Tom Lee」, 「ABC Trading」: the company is its words
+    (Trading, Ltd, Group …) and what names it just before them — from a word in
+    capitals (ABC), else the one word before; who comes before or after is apart."""
+    parts = words.split(" ")
+    kinds = [COMPANY_HINT.fullmatch(w.rstrip(".,")) is not None for w in parts]
+    if len(parts) < 2 or not any(kinds):
+        return [words]
+    first = kinds.index(True)
+    end = first
+    while end < len(parts) and kinds[end]:
+        end += 1
+    capitals = [i for i in range(first) if len(parts[i]) >= 2 and parts[i].isupper()]
+    start = capitals[0] if capitals else max(first - 1, 0)
+    pieces = [parts[:start], parts[start:end], parts[end:]]
+    return [" ".join(p) for p in pieces if p]
 
 
 def parse_new_customer(args: str) -> dict[str, Any]:
