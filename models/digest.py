@@ -29,7 +29,7 @@ from models.digest_attention import Attention, attention_items, silent_vip_filte
 from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Lifecycle, Role
 from models.followups import FollowUp
 from models.kpi_snapshot import KpiSnapshot
-from models.periods import Period, bounds, month_period
+from models.periods import Period, bounds, compared_period, month_period
 from models.rawsql import dialect, fetch
 from models.staff import Staff
 from models.surveys import SurveyKpis, survey_kpis
@@ -128,7 +128,7 @@ async def build_digest(
     period: Period, cfg: Config, now: datetime | None = None, keep_snapshot: bool = True
 ) -> Digest:
     """The digest of ``period`` for the whole team."""
-    prev = period.previous()
+    prev = compared_period(period)
     start, end = bounds(period.first, period.last, cfg)
     # A report on a past day is told as of that day's end.
     now = min(now or datetime.now(UTC), end)

@@ -14,6 +14,8 @@ from models.periods import Period
 
 TITLE = {"day": "销售日报", "week": "销售周报", "month": "销售月报"}
 VERSUS = {"day": "较前一天", "week": "较上周同期", "month": "较上月同期"}
+# A whole week or month (「上周周报」) is compared with the whole one before it.
+VERSUS_WHOLE = {"day": "较前一天", "week": "较前一周", "month": "较前一个月"}
 SNAPSHOT_VERSUS = {"day": "较昨天", "week": "较上周", "month": "较昨天"}
 WEEKDAYS = "一二三四五六日"
 
@@ -58,7 +60,8 @@ def render_digest(d: Digest) -> str:
         lines.append("需要你今天处理：")
         lines += [f"{i}. {a.text}" for i, a in enumerate(d.attention, start=1)]
     lines.append("")
-    lines += _period_lines(d.figures, d.before, VERSUS[d.period.kind])
+    versus = VERSUS_WHOLE if d.period.whole else VERSUS
+    lines += _period_lines(d.figures, d.before, versus[d.period.kind])
     if d.reps:
         lines.append("")
         lines.append("按销售：")

@@ -20,6 +20,15 @@ class Period:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
+    @property
+    def whole(self) -> bool:
+        """A week from Monday to Sunday or a month to its last day, not one so far."""
+        if self.kind == "week":
+            return self.days == 7
+        if self.kind == "month":
+            return (self.last + timedelta(days=1)).day == 1
+        return True
+
     def previous(self) -> Period:
         """The day before; the same weekdays of last week; the same days of last month."""
         if self.kind == "month":
@@ -30,6 +39,14 @@ class Period:
             return Period("month", first, min(last, month_end))
         step = timedelta(days=7 if self.kind == "week" else 1)
         return Period(self.kind, self.first - step, self.last - step)
+
+
+def compared_period(period: Period) -> Period:
+    """What the digest of ``period`` is compared with: :meth:`Period.previous`, but the
+    whole month before a whole month (November against all of October's 31 days)."""
+    if period.kind == "month" and period.whole:
+        return last_month_period(period.first)
+    return period.previous()
 
 
 def day_period(day: date) -> Period:

@@ -18,7 +18,15 @@ from models.digest import build_digest
 from models.digest_chart import SIZE, render_png, resolved_font
 from models.digest_text import render_digest
 from models.enums import ComplaintStatus, DealStage, Grade, Lifecycle, Role
-from models.periods import Period, day_period, month_period, week_period
+from models.periods import (
+    Period,
+    compared_period,
+    day_period,
+    last_month_period,
+    last_week_period,
+    month_period,
+    week_period,
+)
 from scheduler.jobs import digest as digest_job
 from tests.conftest import make_config
 from tests.fake_tencent import OA_MEDIA_UPLOAD, WECOM_SEND, FakeTencent
@@ -172,6 +180,11 @@ def test_periods() -> None:
     march = month_period(date(2026, 3, 31))
     assert march.previous() == Period("month", date(2026, 2, 1), date(2026, 2, 28))
     assert day_period(date(2026, 3, 1)).previous().first == date(2026, 2, 28)
+    # A whole month is compared with the whole month before: all 31 days of October.
+    november = last_month_period(date(2026, 12, 3))
+    assert compared_period(november) == Period("month", date(2026, 10, 1), date(2026, 10, 31))
+    assert compared_period(march) == march.previous()
+    assert not month_period(date(2026, 12, 3)).whole and last_week_period(date(2026, 12, 3)).whole
 
 
 # --- the chart ----------------------------------------------------------------------------------
@@ -240,8 +253,11 @@ async def test_last_week_and_last_month_asked_in_words(db: str, wechat: WeChatSe
     for said in ("上周周报", "看下上周的周报", "周报 上周"):
         week = asked[said]
         assert "销售周报 · 11月23日—11月29日" in week and "跟进 0 次" in week, (said, week)
+        # A whole week against the one before it, not 「较上周同期」.
+        assert "本期（较前一周）" in week, (said, week)
     month = asked["上个月的业绩"]
     assert "销售月报 · 11月1日—11月30日" in month and "成交 1 笔" in month, month
+    assert "本期（较前一个月）" in month, month
     assert "¥10,000" in month
 
 
