@@ -119,8 +119,11 @@ _LABEL = re.compile(
 _UNIT_PRICE = re.compile(r"^(?:单价[:：]?|每[\u4e00-\u9fff]?)(?=[\d一二两三四五六七八九十百千万])")
 # 「11月28日签的」: the day the contract was signed, said as such.
 _SIGNED_WORDS = re.compile(r"(?:签的|签约的?|签单的?|签了|签的合同|成交的?)$")
-# A token that names a day (「11月28日」, 「昨天」, 「2026-11-28」), not an amount.
-_DATEISH = re.compile(r"[月日号]|昨|前天|今天|明天|后天|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$")
+# A token that names a day (「11月28日」, 「昨天」, 「周一」, 「2026-11-28」), not an amount.
+_DATEISH = re.compile(
+    r"[月日号]|昨|前天|今天|明天|后天|(?:周|星期|礼拜)[一二三四五六日天]|"
+    r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$"
+)
 
 
 def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:

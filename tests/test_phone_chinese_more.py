@@ -80,3 +80,25 @@ async def test_a_latin_company_after_a_latin_name(wechat: WeChatSender) -> None:
         "John Smith": "Apple Inc.",
         "Mary Jane": "Acme Trading Co",
     }
+
+
+async def test_a_bare_weekday_said_on_that_day_is_next_weeks(wechat: WeChatSender) -> None:
+    from models import Deal
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    await customer("李娜", rep)
+    friday = datetime(2026, 12, 4, 10, 0, tzinfo=FROZEN.tzinfo)
+    with time_machine.travel(friday, tick=True):
+        # It was today: a revisit planned for the day of the call.
+        next_week = await wechat.say("跟进 周杰 电话 聊了报价 周五回访", REP_A)
+        this_week = await wechat.say("跟进 李娜 电话 聊了交期 这周五下午回访", REP_A)
+        # A signing day reads backwards: 「周五签的」 on a Friday is today.
+        signed = await wechat.say("成交 周杰 5000 监护仪 周五签的", REP_A)
+        # It was refused as a day to come (next Monday).
+        monday = await wechat.say("成交 李娜 3000 耗材 周一签的", REP_A)
+    assert "日期 11月30日" in monday, monday
+    assert "下次回访：12月11日（周五）" in next_week, next_week
+    assert "下次回访：12月4日（今天，周五） 14:00" in this_week, this_week
+    assert "已记录成交" in signed, signed
+    assert (await Deal.get(customer__name="周杰")).closed_on.isoformat() == "2026-12-04"

@@ -4,8 +4,9 @@ default), never the server's clock or UTC: at 00:30 in Shanghai it is still
 yesterday in UTC.
 
 Dates here are for planning (the next revisit), so an incomplete date points to
-the future: 「周三」 on a Thursday is next week's Wednesday, 「1月5日」 in November is
-next January, 「5号」 on the 20th is the 5th of next month. Explicit pasts
+the future: 「周三」 on a Thursday — or on a Wednesday — is next week's Wednesday,
+「1月5日」 in November is next January, 「5号」 on the 20th is the 5th of next month
+(:func:`parse_past_date` reads them backwards: a deal's signing day). Explicit pasts
 (「昨天」, 「这周一」 on a Wednesday) are returned as such; whether a past date is
 acceptable is the caller's rule.
 
@@ -169,8 +170,9 @@ def _weekday(m: re.Match[str], today: date) -> date:
     target = WEEKDAYS[m.group(2)]
     prefix = (m.group(1) or "").rstrip("个")
     if not prefix:
-        # 「周三」: the coming one, today included.
-        return today + timedelta(days=(target - today.weekday()) % 7)
+        # 「周三」: the coming one. Said on a Wednesday it is next week's: 「周五回访」 on
+        # a Friday plans the next contact, and today is 「今天」 (or 「这周五」).
+        return today + timedelta(days=(target - today.weekday() - 1) % 7 + 1)
     weeks = {"这": 0, "本": 0, "下": 1, "下下": 2}[prefix]
     return _week_start(today) + timedelta(weeks=weeks, days=target)
 
@@ -383,11 +385,17 @@ def parse_date_phrase(text: str, today: date) -> date | None:
     return None
 
 
+_BARE_WEEKDAY = re.compile(r"(?:周|星期|礼拜)[一二三四五六日天1-7]")
+
+
 def parse_past_date(text: str, today: date) -> date | None:
     """A date that has been (a report's day, a deal's signing): 「11月20日」 in December
     is this year's, not next year's as a revisit date would be. Raises
     :class:`InvalidDate` like :func:`parse_date_phrase`."""
     day = parse_date_phrase(text, today)
+    if day is not None and day > today and _BARE_WEEKDAY.fullmatch(text.strip()):
+        # 「周三签的」: the last Wednesday, today included.
+        return day - timedelta(days=7)
     # Only a month and day without a year is read as the last one; 「明天」 stays ahead.
     month_day = (
         re.search(r"[\d一二三四五六七八九十正腊冬]\s*月|^\d{1,2}\s*[/.]\s*\d{1,2}$", text.strip())
