@@ -102,3 +102,18 @@ async def test_a_bare_weekday_said_on_that_day_is_next_weeks(wechat: WeChatSende
     assert "下次回访：12月4日（今天，周五） 14:00" in this_week, this_week
     assert "已记录成交" in signed, signed
     assert (await Deal.get(customer__name="周杰")).closed_on.isoformat() == "2026-12-04"
+
+
+async def test_an_amount_said_with_thousands_after_wan(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    await customer("李娜", rep)
+    await customer("王强", rep)
+    # It was 「「一万」和「二千五」都像金额」.
+    said = await wechat.say("成交周杰一万二千五 呼吸机", REP_A)
+    assert "已记录成交：周杰 呼吸机，金额 ¥12,500" in said, said
+    # It was ¥12,000 for a product 「千5监护仪」.
+    typed = await wechat.say("成交李娜1万2千5监护仪", REP_A)
+    assert "已记录成交：李娜 监护仪，金额 ¥12,500" in typed, typed
+    hundreds = await wechat.say("成交 王强 两万三千五百 包装机", REP_A)
+    assert "已记录成交：王强 包装机，金额 ¥23,500" in hundreds, hundreds

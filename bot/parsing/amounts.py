@@ -31,12 +31,17 @@ _QUANTITY = re.compile(
 _SIGNED = r"(?:签的合同|签的|签约的?|签单的?|签了|成交的?)?"
 _PER = r"(?:每[\u4e00-\u9fff]|单价[:：]?)"
 _CN = "一二两三四五六七八九十"
-# Money said the way people say it: 「3万5」, 「2万3千」, 「3千5」 are 35 000, 23 000 and
-# 3 500 — a figure after 万 or 千 is the next place down, unless it counts (「12万5台」).
+# Money said the way people say it: 「3万5」, 「2万3千」, 「3千5」, 「1万2千5」 are 35 000,
+# 23 000, 3 500 and 12 500 — a figure after 万 or 千 is the next place down, unless it
+# counts (「12万5台」).
 # (Only units that rarely begin a product's name: 「1万2包装机」 is 12 000.)
 _COUNTS = "台|件|套|个|箱|批|辆|吨|瓶|盒|部"
-_TAIL = rf"(?:\d+[千百]?(?![\d.]|{_COUNTS}))?"
-_CN_TAIL = rf"(?:[{_CN}][千百]?(?![{_CN}百千万]|{_COUNTS}))?"
+_TAIL = rf"(?:\d+千\d+百?(?![\d.]|{_COUNTS})|\d+[千百]?(?![\d.]|{_COUNTS}))?"
+# 「一万二千五」, 「两万三千五百」: the thousands (or hundreds) after 万, then their figure.
+_CN_TAIL = (
+    rf"(?:[{_CN}零][{_CN}零百千]*[千百](?![百千万]|{_COUNTS}))?"
+    rf"(?:[{_CN}][千百]?(?![{_CN}百千万]|{_COUNTS}))?"
+)
 _YUAN = r"(?:元|块钱|块)?"
 _GLUED_PIECE = re.compile(
     rf"\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}{_SIGNED}"
