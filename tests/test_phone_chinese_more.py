@@ -117,3 +117,14 @@ async def test_an_amount_said_with_thousands_after_wan(wechat: WeChatSender) -> 
     assert "已记录成交：李娜 监护仪，金额 ¥12,500" in typed, typed
     hundreds = await wechat.say("成交 王强 两万三千五百 包装机", REP_A)
     assert "已记录成交：王强 包装机，金额 ¥23,500" in hundreds, hundreds
+
+
+async def test_a_note_that_is_only_when_sets_the_revisit(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # It was logged with 「下次回访：未设置」 and the time as the only content.
+        said = await wechat.say("回访周杰明天上午十点", REP_A)
+    assert "下次回访：12月3日（明天，周四） 10:00" in said, said
+    f = await FollowUp.get()
+    assert (str(f.next_revisit_on), f.next_revisit_time) == ("2026-12-03", "10:00")

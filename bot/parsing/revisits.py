@@ -175,9 +175,10 @@ def find_revisit(note: str, today: date) -> FoundDate | None:
         if prefix and not _clean(tail[prefix[1] :]):
             (day, at), _end = prefix
             return FoundDate(day, _rest(text[: marker.start()], text), text[marker.start() :], at)
-    # A trailing date standing alone after a separator: 「聊了报价，下周三」.
+    # A trailing date standing alone after a separator: 「聊了报价，下周三」; or the whole
+    # note (「回访 周杰 明天上午十点」: when is all there is to say).
     parts = re.split(r"[\s,，;；]+", text)
-    if len(parts) > 1:
+    if parts[-1]:
         alone = parse_moment_phrase(parts[-1], today)
         if alone is not None:
             cut = text.rstrip().rfind(parts[-1])
