@@ -128,3 +128,28 @@ async def test_a_note_that_is_only_when_sets_the_revisit(wechat: WeChatSender) -
     assert "下次回访：12月3日（明天，周四） 10:00" in said, said
     f = await FollowUp.get()
     assert (str(f.next_revisit_on), f.next_revisit_time) == ("2026-12-03", "10:00")
+
+
+async def test_a_meeting_arranged_or_to_come_sets_the_revisit(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    await customer("王强", rep)
+    await customer("李娜", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # It was 「没有看懂」.
+        plan = await wechat.say("下周一去见王强", REP_A)
+        # Both were logged with no revisit: the appointment was lost.
+        arranged = await wechat.say("后天下午三点约了周杰", REP_A)
+        agreed = await wechat.say("约好了李娜周五下午见", REP_A)
+    assert "王强的下次回访定在 12月7日（周一）" in plan, plan
+    assert "下次回访：12月4日（后天，周五） 15:00" in arranged, arranged
+    assert "下次回访：12月4日（后天，周五） 14:00" in agreed, agreed
+    revisits = {
+        f.customer.name: (str(f.next_revisit_on), f.method)
+        for f in await FollowUp.all().prefetch_related("customer")
+    }
+    assert revisits == {
+        "王强": ("2026-12-07", "plan"),
+        "周杰": ("2026-12-04", "other"),
+        "李娜": ("2026-12-04", "other"),
+    }
