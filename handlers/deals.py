@@ -182,6 +182,35 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
     }
 
 
+class SaysDeal(Filter):
+    """「周杰成交了三万」, 「李娜签了两万三的单」: ``ctx.data["args"]`` as 「成交」's, when
+    the words before the verb are a customer's name and an amount follows (without
+    one, 「张三 成交了」 is a campaign's mark or a report)."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        said = _SAYS_DEAL.match(msg.text or "")
+        if said is None or not _AMOUNTISH.search(said.group("rest")):
+            return False
+        if Command.starts_any(said.group("who")):
+            return False
+        if not await Customer.filter(name=said.group("who")).exists():
+            return False
+        ctx.data["args"] = f"{said.group('who')} {said.group('rest')}"
+        return True
+
+
+_SAYS_DEAL = re.compile(
+    r"^\s*(?P<who>[^\s的]{2,20}?)\s*(?:那边|这边)?\s*(?:已经|已|今天|刚刚?)*"
+    r"(?:成交了|签了|签单了|下单了|订了)\s*(?P<rest>.+?)"
+    r"(?:的(?:单子?|合同|订单))?\s*[。.!！]?\s*$"
+)
+# A figure with a unit of money, or a plain number long enough to be one.
+_AMOUNTISH = re.compile(
+    r"[\d一二两三四五六七八九十百千]\s*(?:万|千|元|块|[kKwW](?![A-Za-z]))|\d{3,}"
+)
+
+
+@router.message(RoleIs("staff"), KindIs("text", "voice"), SaysDeal())
 @router.message(RoleIs("staff"), Command("成交", "签单"))
 async def deal(msg: Incoming, ctx: Context) -> HandlerResult:
     split = await split_customer(ctx.data.get("args", ""))

@@ -153,3 +153,26 @@ async def test_a_meeting_arranged_or_to_come_sets_the_revisit(wechat: WeChatSend
         "周杰": ("2026-12-04", "other"),
         "李娜": ("2026-12-04", "other"),
     }
+
+
+async def test_a_deal_said_as_a_sentence_is_recorded(wechat: WeChatSender) -> None:
+    from decimal import Decimal
+
+    from models import Deal
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    await customer("李娜", rep)
+    await customer("王强", rep)
+    # 「没有看懂」, and a follow-up 「李娜签了两万三的单」 with the deal lost.
+    said = await wechat.say("周杰成交了三万", REP_A)
+    signed = await wechat.say("李娜签了两万三的单", REP_A)
+    ordered = await wechat.say("王强那边下单了10台呼吸机，每台1.5万", REP_A)
+    assert "已记录成交：周杰，金额 ¥30,000" in said, said
+    assert "已记录成交：李娜，金额 ¥23,000" in signed, signed
+    assert "已记录成交：王强 呼吸机 ×10，金额 ¥150,000" in ordered, ordered
+    deals = {d.customer.name: d.amount for d in await Deal.all().prefetch_related("customer")}
+    assert deals == {"周杰": Decimal(30000), "李娜": Decimal(23000), "王强": Decimal(150000)}
+    # Without an amount it is still a report.
+    assert "已记录跟进" in await wechat.say("周杰签了合同", REP_A)
+    assert await FollowUp.all().count() == 1
