@@ -34,7 +34,7 @@ from models.staff import Staff
 
 router = Router("customer_pick")
 
-CHOOSE = "找到 {n} 位与「{query}」匹配的客户，请回复序号：\n{lines}"
+CHOOSE_HEAD = "找到 {n} 位与「{query}」匹配的客户，请回复序号："
 MORE = "\n只列出了前 {n} 位，输入全名、公司或手机尾号可以缩小范围。"
 CHOOSE_TAIL = "\n发送「取消」退出。"
 LINE = "{i}. {name}{company}{owner}"
@@ -132,9 +132,15 @@ async def resolve_customer(
 
 
 async def ask_which(
-    ctx: Context, shown: list[Customer], query: str, action: str, payload: dict[str, Any]
+    ctx: Context,
+    shown: list[Customer],
+    query: str,
+    action: str,
+    payload: dict[str, Any],
+    head: str | None = None,
 ) -> str:
-    """List ``shown`` numbered and wait for the number; ``action`` then runs on it."""
+    """List ``shown`` numbered and wait for the number; ``action`` then runs on it.
+    ``head``: the question, when it is not which customers ``query`` matched."""
     owners = {
         s.id: s.name
         for s in await Staff.filter(id__in={c.owner_id for c in shown if c.owner_id})  # type: ignore[attr-defined]
@@ -154,7 +160,8 @@ async def ask_which(
     await ctx.conversation.set(
         PICK, {"ids": [c.id for c in shown], "action": action, "payload": payload}
     )
-    return CHOOSE.format(n=len(shown), query=query[:30], lines="\n".join(lines)) + CHOOSE_TAIL
+    question = head or CHOOSE_HEAD.format(n=len(shown), query=query[:30])
+    return f"{question}\n" + "\n".join(lines) + CHOOSE_TAIL
 
 
 @router.message(StateIs(PICK), RoleIs("staff"), Command("取消", "算了", "cancel"))

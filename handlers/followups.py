@@ -263,6 +263,7 @@ def _past(day: date | None, at: time | None, ctx: Context, today: date) -> str |
 # --- a report without 「跟进」 ------------------------------------------------------------
 
 FREE_LOGGED = "（没写「跟进」也记下了；不对请发「撤销」。）"
+WHICH_CUSTOMER = "这条要记在哪位客户名下？请回复序号："
 PLANNED = (
     "好的，{name}的下次回访定在 {date}，到时提醒你。\n"
     "这是计划，没有记成一次跟进；联系过后发「跟进 {name} …」记下结果。不对请发「撤销」。"
@@ -323,7 +324,7 @@ async def free_followup(msg: Incoming, ctx: Context) -> HandlerResult:
             return await plan_action(msg, ctx, customer, payload)
         return await log_action(msg, ctx, customer, payload) + "\n" + FREE_LOGGED
     shown = [m.customer for m in mentions[:MAX_RESULTS]]
-    return await ask_which(ctx, shown, "要记跟进的客户", action, payload)
+    return await ask_which(ctx, shown, "", action, payload, WHICH_CUSTOMER)
 
 
 def _after_name(text: str, mentions: list[Mention]) -> str:

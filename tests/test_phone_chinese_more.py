@@ -176,3 +176,12 @@ async def test_a_deal_said_as_a_sentence_is_recorded(wechat: WeChatSender) -> No
     # Without an amount it is still a report.
     assert "已记录跟进" in await wechat.say("周杰签了合同", REP_A)
     assert await FollowUp.all().count() == 1
+
+
+async def test_a_guessed_report_asks_in_plain_words(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("李娜", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        ask = await wechat.say("刚见了李总，他说月底前定", REP_A)
+    # It was 「找到 1 位与「要记跟进的客户」匹配的客户」.
+    assert ask.startswith("这条要记在哪位客户名下？请回复序号：\n1. 李娜"), ask
