@@ -33,6 +33,29 @@ CORRECT_USAGE = "用法：改 成交 金额 [产品] [数量]，例如：改 成
 CORRECTED = "已更正{name}的成交：金额 {old} → {new}{product}。发「撤销」可以改回去。"
 
 
+# 「取消刚才的跟进」, 「删掉上一条」, 「撤销刚才那条成交」: 撤销 said in words.
+_UNDO_SAID = (
+    r"^\s*(?:撤销|撤回|取消|删掉|删除|删了|去掉)(?:一下)?\s*"
+    r"(?:刚才|刚刚|上一条|最后一条|最近一条|上一个|刚记)(?:的|那条|那个|记的)?\s*"
+    r"(?:跟进|成交|记录|操作|那条)?\s*(?:吧)?\s*[。.!！]?\s*$"
+)
+# 「刚才那条记错了」: what the rep can do about it.
+WRONG_HINT = (
+    "要撤回刚才那条，请发「撤销」；"
+    "只改一部分可以发「改 回访 周五」「改 内容 …」或「改 成交 6000」。"
+)
+
+
+@router.message(
+    RoleIs("staff"),
+    Regex(r"^\s*(?:刚才|刚刚|上一条|那条)(?:那条|那个|的)?(?:跟进|成交|记录)?(?:记|写|录)错了"),
+    read_only=True,
+)
+async def wrong(msg: Incoming, ctx: Context) -> str:
+    return WRONG_HINT
+
+
+@router.message(RoleIs("staff"), Regex(_UNDO_SAID))
 @router.message(RoleIs("staff"), Command("撤销", "撤回", "undo"))
 async def undo(msg: Incoming, ctx: Context) -> str:
     conversation = ctx.conversation

@@ -185,3 +185,21 @@ async def test_a_guessed_report_asks_in_plain_words(wechat: WeChatSender) -> Non
         ask = await wechat.say("刚见了李总，他说月底前定", REP_A)
     # It was 「找到 1 位与「要记跟进的客户」匹配的客户」.
     assert ask.startswith("这条要记在哪位客户名下？请回复序号：\n1. 李娜"), ask
+
+
+async def test_taking_back_said_in_words(wechat: WeChatSender) -> None:
+    from models import Deal
+
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("跟进 周杰 电话 聊了报价", REP_A)
+        # It was 「当前没有进行中的操作需要取消」, and the follow-up stayed.
+        undone = await wechat.say("取消刚才的跟进", REP_A)
+        await wechat.say("成交 周杰 5000 耗材", REP_A)
+        deleted = await wechat.say("删掉上一条", REP_A)
+        wrong = await wechat.say("刚才那条记错了", REP_A)  # it was 「没有看懂」
+    assert undone.startswith("已撤销：跟进 周杰"), undone
+    assert deleted.startswith("已撤销：成交 周杰"), deleted
+    assert "请发「撤销」" in wrong and "没有看懂" not in wrong, wrong
+    assert await FollowUp.all().count() == 0 and await Deal.all().count() == 0
