@@ -203,3 +203,16 @@ async def test_taking_back_said_in_words(wechat: WeChatSender) -> None:
     assert deleted.startswith("已撤销：成交 周杰"), deleted
     assert "请发「撤销」" in wrong and "没有看懂" not in wrong, wrong
     assert await FollowUp.all().count() == 0 and await Deal.all().count() == 0
+
+
+async def test_the_days_list_asked_in_words(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        await wechat.say("跟进 周杰 电话 聊了报价 明天回访", REP_A)
+    tomorrow = datetime(2026, 12, 3, 9, 0, tzinfo=FROZEN.tzinfo)
+    with time_machine.travel(tomorrow, tick=True):
+        # Each was 「没有看懂」.
+        for said in ("我的待办", "今天有什么要跟的", "今天有哪些要回访的"):
+            reply = await wechat.say(said, REP_A)
+            assert "周杰" in reply and "没有看懂" not in reply, (said, reply)
