@@ -161,11 +161,14 @@ async def show_card(msg: Incoming, ctx: Context) -> HandlerResult:
     return await resolve_customer(msg, ctx, query, "customers.card", {})
 
 
-# 「张三的电话多少」, 「张三电话」, 「华东精密的地址？」: a rep asking for a contact detail
-# gets the card, which shows it (a method word alone must not log a follow-up).
+# 「张三的电话多少」, 「张三电话」, 「华东精密的地址？」, 「李娜的公司」: a rep asking for a
+# contact detail (or where they work) gets the card, which shows it (a method word
+# alone must not log a follow-up).
 _ASKS_CONTACT = re.compile(
-    r"^\s*(?P<who>[^\s的]{2,}?)\s*的?\s*(?:电话号?码?|手机号?码?|号码|联系方式|地址)"
-    r"\s*(?:是|是多少|多少|呢|是啥|是什么)?\s*[?？。]?\s*$"
+    r"^\s*(?P<who>[^\s的]{2,}?)\s*的?\s*(?:电话号?码?|手机号?码?|号码|联系方式|地址|公司|单位|"
+    # 「李娜是哪家公司的」, 「李娜在哪个单位」.
+    r"(?:是|在)?哪(?:家|个)(?:公司|单位)的?)"
+    r"\s*(?:是|是多少|多少|呢|是啥|是什么|叫什么|叫啥|是哪家)?\s*[?？。]?\s*$"
 )
 
 

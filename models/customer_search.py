@@ -44,7 +44,8 @@ _FILLER = re.compile(r"^(?:一下|下)\s*")
 _DIGITS = re.compile(r"^\+?[\d\s\-]+$")
 # 「李娜的电话」, 「华东精密的地址」: what is asked of the customer, after the name.
 _CONTACT_ASKED = re.compile(
-    r"\s*的?\s*(?:电话号?码?|手机号?码?|号码|联系方式|地址)\s*(?:是|是多少|多少|呢|是啥|是什么)?$"
+    r"\s*的?\s*(?:电话号?码?|手机号?码?|号码|联系方式|地址|公司|单位)"
+    r"\s*(?:是|是多少|多少|呢|是啥|是什么|叫什么)?$"
 )
 
 

@@ -216,3 +216,13 @@ async def test_the_days_list_asked_in_words(wechat: WeChatSender) -> None:
         for said in ("我的待办", "今天有什么要跟的", "今天有哪些要回访的"):
             reply = await wechat.say(said, REP_A)
             assert "周杰" in reply and "没有看懂" not in reply, (said, reply)
+
+
+async def test_asking_where_a_customer_works_shows_the_card(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("李娜", rep, company="苏州禾丰食品")
+    # Each was 「没有看懂」 (or 「没有找到「周杰的公司」」 after 查).
+    for said in ("李娜的公司", "李娜公司叫什么", "李娜是哪家公司的", "查一下李娜的公司"):
+        card = await wechat.say(said, REP_A)
+        assert card.startswith("【李娜】苏州禾丰食品"), (said, card)
+    assert await FollowUp.all().count() == 0
