@@ -226,3 +226,15 @@ async def test_asking_where_a_customer_works_shows_the_card(wechat: WeChatSender
         card = await wechat.say(said, REP_A)
         assert card.startswith("【李娜】苏州禾丰食品"), (said, card)
     assert await FollowUp.all().count() == 0
+
+
+async def test_the_customer_coming_over(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    await customer("王强", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # Both were 「没有看懂」.
+        coming = await wechat.say("周杰下周三上午十点来公司看样品", REP_A)
+        came = await wechat.say("王强昨天来公司看了样品", REP_A)
+    assert "周杰的下次回访定在 12月9日（周三） 10:00" in coming, coming
+    assert "已记录跟进" in came and "客户：王强" in came, came

@@ -108,6 +108,8 @@ def parse_note(text: str, today: date) -> Note:
 _REPORT = re.compile(
     r"聊了|谈了|聊过|沟通|说了|他说|她说|对方说|客户说|答应|同意|考虑|报价|回访|再联系|"
     r"提醒我|约了|约好|去了|拜访|反馈|意向|感兴趣|没兴趣|嫌贵|定了|签了|下单|"
+    # The customer came over: 「王强昨天来公司看了样品」.
+    r"来(?:公司|我们|厂里|店里)|来看|过来|"
     # What someone on the customer's side said: 「王总那边说月底定」, 「采购也说」.
     r"(?:那边|这边|他们|总|经理|老板|主任|采购|老师)(?:也|还|又|都)?说"
 )
