@@ -28,6 +28,8 @@ class Conversation:
         self.ttl = ttl
         self.state: str | None = None
         self.data: dict[str, Any] = {}
+        # Bumped by every set() and clear(): whether a handler entered a state itself.
+        self.changes = 0
 
     def resume(self, row: ConversationState | None) -> None:
         """Continue the dialog of ``row`` (read with the sender: models.inbound)."""
@@ -39,6 +41,7 @@ class Conversation:
     ) -> None:
         """Enter ``state``; ``ttl`` shortens the wait for a quick yes/no."""
         self.state, self.data = state, dict(data or {})
+        self.changes += 1
         await ConversationState.update_or_create(
             key=self.key,
             defaults={
@@ -50,4 +53,5 @@ class Conversation:
 
     async def clear(self) -> None:
         self.state, self.data = None, {}
+        self.changes += 1
         await ConversationState.filter(key=self.key).delete()

@@ -21,6 +21,7 @@ class Dispatcher(Router):
     ) -> Reply:
         conversation = ctx.conversation
         pending = conversation.state if conversation is not None else None
+        changes = conversation.changes if conversation is not None else 0
         if handler is None:
             handler = await self.resolve(msg, ctx)
         if handler is None:
@@ -30,13 +31,14 @@ class Dispatcher(Router):
         if (
             conversation is not None
             and yields(pending)
-            and conversation.state == pending
+            and conversation.changes == changes
             and msg.kind in (Kind.TEXT, Kind.VOICE)
             and not handler.dialog_step
         ):
             # The user did not answer the bot's question but wrote something else (a new
             # command, a sentence): the question is not pending any more, so a later
-            # 「确认」 or 「2」 cannot act on it.
+            # 「确认」 or 「2」 cannot act on it. Unless the handler asked a question of its
+            # own — a new list of the same kind, whose 「2」 must find it.
             await conversation.clear()
         return reply
 

@@ -410,3 +410,19 @@ async def test_two_reps_claiming_the_same_unowned_customer(db: str) -> None:
     assert (await Customer.get(id=c.id)).owner_id == a.id  # type: ignore[attr-defined]
     assert seen_by_b.owner_id == a.id  # type: ignore[attr-defined]
     assert (await Customer.get(id=c.id)).last_contact_at is not None
+
+
+async def test_a_second_list_asked_over_the_first_is_the_one_answered(
+    wechat: WeChatSender,
+) -> None:
+    """A new command that asks 「哪一位」 again while a list waits: the 「1」 that follows
+    answers the new list (it was refused as if no list waited)."""
+    rep, _, _ = await team()
+    await customer("王强", rep)
+    await customer("李娜", rep)
+    assert "王强" in await wechat.say("跟进 王总 电话聊了报价", sender=REP_A)
+    assert "李娜" in await wechat.say("跟进 李总 电话聊了报价", sender=REP_A)
+    answer = await wechat.say("1", sender=REP_A)
+    assert answer.startswith("已记录跟进") and "客户：李娜" in answer, answer
+    assert await FollowUp.filter(customer__name="李娜").count() == 1
+    assert await FollowUp.filter(customer__name="王强").count() == 0
