@@ -228,6 +228,20 @@ async def test_asking_where_a_customer_works_shows_the_card(wechat: WeChatSender
     assert await FollowUp.all().count() == 0
 
 
+async def test_asking_a_customers_birthday_shows_the_card(wechat: WeChatSender) -> None:
+    from bot.parsing.birthdays import Birthday
+
+    rep, _, _ = await team()
+    await customer("张三", rep, birthday=Birthday(3, 5))
+    # Each was 「没有看懂」 (or 「没有找到「一下张三的生日」」 after 查).
+    for said in ("张三的生日是几号", "张三生日哪天", "张三的生日是什么时候？", "查一下张三的生日"):
+        card = await wechat.say(said, REP_A)
+        assert card.startswith("【张三】") and "生日：3月5日" in card, (said, card)
+    # Telling the birthday still records it.
+    assert "3月6日" in await wechat.say("生日 张三 3月6日", REP_A)
+    assert await FollowUp.all().count() == 0
+
+
 async def test_the_customer_coming_over(wechat: WeChatSender) -> None:
     rep, _, _ = await team()
     await customer("周杰", rep)
