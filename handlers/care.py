@@ -1,22 +1,24 @@
 """Care in chat: 「待办」/「今天」 shows the morning briefing on demand (the same text
-the scheduler pushes, capped for a phone; 「待办 全部」 lifts the caps), and
-「生日 本周」/「生日 本月」 lists the birthdays ahead. The content is built by
+the scheduler pushes, capped for a phone; 「待办 全部」 lifts the caps), 「明天要回访谁」
+the revisits planned for a day to come, and 「生日 本周」/「生日 本月」 lists the
+birthdays ahead. The content is built by
 ``models.care`` and written by ``models.care_text``."""
 
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import timedelta
 
 from bot.context import Context
-from bot.filters import Regex, RoleIs
+from bot.filters import Filter, Regex, RoleIs
 from bot.incoming import Incoming
-from bot.parsing.dates import local_today
+from bot.parsing.dates import InvalidDate, local_today, parse_date_phrase
 from bot.router import Router
 from handlers.customer_pick import staff_of
 from handlers.help import STAFF_ROLES, register_help
-from models.care import birthdays_between, briefing_for
-from models.care_text import render_birthdays_ahead, render_briefing
+from models.care import birthdays_between, briefing_for, day_ahead
+from models.care_text import render_birthdays_ahead, render_briefing, render_day_ahead
 from models.enums import Role
 from models.team import team_overdue_total
 
@@ -67,6 +69,42 @@ async def today(msg: Incoming, ctx: Context) -> str:
         overdue = await team_overdue_total(today)
         text += "\n\n" + (TEAM_OVERDUE.format(n=overdue) if overdue else TEAM_NO_OVERDUE)
     return text
+
+
+# 「明天要回访谁」, 「下周一回访哪些客户」, 「明天有什么要跟的」, 「后天的待办」: a day to
+# come, then what a rep asks of it.
+_DAY_ASKED = re.compile(
+    r"^\s*(?P<when>\S{1,8}?)\s*(?:"
+    r"(?:要|该|需要)?(?:回访|联系|跟进|跟)(?:谁|哪些(?:客户|人)?|哪位|什么人|的客户)|"
+    r"(?:有)?(?:什么|啥|哪些)(?:要跟进?的?|要联系的?|要回访的?|要做的?|安排)|"
+    r"的?待办(?:事项)?"
+    r")\s*[。!！?？]?\s*$"
+)
+
+
+class AsksDayAhead(Filter):
+    """``ctx.data["day"]`` and ``["when"]``: a day after today asked about."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        asked = _DAY_ASKED.match(msg.text or "")
+        if asked is None:
+            return False
+        today = local_today(ctx.config.tz)
+        try:
+            day = parse_date_phrase(asked.group("when"), today)
+        except InvalidDate:
+            return False
+        if day is None or day <= today:
+            return False  # today's list is 「待办」's
+        ctx.data["day"], ctx.data["when"] = day, asked.group("when").strip()
+        return True
+
+
+@router.message(RoleIs("staff"), AsksDayAhead(), read_only=True)
+async def day_to_come(msg: Incoming, ctx: Context) -> str:
+    today = local_today(ctx.config.tz)
+    ahead = await day_ahead(staff_of(ctx), ctx.data["day"], today, ctx.config.care)
+    return render_day_ahead(ahead, ctx.data["when"])
 
 
 @router.message(

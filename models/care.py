@@ -247,6 +247,31 @@ async def briefing_for(staff: Staff, today: date, cfg: Config) -> Briefing:
     return found.get(staff.id) or Briefing(staff, today, workday_note(today))
 
 
+@dataclass(frozen=True)
+class DayAhead:
+    """What a day to come holds for one staff member (「明天要回访谁」)."""
+
+    day: date
+    revisits: list[DueRevisit]
+    birthdays: list[BirthdayItem]
+    # Revisits due by today (overdue included): still to do before that day comes.
+    still_due: int
+
+
+async def day_ahead(staff: Staff, day: date, today: date, cfg: CareConfig) -> DayAhead:
+    """The revisits planned for ``day`` (a day after ``today``) whose customer is this
+    staff member's to revisit, and their customers' birthdays on it."""
+    due = (await due_revisits_by_rep(day, staff.id)).get(staff.id, [])
+    on_day = [d for d in due if d.followup.next_revisit_on == day]
+    still_due = sum(
+        1 for d in due if d.followup.next_revisit_on and d.followup.next_revisit_on <= today
+    )
+    birthdays = await birthdays_between(day, day, cfg)
+    if staff.role == Role.REP:
+        birthdays = [b for b in birthdays if b.customer.owner_id == staff.id]  # type: ignore[attr-defined]
+    return DayAhead(day, on_day, birthdays, still_due)
+
+
 def in_quiet_hours(moment: datetime, cfg: CareConfig, tz: ZoneInfo) -> bool:
     local = moment.astimezone(tz).time()
     start, end = (time(*parse_clock(t)) for t in (cfg.quiet_start, cfg.quiet_end))

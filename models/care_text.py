@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.parsing.dates import describe, weekday_label
-from models.care import BirthdayItem, Briefing, RevisitPrompt, SilentItem
+from models.care import BirthdayItem, Briefing, DayAhead, RevisitPrompt, SilentItem
 from models.customers import Customer
 from models.enums import Grade
 from models.surveys import question_text
@@ -199,6 +199,43 @@ def render_revisit_prompt(prompt: RevisitPrompt) -> str:
     content = f.content[:40] + ("…" if len(f.content) > 40 else "")
     at = f.next_revisit_time or "今天"
     return REVISIT_PROMPT.format(at=at, name=c.name, company=_company(c), content=content)
+
+
+AHEAD_HEAD = "{when}（{day}）要回访 {n} 位："
+AHEAD_LINE = "{i}. {name}{company}{at}{last}"
+AHEAD_NONE = "{when}（{day}）没有安排回访。"
+AHEAD_BIRTHDAYS = "{when}过生日：{names}"
+AHEAD_STILL_DUE = "今天还有 {n} 位到期或逾期的回访，发送「待办」查看。"
+
+
+def render_day_ahead(ahead: DayAhead, when: str) -> str:
+    """「明天要回访谁」: the revisits planned for that day, its birthdays, and what is
+    still due before it."""
+    day = day_label(ahead.day)
+    lines = [
+        AHEAD_HEAD.format(when=when, day=day, n=len(ahead.revisits))
+        if ahead.revisits
+        else AHEAD_NONE.format(when=when, day=day)
+    ]
+    for i, item in enumerate(ahead.revisits, 1):
+        c, f = item.customer, item.followup
+        lines.append(
+            AHEAD_LINE.format(
+                i=i,
+                name=c.name,
+                company=_company(c),
+                at=f" · {f.next_revisit_time}" if f.next_revisit_time else "",
+                last=REVISIT_LAST.format(
+                    content=f.content[:20] + ("…" if len(f.content) > 20 else "")
+                ),
+            )
+        )
+    if ahead.birthdays:
+        names = "、".join(b.customer.name + _company(b.customer) for b in ahead.birthdays)
+        lines.append(AHEAD_BIRTHDAYS.format(when=when, names=names))
+    if ahead.still_due:
+        lines.append(AHEAD_STILL_DUE.format(n=ahead.still_due))
+    return "\n".join(lines)
 
 
 BIRTHDAYS_NONE = "{span}（{days}）没有客户过生日。"

@@ -426,3 +426,40 @@ async def test_a_second_list_asked_over_the_first_is_the_one_answered(
     assert answer.startswith("已记录跟进") and "客户：李娜" in answer, answer
     assert await FollowUp.filter(customer__name="李娜").count() == 1
     assert await FollowUp.filter(customer__name="王强").count() == 0
+
+
+async def test_a_day_to_come_lists_the_revisits_planned_for_it(wechat: WeChatSender) -> None:
+    """「明天要回访谁」 was 没有看懂: it lists that day's revisits (with their time), the
+    birthdays of the rep's customers that day, and what is still due today."""
+    from bot.parsing.birthdays import Birthday
+
+    a, b, _m = await team()
+    today = date(2026, 1, 14)  # a Wednesday
+    plans = [("王强", 1, "10:00"), ("李娜", 1, None), ("周杰", 2, None), ("逾期的", -2, None)]
+    for name, offset, at in plans:
+        c = await customer(name, a, birthday=Birthday(1, 15) if name == "李娜" else None)
+        await FollowUp.create(
+            customer=c, rep=a, method="phone", content=f"{name}聊了报价",
+            next_revisit_on=today + timedelta(days=offset), next_revisit_time=at,
+        )  # fmt: skip
+    other = await customer("别人的", b)
+    await FollowUp.create(
+        customer=other, rep=b, method="phone", content="x", next_revisit_on=today + timedelta(1)
+    )
+    with time_machine.travel(FROZEN, tick=True):
+        for asked in ("明天要回访谁", "明天回访哪些客户？", "明天有什么要跟的", "明天的待办"):
+            reply = await wechat.say(asked, sender=REP_A)
+            assert reply.startswith("明天（1月15日 周四）要回访 2 位："), (asked, reply)
+            assert "1. 王强 · 10:00；上次：王强聊了报价" in reply, reply
+            assert "2. 李娜" in reply and "周杰" not in reply and "别人的" not in reply
+            assert "明天过生日：李娜" in reply
+            assert "今天还有 1 位到期或逾期的回访" in reply
+        friday = await wechat.say("周五要联系谁", sender=REP_A)
+        assert friday.startswith("周五（1月16日 周五）要回访 1 位：\n1. 周杰"), friday
+        assert (await wechat.say("下周一要回访谁", sender=REP_A)).startswith(
+            "下周一（1月19日 周一）没有安排回访。"
+        )
+        # Today's list is still 「待办」's; a plan is still a plan.
+        assert "待办" in await wechat.say("今天要回访谁", sender=REP_A)
+        plan = await wechat.say("明天要回访王强", sender=REP_A)
+        assert not plan.startswith("明天（"), plan

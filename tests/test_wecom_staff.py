@@ -241,7 +241,8 @@ def test_cli_adds_lists_and_deactivates_wecom_staff(db_url: str, tmp_path: Path)
             await dbmod.close(ctx)
 
     assert asyncio.run(rows()) == [("李明", False), ("张三", True)]
-    missing = run_cli("--config", config, "staff", "deactivate", "999")
+    # Not 999: ids run on across the suite's tests (SQLite does not reuse them).
+    missing = run_cli("--config", config, "staff", "deactivate", "2147483000")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
 
 
