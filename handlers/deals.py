@@ -182,23 +182,31 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
     }
 
 
-class SaysDeal(Filter):
-    """「周杰成交了三万」, 「李娜签了两万三的单」: ``ctx.data["args"]`` as 「成交」's, when
-    the words before the verb are a customer's name and an amount follows (without
-    one, 「张三 成交了」 is a campaign's mark or a report)."""
+class SaidOfCustomer(Filter):
+    """A sentence about a customer said by their exact name (``who``): ``ctx.data["args"]``
+    is the name and the ``what`` group, as the command's own arguments would be
+    (``needs``: what that group must hold, e.g. an amount)."""
+
+    def __init__(
+        self, pattern: re.Pattern[str], what: str, needs: re.Pattern[str] | None = None
+    ) -> None:
+        self.pattern, self.what, self.needs = pattern, what, needs
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
-        said = _SAYS_DEAL.match(msg.text or "")
-        if said is None or not _AMOUNTISH.search(said.group("rest")):
+        said = self.pattern.match(msg.text or "")
+        if said is None or Command.starts_any(said.group("who")):
             return False
-        if Command.starts_any(said.group("who")):
+        if self.needs is not None and not self.needs.search(said.group(self.what)):
             return False
+        # Only a customer's own name: 「王总说月底到签约」 is a report, not this.
         if not await Customer.filter(name=said.group("who")).exists():
             return False
-        ctx.data["args"] = f"{said.group('who')} {said.group('rest')}"
+        ctx.data["args"] = f"{said.group('who')} {said.group(self.what)}"
         return True
 
 
+# 「周杰成交了三万」, 「李娜签了两万三的单」: 「成交」's arguments when an amount follows
+# (without one, 「张三 成交了」 is a campaign's mark or a report).
 _SAYS_DEAL = re.compile(
     r"^\s*(?P<who>[^\s的]{2,20}?)\s*(?:那边|这边)?\s*(?:已经|已|今天|刚刚?)*"
     r"(?:成交了|签了|签单了|下单了|订了)\s*(?P<rest>.+?)"
@@ -210,7 +218,9 @@ _AMOUNTISH = re.compile(
 )
 
 
-@router.message(RoleIs("staff"), KindIs("text", "voice"), SaysDeal())
+@router.message(
+    RoleIs("staff"), KindIs("text", "voice"), SaidOfCustomer(_SAYS_DEAL, "rest", _AMOUNTISH)
+)
 @router.message(RoleIs("staff"), Command("成交", "签单"))
 async def deal(msg: Incoming, ctx: Context) -> HandlerResult:
     split = await split_customer(ctx.data.get("args", ""))
@@ -283,21 +293,7 @@ async def record_action(
 _STAGE_GAP = re.compile(r"[\s,，、;；]+")
 
 
-class SaysStage(Filter):
-    """「张三那个单子到谈判了」, 「李娜的项目进入方案阶段」: ``ctx.data["args"]`` as 「阶段」's,
-    when the words before are a customer's name."""
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        said = _SAYS_STAGE.match(msg.text or "")
-        if said is None or Command.starts_any(said.group("who")):
-            return False
-        # Only a customer's own name: 「王总说月底到签约」 is a report, not this.
-        if not await Customer.filter(name=said.group("who")).exists():
-            return False
-        ctx.data["args"] = f"{said.group('who')} {said.group('stage')}"
-        return True
-
-
+# 「张三那个单子到谈判了」, 「李娜的项目进入方案阶段」: 「阶段」's arguments.
 _SAYS_STAGE = re.compile(
     r"^\s*(?P<who>[^\s的]{2,20}?)\s*(?:的|那个|那边|这个|这边)?\s*(?:单子|商机|项目|订单)?\s*"
     r"(?:已经|已)?(?:到了|到|进入了?|推进到|进到|走到)\s*"
@@ -306,7 +302,7 @@ _SAYS_STAGE = re.compile(
 )
 
 
-@router.message(RoleIs("staff"), KindIs("text", "voice"), SaysStage())
+@router.message(RoleIs("staff"), KindIs("text", "voice"), SaidOfCustomer(_SAYS_STAGE, "stage"))
 @router.message(RoleIs("staff"), Command("阶段", "推进"))
 async def stage(msg: Incoming, ctx: Context) -> HandlerResult:
     split = await split_customer(ctx.data.get("args", ""))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 
 from bot.middlewares import APOLOGY
@@ -516,16 +517,24 @@ async def test_an_answer_to_a_list_that_ended_says_so(wechat: WeChatSender) -> N
     assert "之前的列表就取消了" in late and "没有看懂" not in late, late
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "跟进 王总 电话聊了报价",  # it was 「没有找到「王总」」
+        "跟进王总电话聊了报价",  # it was 「请写上这次跟进聊了什么」: all of it the name
+    ],
+    ids=["spaced", "glued"],
+)
 async def test_a_surname_and_title_after_the_command_offers_the_reps_customer(
-    wechat: WeChatSender,
+    wechat: WeChatSender, said: str
 ) -> None:
     rep, _, _ = await team()
     await customer("王强", rep, company="杭州云帆")
     await customer("李娜", rep)
     with time_machine.travel(FROZEN, tick=True):
-        # It was 「没有找到「王总」」.
-        asked = await wechat.say("跟进 王总 电话聊了报价", REP_A)
+        asked = await wechat.say(said, REP_A)
         done = await wechat.say("1", REP_A)
-    assert "1. 王强" in asked and "回复序号" in asked and "李娜" not in asked, asked
-    assert "已记录跟进" in done and "王强" in done, done
+    assert "「王总」" in asked and "1. 王强" in asked and "回复序号" in asked, asked
+    assert "李娜" not in asked, asked
+    assert "已记录跟进" in done and "王强" in done and "方式：电话" in done, done
     assert (await FollowUp.get()).content == "聊了报价"

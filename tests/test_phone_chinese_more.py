@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 
 from models import FollowUp
@@ -14,21 +15,6 @@ from tests.wechat_client import WeChatSender
 
 # Wednesday 2 December 2026, 10:00 in Shanghai.
 FROZEN = datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-async def test_a_title_glued_to_the_command_offers_the_reps_customer(
-    wechat: WeChatSender,
-) -> None:
-    rep, _, _ = await team()
-    await customer("王强", rep, company="杭州云帆")
-    await customer("李娜", rep)
-    with time_machine.travel(FROZEN, tick=True):
-        # It was 「请写上这次跟进聊了什么」 with 「王总电话聊了报价」 taken for the name.
-        asked = await wechat.say("跟进王总电话聊了报价", REP_A)
-        done = await wechat.say("1", REP_A)
-    assert "「王总」" in asked and "1. 王强" in asked and "李娜" not in asked, asked
-    assert "已记录跟进" in done and "方式：电话" in done, done
-    assert (await FollowUp.get()).content == "聊了报价"
 
 
 async def test_a_report_opening_with_the_customers_name_and_what_their_side_said(
@@ -48,38 +34,28 @@ async def test_a_report_opening_with_the_customers_name_and_what_their_side_said
     assert notes == {lina.id: "王总那边说月底定", zhou.id: "电话里问能不能便宜点"}
 
 
-async def test_a_new_customers_name_glued_to_the_company(wechat: WeChatSender) -> None:
+@pytest.mark.parametrize(
+    ("said", "name", "company"),
+    [
+        # Each was 「王强杭州某某公司的在哪家公司？」: all of it taken for the name.
+        ("加个客户叫王强杭州某某公司的，电话13812345678", "王强", "杭州某某公司"),
+        ("新客户 王小明上海某某贸易 13812345671", "王小明", "上海某某贸易"),
+        ("加个客户叫刘芳是宁波某某科技的，手机13812345672", "刘芳", "宁波某某科技"),
+        # Each was 「Tom Lee ABC Trading在哪家公司？」: every Latin word joined the name.
+        ("新客户 Tom Lee ABC Trading 13812345677", "Tom Lee", "ABC Trading"),
+        ("新客户 John Smith Apple Inc. 13812345672", "John Smith", "Apple Inc."),
+        ("新客户 Acme Trading Co Mary Jane 13812345673", "Mary Jane", "Acme Trading Co"),
+    ],
+)
+async def test_a_new_customers_name_and_company_said_together_are_told_apart(
+    wechat: WeChatSender, said: str, name: str, company: str
+) -> None:
     from models import Customer
 
     await team()
-    # It was 「王强杭州某某公司的在哪家公司？」: all of it taken for the name.
-    said = await wechat.say("加个客户叫王强杭州某某公司的，电话13812345678", REP_A)
-    assert "已新建客户：王强（杭州某某公司）" in said, said
-    three = await wechat.say("新客户 王小明上海某某贸易 13812345671", REP_A)
-    assert "已新建客户：王小明（上海某某贸易）" in three, three
-    framed = await wechat.say("加个客户叫刘芳是宁波某某科技的，手机13812345672", REP_A)
-    assert "已新建客户：刘芳（宁波某某科技）" in framed, framed
-    names = {c.name: c.company for c in await Customer.all()}
-    assert names == {"王强": "杭州某某公司", "王小明": "上海某某贸易", "刘芳": "宁波某某科技"}
-
-
-async def test_a_latin_company_after_a_latin_name(wechat: WeChatSender) -> None:
-    from models import Customer
-
-    await team()
-    # It was 「Tom Lee ABC Trading在哪家公司？」: every Latin word joined the name.
-    said = await wechat.say("新客户 Tom Lee ABC Trading 13812345677", REP_A)
-    assert "已新建客户：Tom Lee（ABC Trading）" in said, said
-    inc = await wechat.say("新客户 John Smith Apple Inc. 13812345672", REP_A)
-    assert "已新建客户：John Smith（Apple Inc.）" in inc, inc
-    first = await wechat.say("新客户 Acme Trading Co Mary Jane 13812345673", REP_A)
-    assert "已新建客户：Mary Jane（Acme Trading Co）" in first, first
-    names = {c.name: c.company for c in await Customer.all()}
-    assert names == {
-        "Tom Lee": "ABC Trading",
-        "John Smith": "Apple Inc.",
-        "Mary Jane": "Acme Trading Co",
-    }
+    reply = await wechat.say(said, REP_A)
+    assert f"已新建客户：{name}（{company}）" in reply, reply
+    assert [(c.name, c.company) for c in await Customer.all()] == [(name, company)]
 
 
 async def test_a_bare_weekday_said_on_that_day_is_next_weeks(wechat: WeChatSender) -> None:
