@@ -9,6 +9,7 @@ from handlers import (
     campaigns,
     care,
     complaints_customer,
+    complaints_register,
     complaints_staff,
     contacts,
     corrections,
@@ -41,6 +42,9 @@ def routers() -> list[Router]:
         # A customer's 「退订」 (after complaints: an angry one is a ticket first, before
         # customer_inbox: 「别联系我」 is no lead); staff's 「免打扰 张三」.
         optout.router,
+        # 「李娜投诉说…」, 「投诉 李娜 设备漏水」: a rep writing down a customer's
+        # complaint, before staff's 「投诉 TS…」 (it takes no ticket number).
+        complaints_register.router,
         complaints_staff.router,
         # Managers: 「待办 团队」 before care's 「待办」; 「团队」「日报」「转移」.
         team.router,

@@ -44,5 +44,9 @@ def split_ticket(args: str) -> tuple[str | None, str]:
     return f"TS{match.group(1)}{match.group(2)}".upper(), rest.strip(" \u3000,，:：")
 
 
+# 「投诉 全部」: staff asking for their list of tickets.
+LIST_WORDS = {"全部", "所有", "列表", "全部投诉", "未结", "待处理"}
+
+
 def target(ctx: Context, c: Complaint) -> None:
     ctx.data["audit_target"] = f"complaint:{c.id}"

@@ -14,7 +14,7 @@ from bot.filters import Command, EventIs, EventKeyIs, Filter, KindIs, RoleIs
 from bot.incoming import Incoming
 from bot.parsing.tickets import handed_over
 from bot.router import Router
-from handlers.complaints_common import await_rating, split_ticket, target
+from handlers.complaints_common import LIST_WORDS, await_rating, split_ticket, target
 from handlers.help import STAFF_ROLES, register_help
 from models import complaints as rules
 from models.complaints import (
@@ -66,7 +66,6 @@ TICKET_NOT_FOUND = "没有找到投诉单 {no}。"
 SHORT_NONE = "没有尾号为 {digits} 的未结投诉，请写完整单号，例如 TS202611250001。"
 SHORT_MANY = "尾号为 {digits} 的未结投诉不止一单（{numbers}），请写完整单号。"
 # 「投诉 全部」: the list, as 「投诉」 alone.
-LIST_WORDS = {"全部", "所有", "列表", "全部投诉", "未结", "待处理"}
 _TO_SOMEONE = re.compile(r"^\s*(?:转给|交给|分给|给)\s*")
 # The last digits of a ticket number, typed instead of all of it: 「回复 0001 已补发」.
 _SHORT_NO = re.compile(r"^\s*(\d{3,6})(?!\d)(.*)$", re.DOTALL)

@@ -164,6 +164,29 @@ async def ask_which(
     return f"{question}\n" + "\n".join(lines) + CHOOSE_TAIL
 
 
+class SaidOfCustomer(Filter):
+    """A sentence about a customer said by their exact name (``who``): ``ctx.data["args"]``
+    is the name and the ``what`` group, as the command's own arguments would be
+    (``needs``: what that group must hold, e.g. an amount)."""
+
+    def __init__(
+        self, pattern: re.Pattern[str], what: str, needs: re.Pattern[str] | None = None
+    ) -> None:
+        self.pattern, self.what, self.needs = pattern, what, needs
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        said = self.pattern.match(msg.text or "")
+        if said is None or Command.starts_any(said.group("who")):
+            return False
+        if self.needs is not None and not self.needs.search(said.group(self.what)):
+            return False
+        # Only a customer's own name: 「王总说月底到签约」 is a report, not this.
+        if not await Customer.filter(name=said.group("who")).exists():
+            return False
+        ctx.data["args"] = f"{said.group('who')} {said.group(self.what)}"
+        return True
+
+
 @router.message(StateIs(PICK), RoleIs("staff"), Command("取消", "算了", "cancel"))
 async def cancel_pick(msg: Incoming, ctx: Context) -> str:
     assert ctx.conversation is not None

@@ -22,7 +22,13 @@ from bot.parsing.amounts import (
 )
 from bot.parsing.dates import InvalidDate, local_today, parse_past_date
 from bot.router import HandlerResult, Router
-from handlers.customer_pick import on_pick, refusal_to_change, resolve_customer, staff_of
+from handlers.customer_pick import (
+    SaidOfCustomer,
+    on_pick,
+    refusal_to_change,
+    resolve_customer,
+    staff_of,
+)
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_search import split_customer
 from models.customers import Customer
@@ -180,29 +186,6 @@ def parse_deal(text: str, name: str, today: date) -> dict[str, Any]:
         "quantity": quantity,
         "signed_on": signed_on.isoformat() if signed_on else None,
     }
-
-
-class SaidOfCustomer(Filter):
-    """A sentence about a customer said by their exact name (``who``): ``ctx.data["args"]``
-    is the name and the ``what`` group, as the command's own arguments would be
-    (``needs``: what that group must hold, e.g. an amount)."""
-
-    def __init__(
-        self, pattern: re.Pattern[str], what: str, needs: re.Pattern[str] | None = None
-    ) -> None:
-        self.pattern, self.what, self.needs = pattern, what, needs
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        said = self.pattern.match(msg.text or "")
-        if said is None or Command.starts_any(said.group("who")):
-            return False
-        if self.needs is not None and not self.needs.search(said.group(self.what)):
-            return False
-        # Only a customer's own name: 「王总说月底到签约」 is a report, not this.
-        if not await Customer.filter(name=said.group("who")).exists():
-            return False
-        ctx.data["args"] = f"{said.group('who')} {said.group(self.what)}"
-        return True
 
 
 # 「周杰成交了三万」, 「李娜签了两万三的单」: 「成交」's arguments when an amount follows

@@ -453,3 +453,48 @@ async def test_a_second_complaint_announced_after_the_first_is_a_ticket_of_its_o
     second = ticket_in(await wechat.say("送货的师傅态度很差，东西还摔坏了", CUSTOMER))
     assert second != first
     assert await Complaint.filter(customer__name="张三").count() == 2
+
+
+async def test_a_rep_writes_down_a_customers_complaint(wechat: WeChatSender) -> None:
+    """What a customer said on the phone is a ticket the rep registers (it was 没有看懂,
+    or 「请写上投诉单号」 after 「投诉 张三 …」): the customer's own kind of ticket, created
+    by the rep, assigned to the customer's rep without telling them what they just wrote,
+    and its number sent to the customer."""
+    rep, _, _ = await team()
+    customer = await vip_customer(rep)
+    reply = await wechat.say("张三投诉说上次的货有破损", sender=REP)
+    number = ticket_in(reply)
+    assert reply.startswith(f"已为张三登记投诉，单号 {number}"), reply
+    assert "负责人：李明" in reply and "已把单号发给客户" in reply, reply
+    c = await Complaint.get(ticket_no=number)
+    assert c.customer_id == customer.id and c.content == "上次的货有破损"  # type: ignore[attr-defined]
+    assert c.assignee_id == rep.id and c.channel == "oa"  # type: ignore[attr-defined]
+    created = await ComplaintEvent.get(complaint=c, kind="created")
+    assert created.actor == f"staff:{rep.id}"
+    assert await pushes(REP) == []  # no 【新投诉】 about their own ticket
+    [to_customer] = await pushes(CUSTOMER)
+    assert number in to_customer and "李明" in to_customer and f"进度 {number}" in to_customer
+    # The same words again within minutes are the same ticket.
+    again = await wechat.say("张三投诉说上次的货有破损", sender=REP)
+    assert again == f"张三的这条投诉几分钟前已经登记过了，单号 {number}。"
+
+    # As reps say it; a manager registering it tells the rep it goes to.
+    for said in (
+        "帮张三登记一个投诉，设备漏水",
+        "投诉 张三 发票开错了",
+        "登记投诉 张三 安装师傅迟到",
+    ):
+        assert "已为张三登记投诉" in await wechat.say(said, sender=MANAGER), said
+    assert await Complaint.filter(customer=customer).count() == 4
+    assert len(await pushes(REP)) == 3
+    # A customer who does not follow the Official Account is told of by the rep.
+    await Customer.create(name="王强", owner=rep)
+    no_openid = await wechat.say("登记投诉 王强 送货太慢", sender=REP)
+    assert "请把单号告诉客户" in no_openid, no_openid
+    # Not a customer's name, not a complaint to register; the tickets' own commands stay.
+    assert "已为" not in await wechat.say("王总投诉说价格太高", sender=REP)
+    logged = await wechat.say("跟进 张三 客户投诉了发货慢", sender=REP)
+    assert logged.startswith("已记录跟进"), logged
+    assert "没有找到「赵六」" in await wechat.say("登记投诉 赵六 设备漏水", sender=REP)
+    assert number in await wechat.say(f"投诉 {number}", sender=REP)
+    assert number in await wechat.say("投诉 全部", sender=REP)

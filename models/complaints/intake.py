@@ -13,11 +13,12 @@ from bot.config import Config
 from models.complaints.classification import Category, classify, priority_of
 from models.complaints.deadlines import compute_deadlines
 from models.complaints.numbers import next_ticket_no
-from models.complaints.people import customer_actor, default_assignee, record
+from models.complaints.people import customer_actor, default_assignee, record, staff_actor
 from models.complaints.tables import ACTIVE, Complaint, ComplaintEvent
 from models.complaints.workflow import assign
 from models.customers import UNNAMED, Customer, name_pinyin
 from models.enums import Grade, Lifecycle
+from models.staff import Staff
 
 
 async def customer_for_openid(openid: str) -> Customer:
@@ -57,8 +58,11 @@ async def open_ticket(
     channel: str,
     cfg: Config,
     now: datetime | None = None,
+    registered_by: Staff | None = None,
 ) -> Intake:
-    """Open a ticket: classify, compute deadlines, assign and notify the assignee."""
+    """Open a ticket: classify, compute deadlines, assign and notify the assignee.
+    ``registered_by``: the staff member who wrote it down for the customer (who said
+    it on the phone or in person); they are not told of their own ticket again."""
     now = now or datetime.now(UTC)
     content = content.strip()[:2000]
     window = timedelta(minutes=cfg.complaints.media_window_minutes)
@@ -101,12 +105,14 @@ async def open_ticket(
             continue
     if complaint is None:
         raise RuntimeError("could not draw a free ticket number")
-    await record(complaint, customer_actor(customer), "created", content)
+    creator = staff_actor(registered_by) if registered_by else customer_actor(customer)
+    await record(complaint, creator, "created", content)
     if found.category is not None:
         await record(complaint, "system", "categorized", found.category.label)
     assignee = await default_assignee(customer)
     if assignee is not None:
-        await assign(complaint, assignee, "system", cfg, customer=customer)
+        told = registered_by is None or assignee.id != registered_by.id
+        await assign(complaint, assignee, "system", cfg, customer=customer, tell=told)
     return Intake(complaint, created=True, needs_category=found.category is None)
 
 

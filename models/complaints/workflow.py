@@ -56,12 +56,16 @@ async def assign(
     cfg: Config,
     customer: Customer | None = None,
     reason: str = "",
+    tell: bool = True,
 ) -> ComplaintEvent:
-    """Give the ticket to ``staff`` and tell them at once."""
+    """Give the ticket to ``staff`` and tell them at once (unless ``tell`` is False:
+    they are the one who just wrote it down)."""
     customer = customer or await Customer.get(id=c.customer_id)  # type: ignore[attr-defined]
     c.assignee = staff
     await c.save(update_fields=["assignee_id", "updated_at"])
     event = await record(c, actor, "assigned", staff.name + (f"：{reason}" if reason else ""))
+    if not tell:
+        return event
     text = N_ASSIGNED.format(
         no=c.ticket_no,
         category=category_label(c.category),
