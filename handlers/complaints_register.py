@@ -24,7 +24,7 @@ from models.complaints.people import event_key, push_to_customer
 from models.complaints.tables import ComplaintEvent
 from models.complaints.text import fmt_time
 from models.customers import Customer
-from models.enums import Severity
+from models.enums import Role, Severity
 
 router = Router("complaints_register")
 
@@ -41,7 +41,7 @@ NOT_TOLD = "客户没有关注公众号，请把单号告诉客户。回复客�
 UNASSIGNED = "（还没有负责人，请经理指派）"
 # To the customer, on the Official Account.
 FOR_CUSTOMER = (
-    "您好，您向{rep}反映的问题已登记为投诉，单号 {no}。\n"
+    "您好，您向{role}反映的问题已登记为投诉，单号 {no}。\n"
     "我们会在 {first_due} 前首次回复您，{resolve_due} 前处理完毕。查询进度请发送：进度 {no}"
 )
 
@@ -101,7 +101,11 @@ async def _register_for(
         c,
         customer,
         FOR_CUSTOMER.format(
-            rep=rep.name, no=c.ticket_no, first_due=first_due, resolve_due=resolve_due
+            # Staff names stay inside the company, as in every message to customers.
+            role=rules.ROLE_FOR_CUSTOMER[Role(rep.role)],
+            no=c.ticket_no,
+            first_due=first_due,
+            resolve_due=resolve_due,
         ),
         event_key(c, created, f"customer:{customer.id}"),
     )

@@ -473,7 +473,8 @@ async def test_a_rep_writes_down_a_customers_complaint(wechat: WeChatSender) -> 
     assert created.actor == f"staff:{rep.id}"
     assert await pushes(REP) == []  # no 【新投诉】 about their own ticket
     [to_customer] = await pushes(CUSTOMER)
-    assert number in to_customer and "李明" in to_customer and f"进度 {number}" in to_customer
+    assert number in to_customer and f"进度 {number}" in to_customer
+    assert "您的客户经理" in to_customer and "李明" not in to_customer
     # The same words again within minutes are the same ticket.
     again = await wechat.say("张三投诉说上次的货有破损", sender=REP)
     assert again == f"张三的这条投诉几分钟前已经登记过了，单号 {number}。"
