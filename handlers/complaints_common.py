@@ -13,10 +13,14 @@ from datetime import UTC, datetime, timedelta
 from bot.config import Config
 from bot.context import Context
 from bot.conversation import Conversation
+from bot.filters import Filter
+from bot.incoming import Incoming
+from bot.parsing.ratings import normalized
 from models import complaints as rules
 from models.complaints import (
     Complaint,
 )
+from models.complaints.classification import parse_category
 from models.customers import Customer
 
 # The customer's dialog after closing: a 1-5 rating (or 未解决).
@@ -50,3 +54,13 @@ LIST_WORDS = {"全部", "所有", "列表", "全部投诉", "未结", "待处理
 
 def target(ctx: Context, c: Complaint) -> None:
     ctx.data["audit_target"] = f"complaint:{c.id}"
+
+
+class CategoryAnswer(Filter):
+    """``1``-``5`` or a category word: ``ctx.data["category"]``."""
+
+    async def check(self, msg: Incoming, ctx: Context) -> bool:
+        category = parse_category(normalized(msg.text))
+        if category is not None:
+            ctx.data["category"] = category
+        return category is not None

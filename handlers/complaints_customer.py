@@ -14,9 +14,9 @@ from bot.context import Context
 from bot.filters import Command, EventIs, EventKeyIs, Filter, IntentIs, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming, Kind
 from bot.parsing.intent import Intent
-from bot.parsing.ratings import normalized, parse_rating
+from bot.parsing.ratings import parse_rating
 from bot.router import Router
-from handlers.complaints_common import RATE_STATE, split_ticket, target
+from handlers.complaints_common import RATE_STATE, CategoryAnswer, split_ticket, target
 from handlers.help import register_help
 from models import complaints as rules
 from models.complaints import (
@@ -25,7 +25,6 @@ from models.complaints import (
     ComplaintError,
     category_label,
     fmt_time,
-    parse_category,
     parse_ticket_no,
 )
 from models.customers import Customer
@@ -102,16 +101,6 @@ class RecentTicket(Filter):
         if found is not None:
             ctx.data["complaint"] = found
         return found is not None
-
-
-class CategoryAnswer(Filter):
-    """``1``-``5`` or a category word: ``ctx.data["category"]``."""
-
-    async def check(self, msg: Incoming, ctx: Context) -> bool:
-        category = parse_category(normalized(msg.text))
-        if category is not None:
-            ctx.data["category"] = category
-        return category is not None
 
 
 _TICKETISH = re.compile(r"[A-Za-z]{1,3}\s*\d{4,}|\d{8,}")

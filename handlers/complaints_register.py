@@ -11,16 +11,17 @@ import re
 from typing import Any
 
 from bot.context import Context
-from bot.filters import Command, Filter, KindIs, RoleIs
+from bot.conversation import yields_to_commands
+from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.router import HandlerResult, Router
-from handlers.complaints_common import LIST_WORDS, target
+from handlers.complaints_common import LIST_WORDS, CategoryAnswer, target
 from handlers.customer_pick import SaidOfCustomer, on_pick, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models import complaints as rules
 from models.complaints.classification import category_label
 from models.complaints.numbers import parse_ticket_no
-from models.complaints.people import event_key, push_to_customer
+from models.complaints.people import event_key, push_to_customer, staff_actor
 from models.complaints.tables import ComplaintEvent
 from models.complaints.text import fmt_time
 from models.customers import Customer
@@ -39,6 +40,15 @@ ALREADY = "{customer}的这条投诉几分钟前已经登记过了，单号 {no}
 TOLD = "已把单号发给客户。回复客户请发送：回复 {no} 内容"
 NOT_TOLD = "客户没有关注公众号，请把单号告诉客户。回复客户的内容请发送：回复 {no} 内容"
 UNASSIGNED = "（还没有负责人，请经理指派）"
+# The words left the category open (「破损」: the goods or the transport?): the rep knows.
+ASK_KIND = "这单属于哪一类？回复数字：1 质量　2 物流　3 服务　4 价格　5 其他"
+KIND_SET = (
+    "投诉 {no} 已归为「{category}」类（{severity}）。\n"
+    "首次回复截止：{first_due}\n处理截止：{resolve_due}"
+)
+GONE = "没有找到投诉单 {no}。"
+KIND = "complaints.register:category"
+yields_to_commands(KIND)
 # To the customer, on the Official Account.
 FOR_CUSTOMER = (
     "您好，您向{role}反映的问题已登记为投诉，单号 {no}。\n"
@@ -109,7 +119,7 @@ async def _register_for(
         ),
         event_key(c, created, f"customer:{customer.id}"),
     )
-    return REGISTERED.format(
+    text = REGISTERED.format(
         customer=customer.name,
         no=c.ticket_no,
         category=category_label(c.category) if c.category else "未分类",
@@ -118,4 +128,28 @@ async def _register_for(
         first_due=first_due,
         resolve_due=resolve_due,
         told=(TOLD if told else NOT_TOLD).format(no=c.ticket_no),
+    )
+    if intake.needs_category and ctx.conversation is not None:
+        await ctx.conversation.set(KIND, {"ticket": c.ticket_no})
+        text += "\n\n" + ASK_KIND
+    return text
+
+
+@router.message(StateIs(KIND), RoleIs("staff"), KindIs("text", "voice"), CategoryAnswer())
+async def kind_answer(msg: Incoming, ctx: Context) -> HandlerResult:
+    assert ctx.conversation is not None
+    number = ctx.conversation.data.get("ticket", "")
+    await ctx.conversation.clear()
+    c = await rules.get_ticket(number)
+    if c is None:
+        return GONE.format(no=number)
+    target(ctx, c)
+    category = ctx.data["category"]
+    await rules.set_category(c, category, staff_actor(staff_of(ctx)), ctx.config)
+    return KIND_SET.format(
+        no=c.ticket_no,
+        category=category.label,
+        severity=Severity(c.severity).label,
+        first_due=fmt_time(c.first_reply_due, ctx.config.tz),
+        resolve_due=fmt_time(c.resolve_due, ctx.config.tz),
     )

@@ -464,11 +464,16 @@ async def test_a_rep_writes_down_a_customers_complaint(wechat: WeChatSender) -> 
     customer = await vip_customer(rep)
     reply = await wechat.say("张三投诉说上次的货有破损", sender=REP)
     number = ticket_in(reply)
-    assert reply.startswith(f"已为张三登记投诉，单号 {number}"), reply
+    assert reply.startswith(f"已为张三登记投诉，单号 {number}（未分类"), reply
     assert "负责人：李明" in reply and "已把单号发给客户" in reply, reply
+    # 「破损」: the goods or the transport? The customer would be asked; the rep is.
+    assert reply.endswith("回复数字：1 质量　2 物流　3 服务　4 价格　5 其他"), reply
+    kind = await wechat.say("2", sender=REP)
+    assert kind.startswith(f"投诉 {number} 已归为「物流」类（一般）"), kind
     c = await Complaint.get(ticket_no=number)
     assert c.customer_id == customer.id and c.content == "上次的货有破损"  # type: ignore[attr-defined]
     assert c.assignee_id == rep.id and c.channel == "oa"  # type: ignore[attr-defined]
+    assert c.category == Category.LOGISTICS
     created = await ComplaintEvent.get(complaint=c, kind="created")
     assert created.actor == f"staff:{rep.id}"
     assert await pushes(REP) == []  # no 【新投诉】 about their own ticket
