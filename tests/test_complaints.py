@@ -489,10 +489,11 @@ async def test_a_rep_writes_down_a_customers_complaint(wechat: WeChatSender) -> 
         "帮张三登记一个投诉，设备漏水",
         "投诉 张三 发票开错了",
         "登记投诉 张三 安装师傅迟到",
+        "客户张三投诉发货太慢",  # it was 查 「张三投诉发货太慢」: 没有找到
     ):
         assert "已为张三登记投诉" in await wechat.say(said, sender=MANAGER), said
-    assert await Complaint.filter(customer=customer).count() == 4
-    assert len(await pushes(REP)) == 3
+    assert await Complaint.filter(customer=customer).count() == 5
+    assert len(await pushes(REP)) == 4
     # A customer who does not follow the Official Account is told of by the rep.
     await Customer.create(name="王强", owner=rep)
     no_openid = await wechat.say("登记投诉 王强 送货太慢", sender=REP)
