@@ -52,6 +52,11 @@ def day_label(day: date) -> str:
     return f"{day.month}月{day.day}日 {weekday_label(day)}"
 
 
+def _clip(text: str, limit: int) -> str:
+    """The first ``limit`` characters, and 「…」 when there were more."""
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
 def _company(c: Customer) -> str:
     return f"（{c.company}）" if c.company else ""
 
@@ -163,9 +168,7 @@ def render_briefing(b: Briefing, *, push: bool, full: bool, cap: int) -> str:
                     when=REVISIT_OVERDUE.format(days=item.days_overdue)
                     if item.days_overdue
                     else REVISIT_TODAY,
-                    last=REVISIT_LAST.format(
-                        content=content[:20] + ("…" if len(content) > 20 else "")
-                    ),
+                    last=REVISIT_LAST.format(content=_clip(content, 20)),
                 )
             )
         lines.extend(_capped(revisit_lines, limit))
@@ -196,7 +199,7 @@ REVISIT_PROMPT = (
 
 def render_revisit_prompt(prompt: RevisitPrompt) -> str:
     f, c = prompt.followup, prompt.customer
-    content = f.content[:40] + ("…" if len(f.content) > 40 else "")
+    content = _clip(f.content, 40)
     at = f.next_revisit_time or "今天"
     return REVISIT_PROMPT.format(at=at, name=c.name, company=_company(c), content=content)
 
@@ -225,9 +228,7 @@ def render_day_ahead(ahead: DayAhead, when: str) -> str:
                 name=c.name,
                 company=_company(c),
                 at=f" · {f.next_revisit_time}" if f.next_revisit_time else "",
-                last=REVISIT_LAST.format(
-                    content=f.content[:20] + ("…" if len(f.content) > 20 else "")
-                ),
+                last=REVISIT_LAST.format(content=_clip(f.content, 20)),
             )
         )
     if ahead.birthdays:
