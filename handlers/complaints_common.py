@@ -20,7 +20,7 @@ from models import complaints as rules
 from models.complaints import (
     Complaint,
 )
-from models.complaints.classification import parse_category
+from models.complaints.classification import CATEGORY_CHOICES, parse_category
 from models.customers import Customer
 
 # The customer's dialog after closing: a 1-5 rating (or 未解决).
@@ -54,6 +54,11 @@ LIST_WORDS = {"全部", "所有", "列表", "全部投诉", "未结", "待处理
 
 def target(ctx: Context, c: Complaint) -> None:
     ctx.data["audit_target"] = f"complaint:{c.id}"
+
+
+# The numbered categories a complaint's category question offers (the customer's, or
+# the rep's who wrote it down): 「1 质量　2 物流　3 服务　4 价格　5 其他」.
+CATEGORY_MENU = "　".join(f"{i} {c.label}" for i, c in enumerate(CATEGORY_CHOICES, 1))
 
 
 class CategoryAnswer(Filter):

@@ -16,7 +16,13 @@ from bot.incoming import Incoming, Kind
 from bot.parsing.intent import Intent
 from bot.parsing.ratings import parse_rating
 from bot.router import Router
-from handlers.complaints_common import RATE_STATE, CategoryAnswer, split_ticket, target
+from handlers.complaints_common import (
+    CATEGORY_MENU,
+    RATE_STATE,
+    CategoryAnswer,
+    split_ticket,
+    target,
+)
 from handlers.help import register_help
 from models import complaints as rules
 from models.complaints import (
@@ -45,7 +51,7 @@ OPENED = (
     "接下来 {minutes} 分钟内发送的照片、语音或补充说明会附在这张投诉单上；"
     "另有别的问题请先发「我要投诉」。查询进度请发送：进度 {no}"
 )
-ASK_CATEGORY = "请问问题属于哪一类？回复数字即可：\n1 质量　2 物流　3 服务　4 价格　5 其他"
+ASK_CATEGORY = "请问问题属于哪一类？回复数字即可：\n" + CATEGORY_MENU
 CATEGORY_SET = "好的，已归为「{category}」类问题，我们会尽快处理。"
 ALREADY_OPEN = "这条投诉已经登记过了，单号 {no}。查询进度请发送：进度 {no}"
 MEDIA_ADDED = "已将{what}附在投诉单 {no} 上。"

@@ -15,14 +15,13 @@ from bot.conversation import yields_to_commands
 from bot.filters import Command, Filter, KindIs, RoleIs, StateIs
 from bot.incoming import Incoming
 from bot.router import HandlerResult, Router
-from handlers.complaints_common import LIST_WORDS, CategoryAnswer, target
+from handlers.complaints_common import CATEGORY_MENU, LIST_WORDS, CategoryAnswer, target
 from handlers.customer_pick import SaidOfCustomer, on_pick, resolve_customer, staff_of
 from handlers.help import STAFF_ROLES, register_help
 from models import complaints as rules
 from models.complaints.classification import category_label
 from models.complaints.numbers import parse_ticket_no
-from models.complaints.people import event_key, push_to_customer, staff_actor
-from models.complaints.tables import ComplaintEvent
+from models.complaints.people import push_to_customer, staff_actor
 from models.complaints.text import fmt_time
 from models.customers import Customer
 from models.enums import Role, Severity
@@ -41,7 +40,7 @@ TOLD = "已把单号发给客户。回复客户请发送：回复 {no} 内容"
 NOT_TOLD = "客户没有关注公众号，请把单号告诉客户。回复客户的内容请发送：回复 {no} 内容"
 UNASSIGNED = "（还没有负责人，请经理指派）"
 # The words left the category open (「破损」: the goods or the transport?): the rep knows.
-ASK_KIND = "这单属于哪一类？回复数字：1 质量　2 物流　3 服务　4 价格　5 其他"
+ASK_KIND = "这单属于哪一类？回复数字：" + CATEGORY_MENU
 KIND_SET = (
     "投诉 {no} 已归为「{category}」类（{severity}）。\n"
     "首次回复截止：{first_due}\n处理截止：{resolve_due}"
@@ -106,8 +105,7 @@ async def _register_for(
     await c.fetch_related("assignee")
     first_due = fmt_time(c.first_reply_due, ctx.config.tz)
     resolve_due = fmt_time(c.resolve_due, ctx.config.tz)
-    created = await ComplaintEvent.filter(complaint=c, kind="created").first()
-    told = created is not None and await push_to_customer(
+    told = await push_to_customer(
         c,
         customer,
         FOR_CUSTOMER.format(
@@ -117,7 +115,8 @@ async def _register_for(
             first_due=first_due,
             resolve_due=resolve_due,
         ),
-        event_key(c, created, f"customer:{customer.id}"),
+        # One per ticket: a key of its own, not an event's (open_ticket keeps those).
+        f"complaint:{c.ticket_no}:registered:customer",
     )
     text = REGISTERED.format(
         customer=customer.name,
