@@ -160,6 +160,10 @@ def test_impossible_revisit_raises() -> None:
         ("电话聊了交期过完年回访", date(2027, 2, 15)),  # 春节 + the break, a Monday
         ("电话聊了交期过了元旦再联系", date(2027, 1, 4)),  # not a week: 元旦's break is short
         ("他说元旦以后再说", date(2027, 1, 4)),
+        # It was 元旦 itself: 「以后再联系」 took the 以后 from the holiday (「元旦后」 was right).
+        ("聊了报价客户说元旦以后再联系", date(2027, 1, 4)),
+        ("电话聊了交期国庆节以后回访", date(2027, 10, 8)),
+        ("电话聊了交期3天以后回访", date(2026, 12, 7)),
         # 「前」 belongs to 春节 here: the day before, not 春节 itself.
         ("上门拜访谈了合作春节前再去一趟", date(2027, 2, 5)),
     ],

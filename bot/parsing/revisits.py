@@ -27,6 +27,7 @@ _AFTER_DATE = re.compile(
 # 「下次回访：周五」, 「回访时间 2026-12-01」: the date comes after the word.
 _BEFORE_DATE = re.compile(r"(?:下次|下回)?(?:回访|跟进|联系)(?:时间|日期)?\s*[:：为在是]?\s*")
 _MAX_PHRASE = 14
+_OWN_AFTER = re.compile(r"以后|之后")
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,11 @@ def find_revisit(note: str, today: date) -> FoundDate | None:
     action = _AFTER_DATE.search(text)
     if action:
         head = text[: action.start()].rstrip()
-        found = _longest_date_suffix(head, today)
+        # 「元旦以后再联系」, 「3天以后回访」: a date that owns the 以后 the action took
+        # (a holiday's is the first workday after it) is read with it.
+        owned = _OWN_AFTER.match(text, action.start())
+        found = owned and _longest_date_suffix(text[: owned.end()], today)
+        found = found or _longest_date_suffix(head, today)
         if found:
             (day, at), start = found
             return FoundDate(day, _rest(head[:start], text), text[start:].strip(), at)
