@@ -215,6 +215,11 @@ async def main(args: argparse.Namespace) -> None:
     servers += [
         Server("wecrm · SQLite · 1 worker", [*wecrm, str(sqlite_cfg), "serve"], sqlite_cfg),
         Server(
+            f"wecrm · SQLite · {args.workers} workers",
+            [*wecrm, str(sqlite_cfg), "serve", "--workers", str(args.workers)],
+            sqlite_cfg,
+        ),
+        Server(
             "wecrm · PostgreSQL · 1 worker",
             [*wecrm, str(pg_cfg), "serve", "--workers", "1"],
             pg_cfg,

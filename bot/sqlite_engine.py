@@ -4,16 +4,19 @@ aiosqlite sends every statement to a worker thread and wakes the loop when it is
 two thread switches and a fight for the GIL per statement, which measured as the
 largest cost of a message on SQLite (帮助 804 → 1 282 req/s, 跟进 240 → 360 req/s
 when the same statements ran inline). A point lookup or a small write to a local
-file in WAL mode takes microseconds, less than the hop itself; and SQLite serves one
-process (``wecrm serve`` runs one worker on it) whose statements Tortoise already
-serialises on a lock, so the thread bought no parallelism.
+file in WAL mode takes microseconds, less than the hop itself; and a process's
+statements are serialised on a lock by Tortoise already, so the thread bought no
+parallelism.
 
 Two things would block the loop inline, and are kept off it:
 
 * **Waiting for the write lock** (another process, e.g. a CLI command, writing):
   the connection has no busy timeout of its own; a busy statement is retried here
   with ``asyncio.sleep`` between tries — SQLite's own schedule — for up to
-  :data:`BUSY_TIMEOUT` seconds, so other messages are served meanwhile.
+  :data:`BUSY_TIMEOUT` seconds, so other messages are served meanwhile. Processes
+  that use this engine (the workers of ``wecrm serve --workers N``, the scheduler)
+  first take turns on a file lock, waited for on a thread (``bot.sqlite_writers``):
+  sleeping on a schedule, a worker lost every race to a busy one.
 * **Long statements** — the scheduler's jobs over the whole book (grading, the
   digest): code inside :func:`off_loop` keeps aiosqlite's thread.
 
@@ -54,6 +57,7 @@ from tortoise.exceptions import IntegrityError, OperationalError, TransactionMan
 
 from bot.background import BackgroundTask
 from bot.sqlite_group import MEMBER, Group
+from bot.sqlite_writers import WriterLock
 
 T = TypeVar("T")
 
@@ -234,10 +238,17 @@ class _Transaction(_DictRows, SqliteTransactionWrapper):
         return await self._connection._execute(fn, self._connection._conn)
 
     async def begin(self) -> None:
+        client: Client = self._parent
         try:
+            if client._writers is not None:
+                # Other processes' write transactions first, in turn (bot.sqlite_writers).
+                await client._writers.acquire(0 if _no_wait.get() else BUSY_TIMEOUT)
             await self._connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise TransactionManagementError(exc) from exc
+        except BaseException as exc:
+            client.writing_done()
+            if isinstance(exc, sqlite3.OperationalError):
+                raise TransactionManagementError(exc) from exc
+            raise
 
 
 class _TransactionContext(SqliteTransactionContext):
@@ -308,6 +319,7 @@ class Client(_DictRows, SqliteClient):
         super().__init__(file_path, **kwargs)
         self._group: Group | None = None
         self._checkpointer: Checkpointer | None = None
+        self._writers: WriterLock | None = None
         if file_path != ":memory:":
             self.pragmas.setdefault("wal_autocheckpoint", 0)  # the Checkpointer's job
             self._checkpointer = Checkpointer(file_path)
@@ -317,6 +329,8 @@ class Client(_DictRows, SqliteClient):
         if self._connection:
             return
         self._connection = await connect(self.filename)
+        if self.filename != ":memory:":
+            self._writers = WriterLock(self.filename)
         self._connection._conn.row_factory = sqlite3.Row
         for pragma, val in self.pragmas.items():
             cursor = await self._connection.execute(f"PRAGMA {pragma}={val}")
@@ -375,6 +389,15 @@ class Client(_DictRows, SqliteClient):
         if self._checkpointer is not None:
             await self._checkpointer.stop()
         await super().close()
+        if self._writers is not None:
+            self._writers.close()
+            self._writers = None
+
+    def writing_done(self) -> None:
+        """The write transaction ended (committed, rolled back, or never begun): other
+        processes may write."""
+        if self._writers is not None:
+            self._writers.release()
 
     def _in_transaction(self) -> TransactionContext:
         return _TransactionContext(_Transaction(self), self._lock)

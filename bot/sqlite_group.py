@@ -62,6 +62,7 @@ class Group:
         except BaseException as exc:
             self.fail(exc)
             raise
+        client.writing_done()
         if not self.committed.done():
             self.committed.set_result(None)
 
@@ -79,6 +80,7 @@ class Group:
             conn = self.client._connection
             if conn is not None and conn._conn.in_transaction:
                 conn._conn.execute("ROLLBACK")
+        self.client.writing_done()
         if not self.committed.done():
             error = exc if isinstance(exc, Exception) else TransactionManagementError(str(exc))
             self.committed.set_exception(error)

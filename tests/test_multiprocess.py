@@ -18,19 +18,18 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
-from models import Staff
+from models import FollowUp, Staff
 from models.staff import create_invite
 from tests.conftest import make_config
 from tests.live_server import ROOT, free_port, wait_healthy, write_config
 from tests.live_server import post_signed as post_live
+from tests.sales_helpers import customer
 from tests.test_dedup_and_deadline import Gate, until
 from tests.wechat_client import OPENID, parse_xml, text_xml
 
 
 @pytest.fixture
 async def two_servers(db: str, tmp_path: Path) -> AsyncIterator[list[str]]:
-    if not db.startswith("postgres"):
-        pytest.skip("several worker processes need PostgreSQL")
     config = write_config(tmp_path / "config.toml", db)
     procs, urls = [], []
     for _ in range(2):
@@ -87,6 +86,34 @@ async def test_a_retry_on_another_worker_gets_the_first_reply(two_servers: list[
     assert await Staff.filter(oa_openid=OPENID).count() == 1
 
 
+async def test_follow_ups_sent_to_both_workers_at_once_are_all_saved(
+    two_servers: list[str],
+) -> None:
+    """Two processes writing one database at once — on SQLite they take turns for its
+    write lock (bot.sqlite_writers) — answer and keep every follow-up."""
+    reps = [
+        await Staff.create(name=f"销售{i:02d}", role="rep", oa_openid=f"oRepBurst{i:020d}")
+        for i in range(60)
+    ]
+    for i, rep in enumerate(reps):
+        await customer(f"客户{i:02d}号", rep)
+    connector = aiohttp.TCPConnector(limit=30)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        bodies = await asyncio.gather(
+            *(
+                post_signed(
+                    session,
+                    two_servers[i % 2],
+                    text_xml(f"跟进 客户{i:02d}号 电话聊了报价", sender=rep.oa_openid or ""),
+                )
+                for i, rep in enumerate(reps)
+            )
+        )
+    replies = [parse_xml(b.encode())["Content"] for b in bodies]
+    assert all("已记录跟进" in r for r in replies), replies
+    assert await FollowUp.filter(content__contains="聊了报价").count() == len(reps)
+
+
 async def test_graceful_shutdown_finishes_in_flight_requests(db: str) -> None:
     app = create_app(make_config(db), connect_db=False)
     gate = Gate("处理完了")
@@ -117,8 +144,6 @@ async def test_serve_with_workers_shares_the_port_and_restarts_a_dead_worker(
     supervisor stops every worker."""
     import signal
 
-    if not db.startswith("postgres"):
-        pytest.skip("several worker processes need PostgreSQL")
     await Staff.create(name="李明", role="rep", oa_openid=OPENID)
     config = write_config(tmp_path / "config.toml", db)
     port = free_port()
@@ -193,8 +218,6 @@ async def test_a_stuck_worker_leaves_the_waiting_connections_to_the_other(
     queue per worker (SO_REUSEPORT) about half of them waited on the stuck one."""
     import signal
 
-    if not db.startswith("postgres"):
-        pytest.skip("several worker processes need PostgreSQL")
     config = write_config(tmp_path / "config.toml", db)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -239,8 +262,6 @@ async def test_workers_of_a_killed_supervisor_stop_by_themselves(
     learn the supervisor's pid from their environment, not from a late getppid())."""
     import signal
 
-    if not db.startswith("postgres"):
-        pytest.skip("several worker processes need PostgreSQL")
     config = write_config(tmp_path / "config.toml", db)
     port = free_port()
     proc = await asyncio.create_subprocess_exec(

@@ -1,0 +1,111 @@
+"""Processes writing one SQLite file take turns (``bot/sqlite_writers.py``): a process
+that writes all the time no longer starves another one's messages past their five
+seconds. Each ``WriterLock`` here opens the files on its own, as another process does."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import db as dbmod
+from bot.sqlite_writers import WriterLock
+from models import FollowUp
+from tests.sales_helpers import REP_A, customer, team
+from tests.test_dedup_and_deadline import until
+from tests.wechat_client import WeChatSender
+
+
+@pytest.fixture
+def locks(tmp_path: Path) -> Iterator[list[WriterLock]]:
+    made = [WriterLock(str(tmp_path / "crm.sqlite3")) for _ in range(3)]
+    yield made
+    for lock in made:
+        lock.close()
+
+
+def someone_waits(database: str) -> bool:
+    """A process waits for the lock: it marks the queue file while it does."""
+    fd = os.open(database + "-writer-queue", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+async def test_a_writer_that_lets_go_while_another_waits_queues_behind_it(
+    locks: list[WriterLock], tmp_path: Path
+) -> None:
+    busy, other, _ = locks
+    await busy.acquire(5)
+    waiting = asyncio.create_task(other.acquire(5))
+    await until(lambda: someone_waits(str(tmp_path / "crm.sqlite3")))
+    busy.release()
+    # Straight back for its next transaction, as a loaded worker is: with SQLite's
+    # lock alone it won again before the other process's next try, over and over.
+    again = asyncio.create_task(busy.acquire(5))
+    await asyncio.wait_for(waiting, 3)
+    assert other.held and not again.done()
+    other.release()
+    await asyncio.wait_for(again, 3)
+    assert busy.held
+
+
+async def test_a_wait_that_gave_up_does_not_keep_the_lock(locks: list[WriterLock]) -> None:
+    holder, late, third = locks
+    await holder.acquire(5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await late.acquire(0.05)
+    cancelled = asyncio.create_task(third.acquire(5))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    holder.release()
+    # Both waits' threads took the lock once it was free, and handed it straight back.
+    await asyncio.wait_for(holder.acquire(3), 3)
+    holder.release()
+    await asyncio.wait_for(late.acquire(3), 3)
+    assert late.held
+
+
+async def test_a_write_that_must_not_wait_fails_at_once(locks: list[WriterLock]) -> None:
+    holder, background, _ = locks
+    await holder.acquire(5)
+    with pytest.raises(sqlite3.OperationalError):
+        await background.acquire(0)
+    holder.release()
+    await background.acquire(0)
+    assert background.held
+
+
+async def test_a_follow_up_waits_its_turn_behind_another_process(
+    sqlite_only: str, wechat: WeChatSender
+) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    database = dbmod.sqlite_path(sqlite_only)
+    other_process = WriterLock(database)
+    await other_process.acquire(5)
+    try:
+        follow_up = asyncio.create_task(wechat.say("跟进 周杰 电话聊了报价", sender=REP_A))
+        await until(lambda: someone_waits(database))
+        assert not follow_up.done()
+    finally:
+        other_process.close()
+    assert "已记录跟进" in await asyncio.wait_for(follow_up, 3)
+    assert await FollowUp.filter(content__contains="聊了报价").count() == 1
+    # And the process let go after its commit: the other one writes again.
+    again = WriterLock(database)
+    try:
+        await asyncio.wait_for(again.acquire(3), 3)
+    finally:
+        again.close()
