@@ -2,10 +2,12 @@
 the signature and answers a fixed reply (the limit of this machine), WeRoBot under
 gunicorn when installed (what people run today), and `wecrm serve` on SQLite and on
 PostgreSQL with 1 and N workers — for 帮助, 查 and 跟进 from a rep at each concurrency,
-three rounds. Prints the median req/s, p50, p99 and errors of each, its ratio to the
-limit in the same round, the SQL statements each path costs, each server's memory
-(RSS) idle and after load (and, with --soak N, every N/10 帮助 after the rounds), and
-how long `wecrm outbox` takes to start and answer.
+three rounds — and, on 跟进 only, its floor: the same statements on the same schema sent
+by hand from a bare aiohttp handler (bench/floor_server.py), what each database allows
+the follow-up before any of wecrm's machinery. Prints the median req/s, p50, p99 and
+errors of each, its ratio to the limit in the same round, the SQL statements each path
+costs, each server's memory (RSS) idle and after load (and, with --soak N, every N/10
+帮助 after the rounds), and how long `wecrm outbox` takes to start and answer.
 
     .venv/bin/python bench/compare.py [--concurrency 32,256] [--rounds 3] [--seconds 5]
         [--workers 2] [--soak 100000]
@@ -41,6 +43,7 @@ from bot import db  # noqa: E402
 
 TOKEN = "bench-token"
 BARE = str(ROOT / "bench" / "bare_server.py")
+FLOOR = str(ROOT / "bench" / "floor_server.py")
 WEROBOT = str(ROOT / "bench" / "werobot_server.py")
 
 
@@ -81,8 +84,12 @@ def rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, name: str, cmd: list[str], config: Path | None) -> None:
-        self.name, self.cmd, self.config = name, cmd, config
+    def __init__(
+        self, name: str, cmd: list[str], config: Path | None, paths: set[str] | None = None
+    ) -> None:
+        """``config``: the wecrm configuration whose database the server's reps are
+        made in; ``paths``: the only ones it is measured on (default all)."""
+        self.name, self.cmd, self.config, self.paths = name, cmd, config, paths
         self.port = free_port()
         self.proc: asyncio.subprocess.Process | None = None
         self.reps: list[tuple[str, str]] = []
@@ -94,7 +101,8 @@ class Server:
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        port = [str(self.port)] if self.config is None else ["--port", str(self.port)]
+        wecrm = "bot.cli" in self.cmd
+        port = ["--port", str(self.port)] if wecrm else [str(self.port)]
         self.proc = await asyncio.create_subprocess_exec(
             *self.cmd, *port, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
@@ -229,6 +237,16 @@ async def main(args: argparse.Namespace) -> None:
             [*wecrm, str(pg_cfg), "serve", "--workers", str(args.workers)],
             pg_cfg,
         ),
+        # What the database allows a 跟进 without wecrm's machinery, on its schema.
+        Server(
+            "floor: 跟进's statements by hand · SQLite",
+            [sys.executable, FLOOR, "--sqlite", str(tmp / "bench.sqlite3")],
+            sqlite_cfg, {"followup"},
+        ),
+        Server(
+            "floor: 跟进's statements by hand · PostgreSQL",
+            [sys.executable, FLOOR, "--pg", args.database], pg_cfg, {"followup"},
+        ),
     ]  # fmt: skip
     if args.servers:
         # The limit stays: every ratio is taken against it.
@@ -256,7 +274,12 @@ async def main(args: argparse.Namespace) -> None:
             for path in paths:
                 for c in levels:
                     for s in servers:
-                        if path == "followup" and len(s.reps) < c * 10:
+                        if s.paths is not None and path not in s.paths:
+                            continue
+                        # The floor has no rate limit or dedup to meet: its reps may
+                        # log follow-up after follow-up (it would need ~100 000 else).
+                        consumes = path == "followup" and "floor" not in s.name
+                        if consumes and len(s.reps) < c * 10:
                             # Each follow-up uses a rep of its own: a level left with a few
                             # would report a figure of a few requests, or 0.
                             raise SystemExit(f"{s.name}: out of reps for 跟进; raise --reps")
@@ -269,7 +292,7 @@ async def main(args: argparse.Namespace) -> None:
                                 s.reps, run_id + secrets.token_hex(2), args.seconds, 30.0,
                             )  # fmt: skip
                         # Each follow-up request used one rep; the next level takes new ones.
-                        if path == "followup" and s.config is not None:
+                        if consumes and s.config is not None:
                             s.reps = s.reps[level.attempts :]
                         lat = sorted(level.latencies)
                         rps = level.attempts / level.elapsed if level.elapsed else 0.0
@@ -290,6 +313,8 @@ async def main(args: argparse.Namespace) -> None:
     for path, label in paths.items():
         for c in levels:
             for s in servers:
+                if (s.name, path, c) not in results:
+                    continue
                 rows = results[(s.name, path, c)]
                 rps = statistics.median(r[0] for r in rows)
                 p50 = statistics.median(r[1] for r in rows)
@@ -299,7 +324,8 @@ async def main(args: argparse.Namespace) -> None:
                     r[0] / limit for r, limit in zip(rows, limits[(path, c)], strict=True)
                 )
                 db_name = "SQLite" if "SQLite" in s.name else "PostgreSQL"
-                count = statements[db_name][path] if s.config is not None else ""
+                wecrm = s.config is not None and "floor" not in s.name
+                count = statements[db_name][path] if wecrm else ""
                 print(
                     f"| {s.name} · {label} | {c} | {rps:,.0f} | {p50:.0f} | {p99:.0f} | "
                     f"{errors} | {ratio:.3f} | {count} |"
