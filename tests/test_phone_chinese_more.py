@@ -228,3 +228,21 @@ async def test_the_customer_coming_over(wechat: WeChatSender) -> None:
         came = await wechat.say("王强昨天来公司看了样品", REP_A)
     assert "周杰的下次回访定在 12月9日（周三） 10:00" in coming, coming
     assert "已记录跟进" in came and "客户：王强" in came, came
+
+
+async def test_an_appointment_to_visit_is_no_visit_yet(wechat: WeChatSender) -> None:
+    rep, _, _ = await team()
+    await customer("周杰", rep)
+    await customer("王强", rep)
+    with time_machine.travel(FROZEN, tick=True):
+        # Stored as a visit (方式：拜访) that had not taken place.
+        arranged = await wechat.say("周杰约了下周二上门", REP_A)
+        # A visit that did take place, with the next one planned, stays a visit.
+        visited = await wechat.say("跟进 王强 见了张总 下周三再上门", REP_A)
+    assert "下次回访：12月8日" in arranged and "拜访" not in arranged, arranged
+    assert "方式：拜访" in visited, visited
+    methods = {
+        f.customer.name: (str(f.next_revisit_on), f.method)
+        for f in await FollowUp.all().prefetch_related("customer")
+    }
+    assert methods == {"周杰": ("2026-12-08", "other"), "王强": ("2026-12-09", "visit")}

@@ -24,8 +24,9 @@ METHOD_WORDS: dict[str, FollowUpMethod] = {
     "邮件": FollowUpMethod.EMAIL, "email": FollowUpMethod.EMAIL, "邮箱": FollowUpMethod.EMAIL,
     "其他": FollowUpMethod.OTHER, "其它": FollowUpMethod.OTHER,
 }  # fmt: skip
+_METHODS_LONGEST_FIRST = sorted(METHOD_WORDS, key=len, reverse=True)
 METHOD_AT_START = re.compile(
-    "^(" + "|".join(sorted(METHOD_WORDS, key=len, reverse=True)) + r")[\s,，:：]*",
+    "^(" + "|".join(_METHODS_LONGEST_FIRST) + r")[\s,，:：]*",
     re.IGNORECASE,
 )
 _FEEDBACK_MARK = re.compile(r"[\s,，;；。]*(?:客户)?反馈\s*[:：]\s*")
@@ -88,9 +89,11 @@ def parse_note(text: str, today: date) -> Note:
             feedback = clauses[-1].strip()
             body = body[: body.rfind(clauses[-1])]
     if method is FollowUpMethod.OTHER:
-        # 「聊了报价，电话里客户说…」: a method word inside the note still tells how.
-        for word in sorted(METHOD_WORDS, key=len, reverse=True):
-            if word in body.lower() and METHOD_WORDS[word] is not FollowUpMethod.OTHER:
+        # 「聊了报价，电话里客户说…」: a method word inside the note still tells how —
+        # but not one of the revisit's: 「约了下周二上门」 was no visit (yet).
+        said = body.replace(revisit.phrase, "") if revisit else body
+        for word in _METHODS_LONGEST_FIRST:
+            if word in said.lower() and METHOD_WORDS[word] is not FollowUpMethod.OTHER:
                 method = METHOD_WORDS[word]
                 break
     strip = " \u3000,，;；。、"
