@@ -56,6 +56,13 @@ def _connection(url: str) -> dict[str, Any]:
     conn = expand_db_url(connection_url(url))
     if is_postgres(url):
         conn["credentials"]["reset"] = _keep_session
+        # No parallel workers: a message's statements are point lookups, and a planner
+        # without fresh statistics (autovacuum off, a bulk import) costed the 跟进's
+        # customer read — seven name equalities — above parallel_setup_cost and started
+        # two workers for it: 22–40 ms instead of 0.1, and 跟进 fell from ~700 to ~120
+        # req/s with 4 s p99 on 300 000 customers (bench/compare.py).
+        settings = conn["credentials"].setdefault("server_settings", {})
+        settings.setdefault("max_parallel_workers_per_gather", "0")
         conn["engine"] = "bot.pg_engine"  # BEGIN with the first write (bot/pg_engine.py)
     else:
         conn["engine"] = "bot.sqlite_engine"  # one thread hop fewer per transaction
