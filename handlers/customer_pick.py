@@ -110,7 +110,8 @@ async def resolve_customer(
     if not matches and is_title(query):
         # 「跟进 王总 …」: no customer is called 王总, but the rep's customers surnamed 王
         # (or with 王总 among their contacts) are who is meant — offered, not assumed.
-        guessed = [m.customer for m in await mentioned_customers(staff, query)]
+        mentions = await mentioned_customers(staff, query, every_guess=True)
+        guessed = [m.customer for m in mentions]
         if guessed:
             return await ask_which(ctx, guessed[:MAX_RESULTS], query, action, payload)
     if not matches:
@@ -167,12 +168,19 @@ async def ask_which(
 class SaidOfCustomer(Filter):
     """A sentence about a customer said by their exact name (``who``): ``ctx.data["args"]``
     is the name and the ``what`` group, as the command's own arguments would be
-    (``needs``: what that group must hold, e.g. an amount)."""
+    (``needs``: what that group must hold, e.g. an amount). ``titles``: a surname and
+    title (「王总」) will do too when the sender has customers so called — the command
+    then offers them, as it does for 「成交 王总 5万」."""
 
     def __init__(
-        self, pattern: re.Pattern[str], what: str, needs: re.Pattern[str] | None = None
+        self,
+        pattern: re.Pattern[str],
+        what: str,
+        needs: re.Pattern[str] | None = None,
+        *,
+        titles: bool = False,
     ) -> None:
-        self.pattern, self.what, self.needs = pattern, what, needs
+        self.pattern, self.what, self.needs, self.titles = pattern, what, needs, titles
 
     async def check(self, msg: Incoming, ctx: Context) -> bool:
         said = self.pattern.match(msg.text or "")
@@ -180,10 +188,16 @@ class SaidOfCustomer(Filter):
             return False
         if self.needs is not None and not self.needs.search(said.group(self.what)):
             return False
+        who = said.group("who")
         # Only a customer's own name: 「王总说月底到签约」 is a report, not this.
-        if not await Customer.filter(name=said.group("who")).exists():
+        if not await Customer.filter(name=who).exists() and not (
+            self.titles
+            and is_title(who)
+            and ctx.sender.staff is not None
+            and await mentioned_customers(ctx.sender.staff, who, every_guess=True)
+        ):
             return False
-        ctx.data["args"] = f"{said.group('who')} {said.group(self.what)}"
+        ctx.data["args"] = f"{who} {said.group(self.what)}"
         return True
 
 

@@ -325,7 +325,7 @@ async def _next_step(ctx: Context, draft: dict[str, Any]) -> str:
         details.append(f"生日：{_draft(draft).birthday.label()}")  # type: ignore[union-attr]
     return CREATED.format(
         name=customer.name,
-        company=f"（{customer.company}）" if customer.company else "",
+        company=f"（{customer.company}）" if customer.company not in ("", customer.name) else "",
         details=" · ".join(details),
     )
 

@@ -202,7 +202,9 @@ _AMOUNTISH = re.compile(
 
 
 @router.message(
-    RoleIs("staff"), KindIs("text", "voice"), SaidOfCustomer(_SAYS_DEAL, "rest", _AMOUNTISH)
+    RoleIs("staff"),
+    KindIs("text", "voice"),
+    SaidOfCustomer(_SAYS_DEAL, "rest", _AMOUNTISH, titles=True),
 )
 @router.message(RoleIs("staff"), Command("成交", "签单"))
 async def deal(msg: Incoming, ctx: Context) -> HandlerResult:

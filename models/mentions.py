@@ -41,8 +41,11 @@ def short_company(company: str) -> str:
     return _SUFFIX.sub("", company.strip())
 
 
-async def mentioned_customers(rep: Staff, text: str) -> list[Mention]:
-    """The rep's customers the text mentions, surest first."""
+async def mentioned_customers(rep: Staff, text: str, *, every_guess: bool = False) -> list[Mention]:
+    """The rep's customers the text mentions, surest first. A surname and title
+    (「王总」) guesses the rep's customers of that surname: only when exactly one is, for
+    a sentence the rep did not address to anyone; all of them with ``every_guess``, for
+    a command naming 「王总」 as its customer, which then asks which one."""
     # Only what matching needs: callers fetch the whole customer they act on.
     book = await Customer.filter(owner_id=rep.id).only(
         "id", "name", "company", "contacts", "owner_id"
@@ -58,4 +61,4 @@ async def mentioned_customers(rep: Staff, text: str) -> list[Mention]:
         return [Mention(c, True) for c in sure]
     surnames = {m.group(1) for m in _TITLE.finditer(text)}
     guessed = [c for c in book if c.name[:1] in surnames]
-    return [Mention(c, False) for c in guessed] if len(guessed) == 1 else []
+    return [Mention(c, False) for c in guessed] if len(guessed) == 1 or every_guess else []

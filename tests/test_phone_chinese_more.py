@@ -246,3 +246,47 @@ async def test_an_appointment_to_visit_is_no_visit_yet(wechat: WeChatSender) -> 
         for f in await FollowUp.all().prefetch_related("customer")
     }
     assert methods == {"周杰": ("2026-12-08", "other"), "王强": ("2026-12-09", "visit")}
+
+
+async def test_a_deal_said_of_a_surname_and_title_offers_those_customers(
+    wechat: WeChatSender,
+) -> None:
+    from decimal import Decimal
+
+    from models import Deal
+
+    rep, other, _ = await team()
+    await customer("王强", rep)
+    await customer("王芳", rep)
+    await customer("李娜", rep)
+    # It was logged as a follow-up, with the deal lost.
+    ask = await wechat.say("王总那边签了5万", REP_A)
+    assert ask.startswith("找到 2 位与「王总」匹配的客户"), ask
+    assert "王强" in ask and "王芳" in ask and "李娜" not in ask, ask
+    number = next(line.split(".")[0] for line in ask.splitlines() if "王芳" in line)
+    done = await wechat.say(number, REP_A)
+    assert "已记录成交：王芳，金额 ¥50,000" in done, done
+    deals = {d.customer.name: d.amount for d in await Deal.all().prefetch_related("customer")}
+    assert deals == {"王芳": Decimal(50000)}
+    assert await FollowUp.all().count() == 0
+    # The command named 「王总」 too: with two 王 it was 「没有找到「王总」」.
+    asked = await wechat.say("跟进 王总 电话聊了报价", REP_A)
+    assert asked.startswith("找到 2 位与「王总」匹配的客户"), asked
+    assert "已取消" in await wechat.say("取消", REP_A)
+    # A rep with nobody so called is not sent looking for 「王总」 among all customers.
+    await customer("赵敏", other)
+    said = await wechat.say("赵总那边签了5万", REP_A)
+    assert "没有找到" not in said and await Deal.all().count() == 1, said
+
+
+async def test_a_new_customer_that_is_a_company(wechat: WeChatSender) -> None:
+    from models import Customer
+
+    await team()
+    # It asked 「杭州某某公司在哪家公司？」.
+    made = await wechat.say("新客户 杭州某某公司 13800138000", REP_A)
+    assert made.startswith("已新建客户：杭州某某公司\n"), made
+    assert (await Customer.get(name="杭州某某公司")).company == "杭州某某公司"
+    # A person with a company is as before.
+    person = await wechat.say("新客户 王强 13900139000 杭州绿源环保公司", REP_A)
+    assert person.startswith("已新建客户：王强（杭州绿源环保公司）"), person

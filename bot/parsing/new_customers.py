@@ -173,6 +173,10 @@ def parse_new_customer(args: str) -> dict[str, Any]:
         free.remove(company)
         # 「杭州某某公司的」, as said in a sentence.
         draft["company"] = without_company_frame(company)
+    elif COMPANY_HINT.search(name):
+        # 「新客户 杭州某某公司 138…」: the customer is the company itself; asking
+        # 「杭州某某公司在哪家公司？」 made no sense.
+        draft["company"] = name
     if free and len(free[0]) <= 6:
         draft["industry"] = free.pop(0)
     draft["notes"] = " ".join(free)
