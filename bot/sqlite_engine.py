@@ -329,8 +329,13 @@ class Client(_DictRows, SqliteClient):
         if self._connection:
             return
         self._connection = await connect(self.filename)
-        if self.filename != ":memory:":
-            self._writers = WriterLock(self.filename)
+        if self.filename != ":memory:" and WriterLock.available:
+            try:
+                self._writers = WriterLock(self.filename)
+            except OSError:
+                # A lock file another user made, a read-only folder: SQLite's own lock
+                # still keeps writers apart, only without taking turns.
+                log.warning("no writer lock beside %s; writers wait unordered", self.filename)
         self._connection._conn.row_factory = sqlite3.Row
         for pragma, val in self.pragmas.items():
             cursor = await self._connection.execute(f"PRAGMA {pragma}={val}")

@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import queue
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; SQLite's own lock alone, as before
+    fcntl = None  # type: ignore[assignment]
 
 # A waiting process says so with a shared lock on this byte-less second file, which
 # the holder tests when it lets go.
@@ -49,6 +53,8 @@ class _Wait:
 
 class WriterLock:
     """The file lock a process holds while its write transaction is open."""
+
+    available = fcntl is not None
 
     def __init__(self, database: str) -> None:
         self._fd = os.open(database + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
