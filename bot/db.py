@@ -52,17 +52,29 @@ async def _keep_session(_conn: Any) -> None:
     rolled back by asyncpg itself before this is called."""
 
 
+# No parallel workers: a message's statements are point lookups, and a planner without
+# fresh statistics (autovacuum off, a bulk import) costed the 跟进's customer read —
+# seven name equalities — above parallel_setup_cost and started two workers for it:
+# 22–40 ms instead of 0.1, and 跟进 fell from ~700 to ~120 req/s with 4 s p99 on
+# 300 000 customers (bench/compare.py).
+SESSION_SETUP = "SET max_parallel_workers_per_gather = 0"
+
+
+async def _session_setup(conn: Any) -> None:
+    """asyncpg's ``init`` for every new pool connection.
+
+    A SET, not a startup parameter: PgBouncer refuses startup parameters it does not
+    know. The session keeps it, since the pool's reset (:func:`_keep_session`) sends no
+    ``RESET ALL``. Behind PgBouncer in transaction mode a session setting does not
+    follow the client; docs/architecture.md says to set it on the database there."""
+    await conn.execute(SESSION_SETUP)
+
+
 def _connection(url: str) -> dict[str, Any]:
     conn = expand_db_url(connection_url(url))
     if is_postgres(url):
         conn["credentials"]["reset"] = _keep_session
-        # No parallel workers: a message's statements are point lookups, and a planner
-        # without fresh statistics (autovacuum off, a bulk import) costed the 跟进's
-        # customer read — seven name equalities — above parallel_setup_cost and started
-        # two workers for it: 22–40 ms instead of 0.1, and 跟进 fell from ~700 to ~120
-        # req/s with 4 s p99 on 300 000 customers (bench/compare.py).
-        settings = conn["credentials"].setdefault("server_settings", {})
-        settings.setdefault("max_parallel_workers_per_gather", "0")
+        conn["credentials"]["init"] = _session_setup
         conn["engine"] = "bot.pg_engine"  # BEGIN with the first write (bot/pg_engine.py)
     else:
         conn["engine"] = "bot.sqlite_engine"  # one thread hop fewer per transaction

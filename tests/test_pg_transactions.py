@@ -110,16 +110,27 @@ async def test_a_messages_customer_read_starts_no_parallel_workers(postgres: Non
 
     pool = connections.get("default")._pool  # type: ignore[attr-defined]
     sql = _equal_any_sql(Customer, "name", 7).replace("?", "$1")
-    async with pool.acquire() as conn:
-        try:
-            await conn.execute(
-                "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
-                "SET min_parallel_table_scan_size = 0; SET min_parallel_index_scan_size = 0;"
-                "SET enable_bitmapscan = off; SET enable_indexscan = off"
-            )
-            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}", "王强"))
-            default = await conn.fetchval("SHOW max_parallel_workers_per_gather")
-        finally:
-            await conn.execute("RESET ALL")
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0;"
+            "SET LOCAL min_parallel_table_scan_size = 0;"
+            "SET LOCAL min_parallel_index_scan_size = 0;"
+            "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = off"
+        )
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}", "王强"))
+        default = await conn.fetchval("SHOW max_parallel_workers_per_gather")
     assert "Gather" not in plan, plan
     assert default == "0"
+
+
+def test_the_no_parallel_setting_is_no_startup_parameter() -> None:
+    """PgBouncer refuses a startup parameter it does not know (``unsupported startup
+    parameter``), and the bot could not connect through it: the setting is sent as a
+    SET on each new connection instead."""
+    from bot.db import tortoise_config
+
+    credentials = tortoise_config("postgres://u@h:6432/wecrm")["connections"]["default"][
+        "credentials"
+    ]
+    assert "max_parallel_workers_per_gather" not in credentials.get("server_settings", {})
+    assert credentials["init"] is not None
