@@ -191,3 +191,27 @@ def test_a_revisit_someone_said_stays_in_the_note() -> None:
 )
 def test_glued_words_and_figures_come_apart(token: str, pieces: list[str]) -> None:
     assert unglue(token) == pieces
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "约了下周二上门",
+        # The plan's own filler (再, 要, 记得) once kept 上门 in the words that tell how
+        # this contact went: stored as a visit that had not taken place.
+        "约了下周二再上门，带样品",
+        "约好下周二要上门",
+        "跟他说好了下周二记得上门",
+    ],
+)
+def test_a_visit_planned_is_not_how_this_contact_went(note: str) -> None:
+    parsed = parse_note(note, TODAY)
+    assert parsed.next_revisit == date(2026, 1, 20), note
+    assert parsed.method is FollowUpMethod.OTHER, note
+
+
+def test_a_visit_made_stays_a_visit_with_the_next_one_planned() -> None:
+    parsed = parse_note("见了张总 下周三再上门", TODAY)
+    assert (parsed.method, parsed.next_revisit) == (FollowUpMethod.VISIT, date(2026, 1, 21))
+    called = parse_note("微信聊了交期，下周二再上门", TODAY)
+    assert called.method is FollowUpMethod.WECHAT

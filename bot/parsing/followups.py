@@ -91,7 +91,12 @@ def parse_note(text: str, today: date) -> Note:
     if method is FollowUpMethod.OTHER:
         # 「聊了报价，电话里客户说…」: a method word inside the note still tells how —
         # but not one of the revisit's: 「约了下周二上门」 was no visit (yet).
-        said = body.replace(revisit.phrase, "") if revisit else body
+        said = body
+        if revisit is not None and revisit.span is not None:
+            # By position: the phrase itself leaves filler out (「下周二再上门」).
+            said = body[: revisit.span[0]] + body[revisit.span[1] :]
+        elif revisit is not None:
+            said = body.replace(revisit.phrase, "")
         for word in _METHODS_LONGEST_FIRST:
             if word in said.lower() and METHOD_WORDS[word] is not FollowUpMethod.OTHER:
                 method = METHOD_WORDS[word]

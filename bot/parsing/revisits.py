@@ -38,6 +38,9 @@ class FoundDate:
     phrase: str
     # The time of day, when one was said (「明天下午三点回访」).
     at: time | None = None
+    # Where the revisit's words stand in ``rest``, when ``rest`` is the whole text
+    # (:func:`scan_revisit`): the phrase leaves out filler (「下周二再上门」 → 下周二上门).
+    span: tuple[int, int] | None = None
 
 
 Moment = tuple[date, time | None]
@@ -128,17 +131,20 @@ def scan_revisit(text: str, today: date) -> FoundDate | None:
             if suffix is not None:
                 moment, start = suffix
                 phrase = before[start:] + word.group(0)
+                span = (word.start() - len(said) + start, word.end())
             else:
                 after = text[word.end() : word.end() + _WINDOW]
-                after = after[_FILLER_AFTER.match(after).end() :]  # type: ignore[union-attr]
+                skipped = _FILLER_AFTER.match(after).end()  # type: ignore[union-attr]
+                after = after[skipped:]
                 prefix = _longest_date_prefix(after, today)
                 if prefix is not None:
                     moment, end = prefix
                     phrase = word.group(0) + after[:end]
+                    span = (word.start(), word.end() + skipped + end)
         except InvalidDate:
             continue
         if moment is not None and moment[0] >= today:
-            found = FoundDate(moment[0], text, phrase, moment[1])
+            found = FoundDate(moment[0], text, phrase, moment[1], span)
     return found
 
 
