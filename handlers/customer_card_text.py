@@ -12,6 +12,7 @@ from bot.parsing.birthdays import Birthday
 from bot.parsing.dates import describe
 from models.complaints import category_label
 from models.customer_card import CustomerCard
+from models.customers import company_beside
 from models.enums import ComplaintStatus, DealStage, FollowUpMethod, Grade, Lifecycle, Tier
 from models.grading_text import card_lines
 from models.requests import KIND_LABEL
@@ -56,7 +57,7 @@ def _opt_out_lines(card: CustomerCard, tz: ZoneInfo) -> list[str]:
 def render_card(card: CustomerCard, today: date, tz: ZoneInfo) -> str:
     c = card.customer
     lines = [
-        CARD_HEAD.format(name=c.name, company=c.company),
+        CARD_HEAD.format(name=c.name, company=company_beside(c.name, c.company, "{}")),
         CARD_STATUS.format(
             grade=Grade(c.grade).label,
             tier=f" · {Tier(c.tier).label}" if c.tier else "",

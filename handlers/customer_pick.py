@@ -27,9 +27,9 @@ from models.customer_search import (
     own_among_best,
     search_customers,
 )
-from models.customers import Customer, may_change
+from models.customers import Customer, company_beside, may_change
 from models.enums import Role
-from models.mentions import is_title, mentioned_customers
+from models.mentions import Mention, is_title, mentioned_customers
 from models.staff import Staff
 
 router = Router("customer_pick")
@@ -110,10 +110,11 @@ async def resolve_customer(
     if not matches and is_title(query):
         # 「跟进 王总 …」: no customer is called 王总, but the rep's customers surnamed 王
         # (or with 王总 among their contacts) are who is meant — offered, not assumed.
-        mentions = await mentioned_customers(staff, query, every_guess=True)
-        guessed = [m.customer for m in mentions]
+        guessed = [m.customer for m in await title_guesses(ctx, staff, query)]
         if guessed:
-            return await ask_which(ctx, guessed[:MAX_RESULTS], query, action, payload)
+            return await ask_which(
+                ctx, guessed[:MAX_RESULTS], query, action, payload, more=len(guessed)
+            )
     if not matches:
         return NOT_FOUND.format(query=query[:30])
     chosen = best_match(matches)
@@ -126,10 +127,21 @@ async def resolve_customer(
     if chosen is not None:
         return await _ACTIONS[action](msg, ctx, chosen, payload)
     shown = [m.customer for m in matches[:MAX_RESULTS]]
-    text = await ask_which(ctx, shown, query, action, payload)
-    if len(matches) > MAX_RESULTS:
-        text = text.removesuffix(CHOOSE_TAIL) + MORE.format(n=MAX_RESULTS) + CHOOSE_TAIL
-    return text
+    return await ask_which(ctx, shown, query, action, payload, more=len(matches))
+
+
+async def title_guesses(ctx: Context, staff: Staff, title: str) -> list[Mention]:
+    """The sender's customers 「王总」 may mean, read once per message: the sentence
+    filter that let 「王总那边签了5万」 through has them already."""
+    cached = ctx.data.get(_GUESSES)
+    if cached is not None and cached[0] == title:
+        return cached[1]
+    guesses = await mentioned_customers(staff, title, every_guess=True)
+    ctx.data[_GUESSES] = (title, guesses)
+    return guesses
+
+
+_GUESSES = "customer_pick.title_guesses"
 
 
 async def ask_which(
@@ -139,9 +151,11 @@ async def ask_which(
     action: str,
     payload: dict[str, Any],
     head: str | None = None,
+    more: int = 0,
 ) -> str:
     """List ``shown`` numbered and wait for the number; ``action`` then runs on it.
-    ``head``: the question, when it is not which customers ``query`` matched."""
+    ``head``: the question, when it is not which customers ``query`` matched.
+    ``more``: how many matched in all, when that may be more than are shown."""
     owners = {
         s.id: s.name
         for s in await Staff.filter(id__in={c.owner_id for c in shown if c.owner_id})  # type: ignore[attr-defined]
@@ -153,7 +167,7 @@ async def ask_which(
             LINE.format(
                 i=i,
                 name=c.name,
-                company=f" · {c.company}" if c.company else "",
+                company=company_beside(c.name, c.company, " · {}"),
                 owner=f"（{owner}）" if owner else "（未分配）",
             )
         )
@@ -161,8 +175,9 @@ async def ask_which(
     await ctx.conversation.set(
         PICK, {"ids": [c.id for c in shown], "action": action, "payload": payload}
     )
-    question = head or CHOOSE_HEAD.format(n=len(shown), query=query[:30])
-    return f"{question}\n" + "\n".join(lines) + CHOOSE_TAIL
+    question = head or CHOOSE_HEAD.format(n=max(len(shown), more), query=query[:30])
+    tail = MORE.format(n=len(shown)) + CHOOSE_TAIL if more > len(shown) else CHOOSE_TAIL
+    return f"{question}\n" + "\n".join(lines) + tail
 
 
 class SaidOfCustomer(Filter):
@@ -194,7 +209,7 @@ class SaidOfCustomer(Filter):
             self.titles
             and is_title(who)
             and ctx.sender.staff is not None
-            and await mentioned_customers(ctx.sender.staff, who, every_guess=True)
+            and await title_guesses(ctx, ctx.sender.staff, who)
         ):
             return False
         ctx.data["args"] = f"{who} {said.group(self.what)}"

@@ -32,6 +32,7 @@ from models.customer_search import NAME_MAX, split_customer
 from models.customers import (
     Customer,
     CustomerDraft,
+    company_beside,
     create_customer,
     find_duplicates,
     portfolio,
@@ -325,7 +326,7 @@ async def _next_step(ctx: Context, draft: dict[str, Any]) -> str:
         details.append(f"生日：{_draft(draft).birthday.label()}")  # type: ignore[union-attr]
     return CREATED.format(
         name=customer.name,
-        company=f"（{customer.company}）" if customer.company not in ("", customer.name) else "",
+        company=company_beside(customer.name, customer.company),
         details=" · ".join(details),
     )
 

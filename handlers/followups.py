@@ -38,7 +38,7 @@ from handlers.customer_pick import (
 )
 from handlers.help import STAFF_ROLES, register_help
 from models.customer_search import MAX_RESULTS, Match, by_company_said, split_customer
-from models.customers import Customer
+from models.customers import Customer, company_beside
 from models.enums import FollowUpMethod
 from models.followups import (
     RevisitInPast,
@@ -174,7 +174,7 @@ async def log_action(
     lines = [
         LOGGED.format(
             name=customer.name,
-            company=f"（{customer.company}）" if customer.company else "",
+            company=company_beside(customer.name, customer.company),
             method=FollowUpMethod(payload["method"]).label,
             content=payload["content"],
         )

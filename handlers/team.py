@@ -14,7 +14,7 @@ from bot.parsing.dates import local_today
 from bot.router import HandlerResult, Router
 from handlers.customer_pick import on_pick, resolve_customer, staff_of
 from handlers.help import register_help
-from models.customers import Customer
+from models.customers import Customer, company_beside
 from models.digest_text import money
 from models.staff import Staff
 from models.staff_push import push_to_staff
@@ -158,7 +158,7 @@ def _overdue_line(d: Any) -> str:
     day = d.followup.next_revisit_on
     return OVERDUE_LINE.format(
         customer=d.customer.name,
-        company=f"（{d.customer.company}）" if d.customer.company else "",
+        company=company_beside(d.customer.name, d.customer.company),
         day=f"{day.month}月{day.day}日",
         days=d.days_overdue,
     )

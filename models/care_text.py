@@ -10,7 +10,7 @@ from datetime import date
 
 from bot.parsing.dates import describe, weekday_label
 from models.care import BirthdayItem, Briefing, DayAhead, RevisitPrompt, SilentItem
-from models.customers import Customer
+from models.customers import Customer, company_beside
 from models.enums import Grade
 from models.surveys import question_text
 
@@ -58,7 +58,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _company(c: Customer) -> str:
-    return f"（{c.company}）" if c.company else ""
+    return company_beside(c.name, c.company)
 
 
 def _grade(c: Customer) -> Grade:
@@ -104,7 +104,7 @@ def _silent_lines(items: list[SilentItem]) -> list[str]:
     return [
         SILENT_LINE.format(
             name=i.name,
-            company=f"（{i.company}）" if i.company else "",
+            company=company_beside(i.name, i.company),
             grade=i.grade.label,
             days=i.days,
         )

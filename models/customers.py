@@ -368,3 +368,10 @@ async def add_contacts(customer: Customer, names: list[str], by: Staff | None = 
     customer.contacts = " ".join(known)[:255]
     await customer.save(update_fields=["contacts", "updated_at"])
     return customer.contacts.split()
+
+
+def company_beside(name: str, company: str, shape: str = "（{}）") -> str:
+    """The company as shown beside a customer's name, in ``shape``: nothing when there
+    is none, or when the company is the customer (「新客户 杭州某某公司 …」 names one
+    by it), which would read 「杭州某某公司（杭州某某公司）」."""
+    return shape.format(company) if company and company != name else ""

@@ -41,6 +41,11 @@ def short_company(company: str) -> str:
     return _SUFFIX.sub("", company.strip())
 
 
+def _latest_contact_first(c: Customer) -> tuple[bool, float, int]:
+    at = c.last_contact_at
+    return (at is None, -at.timestamp() if at else 0.0, c.id)
+
+
 async def mentioned_customers(rep: Staff, text: str, *, every_guess: bool = False) -> list[Mention]:
     """The rep's customers the text mentions, surest first. A surname and title
     (「王总」) guesses the rep's customers of that surname: only when exactly one is, for
@@ -48,7 +53,7 @@ async def mentioned_customers(rep: Staff, text: str, *, every_guess: bool = Fals
     a command naming 「王总」 as its customer, which then asks which one."""
     # Only what matching needs: callers fetch the whole customer they act on.
     book = await Customer.filter(owner_id=rep.id).only(
-        "id", "name", "company", "contacts", "owner_id"
+        "id", "name", "company", "contacts", "owner_id", "last_contact_at"
     )
     sure = [
         c
@@ -60,5 +65,6 @@ async def mentioned_customers(rep: Staff, text: str, *, every_guess: bool = Fals
     if sure:
         return [Mention(c, True) for c in sure]
     surnames = {m.group(1) for m in _TITLE.finditer(text)}
-    guessed = [c for c in book if c.name[:1] in surnames]
+    # The one the rep spoke to last is the likeliest: first, as a list shows them.
+    guessed = sorted((c for c in book if c.name[:1] in surnames), key=_latest_contact_first)
     return [Mention(c, False) for c in guessed] if len(guessed) == 1 or every_guess else []

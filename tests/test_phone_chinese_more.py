@@ -290,3 +290,48 @@ async def test_a_new_customer_that_is_a_company(wechat: WeChatSender) -> None:
     # A person with a company is as before.
     person = await wechat.say("新客户 王强 13900139000 杭州绿源环保公司", REP_A)
     assert person.startswith("已新建客户：王强（杭州绿源环保公司）"), person
+
+
+async def test_a_title_naming_many_customers_lists_the_latest_contact_first(
+    wechat: WeChatSender,
+) -> None:
+    from datetime import timedelta
+
+    from models import Customer
+
+    rep, _, _ = await team()
+    given = ["王一", "王二", "王三", "王四", "王五", "王六", "王七", "王八", "王九", "王十", "王芳"]
+    for i, name in enumerate(given):
+        made = await customer(name, rep)
+        # 王芳 last spoken to yesterday, the others days before, 王十 never.
+        if name != "王十":
+            days = 1 if name == "王芳" else 10 + i
+            made.last_contact_at = FROZEN - timedelta(days=days)
+            await made.save(update_fields=["last_contact_at"])
+    with time_machine.travel(FROZEN, tick=True):
+        # The list came in no order, cut to nine without saying so.
+        asked = await wechat.say("跟进 王总 电话聊了报价", REP_A)
+    lines = asked.splitlines()
+    assert lines[0] == "找到 11 位与「王总」匹配的客户，请回复序号：", asked
+    assert lines[1].startswith("1. 王芳"), asked
+    assert lines[2].startswith("2. 王一") and lines[9].startswith("9. 王八"), asked
+    assert "只列出了前 9 位" in asked and "王十" not in asked, asked
+    with time_machine.travel(FROZEN, tick=True):
+        done = await wechat.say("1", REP_A)
+    assert "客户：王芳" in done, done
+    assert [f.customer_id for f in await FollowUp.all()] == [  # type: ignore[attr-defined]
+        (await Customer.get(name="王芳")).id
+    ]
+
+
+async def test_a_company_only_customer_is_named_once_in_a_list(wechat: WeChatSender) -> None:
+    rep, other, _ = await team()
+    # As 「新客户 杭州某某公司 138…」 makes one: two reps each made one.
+    await customer("杭州某某公司", rep, company="杭州某某公司")
+    await customer("杭州某某公司", other, company="杭州某某公司")
+    asked = await wechat.say("查 杭州某某公司", REP_A)
+    assert asked.startswith("找到 2 位"), asked
+    # It read 「杭州某某公司 · 杭州某某公司（李明）」.
+    assert "1. 杭州某某公司（" in asked and "2. 杭州某某公司（" in asked, asked
+    card = await wechat.say("1", REP_A)
+    assert card.splitlines()[0] == "【杭州某某公司】", card
