@@ -31,8 +31,11 @@ def normalize_url(url: str) -> str:
 
 # Tortoise already opens SQLite in WAL mode; with WAL, synchronous=NORMAL is still
 # safe against corruption and skips the fsync on every commit (a power cut may lose
-# the last commits, never the file).
-SQLITE_PRAGMAS = "synchronous=NORMAL"
+# the last commits, never the file). temp_store=MEMORY: every message of a group
+# commit runs in a SAVEPOINT (bot/sqlite_group.py), whose sub-journal — a copy of each
+# page it first changes — was a temporary file: a follow-up's five bookkeeping writes
+# took 150 µs instead of 60.
+SQLITE_PRAGMAS = "synchronous=NORMAL&temp_store=MEMORY"
 
 
 def connection_url(url: str) -> str:

@@ -167,3 +167,14 @@ async def test_a_long_wal_is_rewound_even_while_writes_keep_coming(sqlite_only: 
 
 def _rewound(sizes: list[int]) -> bool:
     return any(later < earlier for earlier, later in itertools.pairwise(sizes))
+
+
+async def test_a_savepoints_journal_stays_in_memory(sqlite_only: str) -> None:
+    """Each message of a group commit runs in a SAVEPOINT, and SQLite copies every page
+    the savepoint first changes to a sub-journal: a temporary file by default, which
+    made a follow-up's five bookkeeping writes 150 µs instead of 60 (bench: 跟进 in one
+    process, 1.20 → 0.99 ms of CPU a message)."""
+    conn = Tortoise.get_connection("default")
+    raw = conn._connection._conn  # type: ignore[attr-defined]
+    assert raw.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    assert raw.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
