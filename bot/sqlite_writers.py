@@ -63,6 +63,10 @@ class WriterLock:
         self._mark_fd = os.open(database + _QUEUE_SUFFIX, os.O_RDWR | os.O_CREAT, 0o600)
         self._probe_fd = os.open(database + _QUEUE_SUFFIX, os.O_RDWR)
         self._held = False
+        self._closed = False
+        # The descriptors are closed on the waiting thread when it ends: a flock on one
+        # after that could land on another file given the same number.
+        self._files = threading.Lock()
         self._yield = False  # someone waited when this process last let go
         # Waits handed to the thread and not finished there, abandoned ones too: while
         # there are any, the lock is only taken through the thread (one description of
@@ -81,6 +85,8 @@ class WriterLock:
         "locked") after that."""
         if self._held:
             return
+        if self._closed:
+            raise sqlite3.OperationalError("database is closing")
         if patience <= 0 or (not self._yield and not self._outstanding):
             if not self._outstanding and self._try():
                 self._held = True
@@ -99,38 +105,52 @@ class WriterLock:
                 wait.abandoned = True
                 got = wait.acquired
             if got:  # the lock came just as the wait ended: not wanted any more
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self._unlock()
             if isinstance(exc, TimeoutError):
                 raise sqlite3.OperationalError(
                     "database is locked: another process kept writing"
                 ) from None
             raise
+        if self._closed:  # closed while it waited: its files are going
+            self._unlock()
+            raise sqlite3.OperationalError("database is closing")
         self._held = True
 
     def release(self) -> None:
         if not self._held:
             return
         self._held = False
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        # Someone waits (holds the queue file shared): next time, queue behind them.
-        try:
-            fcntl.flock(self._probe_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._yield = True
-        else:
-            fcntl.flock(self._probe_fd, fcntl.LOCK_UN)
+        with self._files:
+            if self._fd < 0:
+                return
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            # Someone waits (holds the queue file shared): next time, queue behind them.
+            try:
+                fcntl.flock(self._probe_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._yield = True
+            else:
+                fcntl.flock(self._probe_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.release()
+        self._closed = True
         if self._thread is not None:
-            self._waits.put(None)
+            self._waits.put(None)  # the thread closes the files after its last wait
         else:
             self._close_files()
 
+    def _unlock(self) -> None:
+        with self._files:
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
     def _close_files(self) -> None:
-        for fd in (self._fd, self._mark_fd, self._probe_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._files:
+            for fd in (self._fd, self._mark_fd, self._probe_fd):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fd = self._mark_fd = self._probe_fd = -1
 
     def _try(self) -> bool:
         try:
@@ -162,7 +182,7 @@ class WriterLock:
                 error = exc
             with wait.guard:
                 if error is None and wait.abandoned:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    self._unlock()
                 wait.acquired = error is None and not wait.abandoned
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 wait.loop.call_soon_threadsafe(self._settle, wait, error)

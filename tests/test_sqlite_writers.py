@@ -109,3 +109,37 @@ async def test_a_follow_up_waits_its_turn_behind_another_process(
         await asyncio.wait_for(again.acquire(3), 3)
     finally:
         again.close()
+
+
+async def test_closing_while_a_write_waits_leaves_other_files_alone(
+    locks: list[WriterLock], tmp_path: Path
+) -> None:
+    """The bot shutting down while a write waits its turn: the wait ends in an error,
+    and nothing is done after to the lock's descriptor, which the system hands to the
+    next file opened — unlocking it would have dropped another file's lock."""
+    holder, waiter, _ = locks
+    await holder.acquire(5)
+    waiting = asyncio.create_task(waiter.acquire(5))
+    await until(lambda: someone_waits(str(tmp_path / "crm.sqlite3")))
+    number = waiter._fd
+    waiter.close()
+    holder.release()
+    with pytest.raises(sqlite3.OperationalError, match="closing"):
+        await asyncio.wait_for(waiting, 3)
+    assert waiter._thread is not None
+    await until(lambda: not waiter._thread.is_alive())  # type: ignore[union-attr]
+    unrelated = str(tmp_path / "other.lock")
+    fd = os.open(unrelated, os.O_RDWR | os.O_CREAT)
+    try:
+        assert fd == number  # POSIX: the lowest free number
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        waiter.release()
+        waiter.close()
+        probe = os.open(unrelated, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+    finally:
+        os.close(fd)
