@@ -148,4 +148,8 @@ def signed_url_key(timestamp: str, nonce: str, signature: str, body: bytes) -> t
     (``models.messages.remember_signed_url``): in plain mode the body is not signed,
     so a URL seen once may only ever come again with the same body."""
     url = hashlib.sha256(f"{timestamp}\n{nonce}\n{signature}".encode()).hexdigest()
-    return url, hashlib.sha256(body).hexdigest()
+    # The timestamp first (checked: at most 12 digits): new keys land at the end of the
+    # unique index, on its last pages, instead of on a random page each — a batch of
+    # fifty records dirtied fifty pages for the COMMIT to write. 12 + 52 hex digits fit
+    # the column's 64.
+    return f"{int(timestamp):012d}{url[:52]}", hashlib.sha256(body).hexdigest()
