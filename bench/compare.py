@@ -279,10 +279,15 @@ async def main(args: argparse.Namespace) -> None:
                         # The floor has no rate limit or dedup to meet: its reps may
                         # log follow-up after follow-up (it would need ~100 000 else).
                         consumes = path == "followup" and "floor" not in s.name
-                        if consumes and len(s.reps) < c * 10:
+                        if consumes and len(s.reps) < per_level and s.config is not None:
                             # Each follow-up uses a rep of its own: a level left with a few
-                            # would report a figure of a few requests, or 0.
-                            raise SystemExit(f"{s.name}: out of reps for 跟进; raise --reps")
+                            # would report a figure of a few requests, or 0. Topped up off
+                            # the clock rather than ending a run of a quarter of an hour.
+                            more = per_level - len(s.reps)
+                            print(f"{s.name}: {more} more reps for 跟进 (raise --reps to avoid)")
+                            s.reps += await create_reps(
+                                str(s.config), more, run_id + str(s.port) + secrets.token_hex(2)
+                            )
                         level = Level(concurrency=c, requests=min(per_level, len(s.reps)))
                         async with aiohttp.ClientSession(
                             connector=aiohttp.TCPConnector(limit=c)
