@@ -208,10 +208,14 @@ class _DictRows:
         query = query.replace("\x00", "'||CHAR(0)||'")
         connection: InlineConnection | None = self._connection  # type: ignore[attr-defined]
         lock: asyncio.Lock = self._lock  # type: ignore[attr-defined]
-        if connection is not None and not lock.locked() and not _off_loop.get():
+        free = not lock.locked() or getattr(self, "_awaiting_turn", False)
+        if connection is not None and free and not _off_loop.get():
             # Nobody holds the connection, and an inline statement never lets anyone
             # in before it ends: taking and giving back the lock would change nothing
-            # (and cost as much as a point lookup, on a 查's dozen reads).
+            # (and cost as much as a point lookup, on a 查's dozen reads). Nor does a
+            # transaction that holds it while it waits for another process's writes
+            # (Client._awaiting_turn): it has not begun, and a read here runs whole
+            # before it can, outside it — as it would have a moment earlier.
             self.log.debug("%s: %s", query, values)  # type: ignore[attr-defined]
             try:
                 return connection._fetch_dicts(query, values or [])
@@ -242,7 +246,11 @@ class _Transaction(_DictRows, SqliteTransactionWrapper):
         try:
             if client._writers is not None:
                 # Other processes' write transactions first, in turn (bot.sqlite_writers).
-                await client._writers.acquire(0 if _no_wait.get() else BUSY_TIMEOUT)
+                client._awaiting_turn = True
+                try:
+                    await client._writers.acquire(0 if _no_wait.get() else BUSY_TIMEOUT)
+                finally:
+                    client._awaiting_turn = False
             await self._connection.execute("BEGIN IMMEDIATE")
         except BaseException as exc:
             client.writing_done()
@@ -320,6 +328,9 @@ class Client(_DictRows, SqliteClient):
         self._group: Group | None = None
         self._checkpointer: Checkpointer | None = None
         self._writers: WriterLock | None = None
+        # The transaction holding the connection waits for its turn to write and has
+        # not begun: reads need not wait for it (_DictRows).
+        self._awaiting_turn = False
         if file_path != ":memory:":
             self.pragmas.setdefault("wal_autocheckpoint", 0)  # the Checkpointer's job
             self._checkpointer = Checkpointer(file_path)
