@@ -94,6 +94,7 @@ class Server:
         self.proc: asyncio.subprocess.Process | None = None
         self.reps: list[tuple[str, str]] = []
         self.rss: list[float] = []
+        self.most_used = 0  # the most reps a level of 跟进 took
 
     @property
     def url(self) -> str:
@@ -279,14 +280,17 @@ async def main(args: argparse.Namespace) -> None:
                         # The floor has no rate limit or dedup to meet: its reps may
                         # log follow-up after follow-up (it would need ~100 000 else).
                         consumes = path == "followup" and "floor" not in s.name
-                        if consumes and len(s.reps) < per_level and s.config is not None:
+                        # Enough for this level: twice what a level of this server
+                        # has used so far (10 a connection before the first).
+                        need = max(c * 10, 2 * s.most_used)
+                        if consumes and len(s.reps) < need and s.config is not None:
                             # Each follow-up uses a rep of its own: a level left with a few
                             # would report a figure of a few requests, or 0. Topped up off
                             # the clock rather than ending a run of a quarter of an hour.
-                            more = per_level - len(s.reps)
+                            more = min(per_level, need * 2) - len(s.reps)
                             print(f"{s.name}: {more} more reps for 跟进 (raise --reps to avoid)")
                             s.reps += await create_reps(
-                                str(s.config), more, run_id + str(s.port) + secrets.token_hex(2)
+                                str(s.config), more, run_id + str(s.port) + secrets.token_hex(4)
                             )
                         level = Level(concurrency=c, requests=min(per_level, len(s.reps)))
                         async with aiohttp.ClientSession(
@@ -299,6 +303,7 @@ async def main(args: argparse.Namespace) -> None:
                         # Each follow-up request used one rep; the next level takes new ones.
                         if consumes and s.config is not None:
                             s.reps = s.reps[level.attempts :]
+                            s.most_used = max(s.most_used, level.attempts)
                         lat = sorted(level.latencies)
                         rps = level.attempts / level.elapsed if level.elapsed else 0.0
                         results.setdefault((s.name, path, c), []).append(

@@ -214,8 +214,9 @@ class _DictRows:
             # in before it ends: taking and giving back the lock would change nothing
             # (and cost as much as a point lookup, on a 查's dozen reads). Nor does a
             # transaction that holds it while it waits for another process's writes
-            # (Client._awaiting_turn): it has not begun, and a read here runs whole
-            # before it can, outside it — as it would have a moment earlier.
+            # (Client._awaiting_turn): it has not begun, and a statement here runs
+            # whole before it can, outside it — as it would have a moment earlier (an
+            # INSERT … RETURNING too: writes outside a transaction never took turns).
             self.log.debug("%s: %s", query, values)  # type: ignore[attr-defined]
             try:
                 return connection._fetch_dicts(query, values or [])

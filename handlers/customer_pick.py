@@ -35,6 +35,7 @@ from models.staff import Staff
 router = Router("customer_pick")
 
 CHOOSE_HEAD = "找到 {n} 位与「{query}」匹配的客户，请回复序号："
+CHOOSE_HEAD_UNCOUNTED = "找到超过 {n} 位与「{query}」匹配的客户，请回复序号："
 MORE = "\n只列出了前 {n} 位，输入全名、公司或手机尾号可以缩小范围。"
 CHOOSE_TAIL = "\n发送「取消」退出。"
 LINE = "{i}. {name}{company}{owner}"
@@ -127,7 +128,9 @@ async def resolve_customer(
     if chosen is not None:
         return await _ACTIONS[action](msg, ctx, chosen, payload)
     shown = [m.customer for m in matches[:MAX_RESULTS]]
-    return await ask_which(ctx, shown, query, action, payload, more=len(matches))
+    # The search stops one past what is shown: more than that is all it knows.
+    more = len(matches) > MAX_RESULTS
+    return await ask_which(ctx, shown, query, action, payload, more=-1 if more else 0)
 
 
 async def title_guesses(ctx: Context, staff: Staff, title: str) -> list[Mention]:
@@ -155,7 +158,8 @@ async def ask_which(
 ) -> str:
     """List ``shown`` numbered and wait for the number; ``action`` then runs on it.
     ``head``: the question, when it is not which customers ``query`` matched.
-    ``more``: how many matched in all, when that may be more than are shown."""
+    ``more``: how many matched in all, when that may be more than are shown; -1
+    when more matched than are shown, uncounted."""
     owners = {
         s.id: s.name
         for s in await Staff.filter(id__in={c.owner_id for c in shown if c.owner_id})  # type: ignore[attr-defined]
@@ -175,8 +179,10 @@ async def ask_which(
     await ctx.conversation.set(
         PICK, {"ids": [c.id for c in shown], "action": action, "payload": payload}
     )
-    question = head or CHOOSE_HEAD.format(n=max(len(shown), more), query=query[:30])
-    tail = MORE.format(n=len(shown)) + CHOOSE_TAIL if more > len(shown) else CHOOSE_TAIL
+    cut = more < 0 or more > len(shown)
+    counted = CHOOSE_HEAD_UNCOUNTED if more < 0 else CHOOSE_HEAD
+    question = head or counted.format(n=max(len(shown), more), query=query[:30])
+    tail = MORE.format(n=len(shown)) + CHOOSE_TAIL if cut else CHOOSE_TAIL
     return f"{question}\n" + "\n".join(lines) + tail
 
 

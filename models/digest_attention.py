@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 from bot.config import Config
 from models.care import silent_since
 from models.complaints import ACTIVE, Complaint
-from models.customers import Customer
+from models.customers import Customer, company_beside
 from models.enums import Grade, Tier
 
 
@@ -95,7 +95,7 @@ async def attention_items(reps: list[RepLike], cfg: Config, now: datetime) -> li
     for c in silent:
         days = (now - (c.last_contact_at or c.created_at)).days
         owner = f"，负责人 {c.owner.name}" if c.owner else "，还没有负责人"
-        company = f"（{c.company}）" if c.company else ""
+        company = company_beside(c.name, c.company)
         label = Tier(c.tier).label if c.tier else "VIP"
         text = f"{label} {c.name}{company}已 {days} 天没有联系{owner}"
         big = (

@@ -215,3 +215,16 @@ def test_a_visit_made_stays_a_visit_with_the_next_one_planned() -> None:
     assert (parsed.method, parsed.next_revisit) == (FollowUpMethod.VISIT, date(2026, 1, 21))
     called = parse_note("微信聊了交期，下周二再上门", TODAY)
     assert called.method is FollowUpMethod.WECHAT
+
+
+@pytest.mark.parametrize(
+    ("note", "day"),
+    [
+        # The date after the plan word lost its 「下」 to the filler: this Thursday.
+        ("聊了报价，提醒我下周四", date(2026, 1, 22)),
+        ("联系他下周五", date(2026, 1, 23)),
+        ("聊了报价，提醒我周四", date(2026, 1, 15)),
+    ],
+)
+def test_next_week_said_after_the_plan_is_next_week(note: str, day: date) -> None:
+    assert parse_note(note, TODAY).next_revisit == day

@@ -335,3 +335,15 @@ async def test_a_company_only_customer_is_named_once_in_a_list(wechat: WeChatSen
     assert "1. 杭州某某公司（" in asked and "2. 杭州某某公司（" in asked, asked
     card = await wechat.say("1", REP_A)
     assert card.splitlines()[0] == "【杭州某某公司】", card
+
+
+async def test_a_search_with_more_matches_than_shown_does_not_count_them(
+    wechat: WeChatSender,
+) -> None:
+    rep, _, _ = await team()
+    for i in range(12):
+        await customer(f"张{'一二三四五六七八九十'[i % 10]}{i}", rep)
+    asked = await wechat.say("查 张", REP_A)
+    # It said 「找到 10 位」: the search stops one past the nine it shows.
+    assert asked.startswith("找到超过 9 位与「张」匹配的客户"), asked
+    assert "只列出了前 9 位" in asked and "9. " in asked and "10. " not in asked, asked

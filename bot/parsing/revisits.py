@@ -106,8 +106,21 @@ _PLAN = re.compile(
 _FILLER_BEFORE = re.compile(
     r"(?:的时候|之前|以前|前后|前|左右|再|要|去|记得|准备|需要|还要|还得|得)*$"
 )
-_FILLER_AFTER = re.compile(r"^(?:在|于|到|是|下|一下|我)*")
+# One at a time: 「下」 is filler in 「再联系下 周五」 but the date's own in 「提醒我下周四」.
+_FILLER_AFTER = re.compile(r"一下|在|于|到|是|下|我")
 _WINDOW = 16
+
+
+def _date_after_filler(after: str, today: date) -> tuple[int, tuple[Moment, int] | None]:
+    """(filler characters skipped, the date phrase after them): filler is skipped a
+    word at a time, and the first place a date starts wins."""
+    at = 0
+    while True:
+        found = _longest_date_prefix(after[at:], today)
+        filler = _FILLER_AFTER.match(after, at)
+        if found is not None or filler is None:
+            return at, found
+        at = filler.end()
 
 
 def scan_revisit(text: str, today: date) -> FoundDate | None:
@@ -134,9 +147,8 @@ def scan_revisit(text: str, today: date) -> FoundDate | None:
                 span = (word.start() - len(said) + start, word.end())
             else:
                 after = text[word.end() : word.end() + _WINDOW]
-                skipped = _FILLER_AFTER.match(after).end()  # type: ignore[union-attr]
+                skipped, prefix = _date_after_filler(after, today)
                 after = after[skipped:]
-                prefix = _longest_date_prefix(after, today)
                 if prefix is not None:
                     moment, end = prefix
                     phrase = word.group(0) + after[:end]

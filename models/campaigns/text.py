@@ -10,6 +10,7 @@ from models.campaigns.prompts import Listed
 from models.campaigns.report import CampaignReport, Figures
 from models.campaigns.service import Preview
 from models.campaigns.tables import Campaign, CampaignKind, CampaignStatus, Outcome
+from models.customers import company_beside
 from models.enums import Grade
 from models.staff import Staff
 
@@ -52,7 +53,7 @@ def mark_usage(c: Campaign, name: str = "张三") -> str:
 
 
 def _listed_line(i: int, item: Listed) -> str:
-    company = f"（{item.company}）" if item.company else ""
+    company = company_beside(item.name, item.company)
     vip = " · VIP" if item.grade == Grade.VIP.value else ""
     return f"{i}. {item.name}{company}{vip}"
 
