@@ -90,33 +90,9 @@ async def test_a_write_that_must_not_wait_fails_at_once(locks: list[WriterLock])
 async def test_a_follow_up_waits_its_turn_behind_another_process(
     sqlite_only: str, wechat: WeChatSender
 ) -> None:
-    rep, _, _ = await team()
-    await customer("周杰", rep)
-    database = dbmod.sqlite_path(sqlite_only)
-    other_process = WriterLock(database)
-    await other_process.acquire(5)
-    try:
-        follow_up = asyncio.create_task(wechat.say("跟进 周杰 电话聊了报价", sender=REP_A))
-        await until(lambda: someone_waits(database))
-        assert not follow_up.done()
-    finally:
-        other_process.close()
-    assert "已记录跟进" in await asyncio.wait_for(follow_up, 3)
-    assert await FollowUp.filter(content__contains="聊了报价").count() == 1
-    # And the process let go after its commit: the other one writes again.
-    again = WriterLock(database)
-    try:
-        await asyncio.wait_for(again.acquire(3), 3)
-    finally:
-        again.close()
-
-
-async def test_help_is_answered_while_a_write_waits_its_turn(
-    sqlite_only: str, wechat: WeChatSender
-) -> None:
     """``wecrm scheduler`` beside ``serve``, or a second worker, holding the write lock
     for a while: a follow-up waits its turn, and an answer that writes nothing (帮助)
-    must not wait with it. The wait held the connection, and every sender read queued
+    does not wait with it — the wait held the connection, and every sender read queued
     behind it. (查 writes its audit entry: it waits its turn too.)"""
     rep, _, _ = await team()
     await customer("周杰", rep)
@@ -132,6 +108,12 @@ async def test_help_is_answered_while_a_write_waits_its_turn(
         other_process.close()
     assert "已记录跟进" in await asyncio.wait_for(follow_up, 3)
     assert await FollowUp.filter(content__contains="聊了报价").count() == 1
+    # And the process let go after its commit: the other one writes again.
+    again = WriterLock(database)
+    try:
+        await asyncio.wait_for(again.acquire(3), 3)
+    finally:
+        again.close()
 
 
 async def test_closing_while_a_write_waits_leaves_other_files_alone(
