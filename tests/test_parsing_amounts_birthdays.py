@@ -202,6 +202,9 @@ def test_glued_words_and_figures_come_apart(token: str, pieces: list[str]) -> No
         "约了下周二再上门，带样品",
         "约好下周二要上门",
         "跟他说好了下周二记得上门",
+        # The date after the plan (a path of its own), and two plans in one note.
+        "聊了报价，约了上门 下周二",
+        "约了周五上门，下周二再上门",
     ],
 )
 def test_a_visit_planned_is_not_how_this_contact_went(note: str) -> None:
@@ -215,6 +218,10 @@ def test_a_visit_made_stays_a_visit_with_the_next_one_planned() -> None:
     assert (parsed.method, parsed.next_revisit) == (FollowUpMethod.VISIT, date(2026, 1, 21))
     called = parse_note("微信聊了交期，下周二再上门", TODAY)
     assert called.method is FollowUpMethod.WECHAT
+    # A visit made, then one planned in the next clause.
+    made = parse_note("刚见了王总，准备下周二拜访", TODAY)
+    assert (made.method, made.next_revisit) == (FollowUpMethod.VISIT, date(2026, 1, 20))
+    assert parse_note("打电话约了上门", TODAY).method is FollowUpMethod.PHONE
 
 
 @pytest.mark.parametrize(

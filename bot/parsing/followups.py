@@ -52,6 +52,26 @@ def opening_method(text: str) -> tuple[FollowUpMethod, str] | None:
     return method, text[end:]
 
 
+# A method word after these in its clause is the plan, not this contact: 「约了上门」,
+# 「约好周五见面」, 「准备下周拜访」.
+_PLANNED = re.compile(r"约|准备|打算|计划")
+
+
+def _method_said(text: str) -> FollowUpMethod | None:
+    """How the contact went, by a method word inside the note (「聊了报价，电话里客户说…」),
+    leaving out one the rep only planned."""
+    for word in _METHODS_LONGEST_FIRST:
+        if METHOD_WORDS[word] is FollowUpMethod.OTHER:
+            continue
+        at = text.find(word)
+        while at >= 0:
+            clause = _CLAUSES.split(text[:at])[-1]
+            if not _PLANNED.search(clause):
+                return METHOD_WORDS[word]
+            at = text.find(word, at + 1)
+    return None
+
+
 @dataclass(frozen=True)
 class Note:
     method: FollowUpMethod
@@ -97,10 +117,7 @@ def parse_note(text: str, today: date) -> Note:
             said = body[: revisit.span[0]] + body[revisit.span[1] :]
         elif revisit is not None:
             said = body.replace(revisit.phrase, "")
-        for word in _METHODS_LONGEST_FIRST:
-            if word in said.lower() and METHOD_WORDS[word] is not FollowUpMethod.OTHER:
-                method = METHOD_WORDS[word]
-                break
+        method = _method_said(said.lower()) or method
     strip = " \u3000,，;；。、"
     return Note(
         method=method,
