@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.crypto import FieldCipher
 from bot.parsing.phones import parse_phone, phones_in_text
 from models.complaints import add_sla_time, default_assignee, fmt_time
-from models.customers import UNNAMED, Customer, name_pinyin, phone_fields
+from models.customers import UNNAMED, Customer, company_beside, name_pinyin, phone_fields
 from models.enums import Grade
 from models.rawsql import newest_of_customer
 from models.sealed import SealedTextField
@@ -106,7 +106,7 @@ async def route_request(
 
 def _pushed_name(customer: Customer) -> str:
     """How a push names the customer: 「张三（华东精密） · VIP」."""
-    who = customer.name + (f"（{customer.company}）" if customer.company else "")
+    who = customer.name + company_beside(customer.name, customer.company)
     return who + " · VIP" if Grade(customer.grade) is Grade.VIP else who
 
 
