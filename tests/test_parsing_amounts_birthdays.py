@@ -235,3 +235,12 @@ def test_a_visit_made_stays_a_visit_with_the_next_one_planned() -> None:
 )
 def test_next_week_said_after_the_plan_is_next_week(note: str, day: date) -> None:
     assert parse_note(note, TODAY).next_revisit == day
+
+
+def test_asking_to_be_reminded_is_part_of_the_revisit_not_the_note() -> None:
+    # The note read 「聊了报价客户有兴趣提醒我」.
+    said = parse_note("电话聊了报价客户有兴趣提醒我下周四再联系", TODAY)
+    assert (said.content, said.next_revisit) == ("聊了报价客户有兴趣", date(2026, 1, 22))
+    # What the customer asked for stays their words.
+    asked = parse_note("客户要求提醒下周四再联系", TODAY)
+    assert asked.content == "客户要求提醒下周四再联系"

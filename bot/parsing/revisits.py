@@ -169,9 +169,13 @@ def _clean(text: str) -> str:
 _SAID = re.compile(r"(?:说|讲|表示|答应|承诺|约好|约了|定了|让我|要我|要求|希望|打算)$")
 
 
+_REMIND = re.compile(r"(?:提醒我|提醒一下|提醒|记得)+$")
+
+
 def _rest(before: str, text: str) -> str:
     """The note without its revisit words, unless that leaves a verb hanging."""
-    rest = _clean(before)
+    # 「…提醒我下周四再联系」: asking to be reminded is part of the revisit, not the note.
+    rest = _clean(_REMIND.sub("", _clean(before)))
     return _clean(text) if _SAID.search(rest) else rest
 
 
