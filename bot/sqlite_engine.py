@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -107,6 +108,10 @@ def _retryable(exc: sqlite3.OperationalError) -> bool:
         and code & 0xFF == sqlite3.SQLITE_BUSY
         and code != sqlite3.SQLITE_BUSY_SNAPSHOT
     )
+
+
+# A read (the sender read is 3 KB of SQL: no copy of it upper-cased per message).
+_SELECT = re.compile(r"\s*select\b", re.IGNORECASE)
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -360,7 +365,7 @@ class Client(_DictRows, SqliteClient):
         """A write outside a transaction that joined an open group is done when the
         group is committed. A read is not held back: what it saw of the group is
         committed with it, or fails with it."""
-        if self._group is not None and not query.lstrip().upper().startswith("SELECT"):
+        if self._group is not None and not _SELECT.match(query):
             await asyncio.shield(self._group.commit_soon())
 
     async def _through_group(self, statement: Awaitable[T], query: str) -> T:

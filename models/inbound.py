@@ -95,13 +95,20 @@ def _sql(staff_column: str | None, customer_side: bool, url: str | None) -> str:
     )
 
 
-def _instance(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
+@cache
+def _keys(model: type[Model], alias: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(the row's key of the primary key, (row key, column) of every column)."""
     prefix = f"{alias}__"
-    values = {column: row[prefix + column] for column in model._meta.fields_db_projection.values()}
-    if values[model._meta.db_pk_column] is None:
-        return None
+    columns = model._meta.fields_db_projection.values()
+    return prefix + model._meta.db_pk_column, tuple((prefix + c, c) for c in columns)
+
+
+def _instance(model: type[Model], alias: str, row: dict[str, Any]) -> Any:
+    pk, keys = _keys(model, alias)
+    if row[pk] is None:
+        return None  # no such row: its columns are all NULL
     # What the ORM itself does with a fetched row: converts each column to Python.
-    return from_row(model, values)
+    return from_row(model, {column: row[key] for key, column in keys})
 
 
 async def load_inbound(
