@@ -505,3 +505,26 @@ async def test_a_rep_writes_down_a_customers_complaint(wechat: WeChatSender) -> 
     assert "没有找到「赵六」" in await wechat.say("登记投诉 赵六 设备漏水", sender=REP)
     assert number in await wechat.say(f"投诉 {number}", sender=REP)
     assert number in await wechat.say("投诉 全部", sender=REP)
+
+
+async def test_a_voice_message_saying_the_complaint_again_goes_on_the_ticket(
+    wechat: WeChatSender,
+) -> None:
+    """The first reply promises that a voice message in the next minutes goes on the
+    ticket; a recording that says the complaint again (「投诉，…」) is one too."""
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    number = ticket_in(await wechat.say("投诉 快递三天了还没到，急用", sender=CUSTOMER))
+    said = "投诉，快递到现在还没到，我都打了好几次电话了"
+    voice = message_xml(
+        "voice", CUSTOMER, MediaId="media-9", Format="amr", Recognition=said, MsgId=next_msg_id()
+    )
+    reply = (await wechat.send(voice))["Content"]  # type: ignore[index]
+    assert "已将语音附在投诉单 " + number in reply, reply
+    assert await Complaint.filter(customer__name="张三").count() == 1
+    c = await Complaint.get(ticket_no=number)
+    [recording] = await ComplaintEvent.filter(complaint=c, kind="voice")
+    assert (recording.media_id, recording.note) == ("media-9", said)
+    # Typed, 「投诉 …」 is still a complaint of its own, as the reply says.
+    other = ticket_in(await wechat.say("投诉 送货师傅态度很差", sender=CUSTOMER))
+    assert other != number
