@@ -16,7 +16,10 @@ Two things would block the loop inline, and are kept off it:
   :data:`BUSY_TIMEOUT` seconds, so other messages are served meanwhile. Processes
   that use this engine (the workers of ``wecrm serve --workers N``, the scheduler)
   first take turns on a file lock, waited for on a thread (``bot.sqlite_writers``):
-  sleeping on a schedule, a worker lost every race to a busy one.
+  sleeping on a schedule, a worker lost every race to a busy one. A write outside a
+  transaction (查's audit entry, a background UPDATE) takes its turn the same way, as
+  a transaction of one statement: alone, it found the lock busy, slept holding the
+  connection, and every read of the process waited behind it.
 * **Long statements** — the scheduler's jobs over the whole book (grading, the
   digest): code inside :func:`off_loop` keeps aiosqlite's thread.
 
@@ -112,6 +115,8 @@ def _retryable(exc: sqlite3.OperationalError) -> bool:
 
 # A read (the sender read is 3 KB of SQL: no copy of it upper-cased per message).
 _SELECT = re.compile(r"\s*select\b", re.IGNORECASE)
+# A statement that writes rows (an INSERT … RETURNING too).
+_WRITE = re.compile(r"\s*(?:insert|update|delete|replace)\b", re.IGNORECASE)
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -220,8 +225,9 @@ class _DictRows:
             # (and cost as much as a point lookup, on a 查's dozen reads). Nor does a
             # transaction that holds it while it waits for another process's writes
             # (Client._awaiting_turn): it has not begun, and a statement here runs
-            # whole before it can, outside it — as it would have a moment earlier (an
-            # INSERT … RETURNING too: writes outside a transaction never took turns).
+            # whole before it can, outside it — as it would have a moment earlier. (A
+            # write outside a transaction comes here only where no other process
+            # writes: elsewhere it is a transaction of its own, Client._takes_turns.)
             self.log.debug("%s: %s", query, values)  # type: ignore[attr-defined]
             try:
                 return connection._fetch_dicts(query, values or [])
@@ -381,14 +387,28 @@ class Client(_DictRows, SqliteClient):
         await self._settle(query)
         return result
 
+    def _takes_turns(self, query: str) -> bool:
+        """A write outside a transaction, where other processes may write: it runs as
+        a transaction of its own, which takes its turn on the writer lock while the
+        process's reads go on, and shares the COMMIT of an open group."""
+        return self._writers is not None and _WRITE.match(query) is not None
+
     async def execute_insert(self, query: str, values: list) -> Any:
+        if self._takes_turns(query):
+            async with self._in_transaction() as conn:
+                return await conn.execute_insert(query, values)
         return await self._through_group(super().execute_insert(query, values), query)
 
     async def execute_query(self, query: str, values: list | None = None) -> tuple[int, list]:
+        if self._takes_turns(query):
+            async with self._in_transaction() as conn:
+                return await conn.execute_query(query, values)
         return await self._through_group(super().execute_query(query, values), query)
 
     async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
-        # Through the group: an INSERT … RETURNING (models.rawsql.fetch) is a write.
+        if self._takes_turns(query):  # an INSERT … RETURNING (models.rawsql.fetch)
+            async with self._in_transaction() as conn:
+                return await conn.execute_query_dict(query, values)
         return await self._through_group(super().execute_query_dict(query, values), query)
 
     async def execute_many(self, query: str, values: list[list]) -> None:

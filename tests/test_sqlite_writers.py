@@ -15,7 +15,7 @@ import pytest
 
 from bot import db as dbmod
 from bot.sqlite_writers import WriterLock
-from models import FollowUp
+from models import AuditLog, FollowUp
 from tests.sales_helpers import REP_A, customer, team
 from tests.test_dedup_and_deadline import until
 from tests.wechat_client import WeChatSender
@@ -148,3 +148,30 @@ async def test_closing_while_a_write_waits_leaves_other_files_alone(
             os.close(probe)
     finally:
         os.close(fd)
+
+
+async def test_a_write_outside_a_transaction_takes_its_turn_and_reads_go_on(
+    sqlite_only: str, wechat: WeChatSender
+) -> None:
+    """查 writes an audit entry (whose card was seen) outside any transaction. Another
+    process in the middle of a write: the entry waits its turn like a transaction —
+    it slept on SQLite's busy lock holding the connection, and 帮助, a read, waited
+    behind it past the deadline."""
+    rep, _, _ = await team()
+    seen = await customer("周杰", rep)
+    database = dbmod.sqlite_path(sqlite_only)
+    other_process = WriterLock(database)
+    await other_process.acquire(5)
+    writing = sqlite3.connect(database, isolation_level=None, timeout=0)
+    writing.execute("BEGIN IMMEDIATE")  # the other process's transaction, under way
+    try:
+        card = asyncio.create_task(wechat.say("查 周杰", sender=REP_A))
+        await until(lambda: someone_waits(database))
+        assert "你可以发送以下命令" in await asyncio.wait_for(wechat.say("帮助", sender=REP_A), 3)
+        assert not card.done()
+    finally:
+        writing.rollback()
+        writing.close()
+        other_process.close()
+    assert (await asyncio.wait_for(card, 3)).startswith("【周杰】")
+    assert await AuditLog.filter(actor=f"staff:{rep.id}", target=f"customer:{seen.id}").count() == 1
