@@ -87,6 +87,16 @@ async def test_a_write_that_must_not_wait_fails_at_once(locks: list[WriterLock])
     assert background.held
 
 
+async def waits_its_turn(wechat: WeChatSender, database: str, text: str) -> asyncio.Task[str]:
+    """``text`` sent by a rep while another process holds the turn to write: once it
+    waits for its turn, 帮助 (a read) is answered meanwhile. Its answer, still to come."""
+    answer = asyncio.create_task(wechat.say(text, sender=REP_A))
+    await until(lambda: someone_waits(database))
+    assert "你可以发送以下命令" in await asyncio.wait_for(wechat.say("帮助", sender=REP_A), 3)
+    assert not answer.done()
+    return answer
+
+
 async def test_a_follow_up_waits_its_turn_behind_another_process(
     sqlite_only: str, wechat: WeChatSender
 ) -> None:
@@ -100,10 +110,7 @@ async def test_a_follow_up_waits_its_turn_behind_another_process(
     other_process = WriterLock(database)
     await other_process.acquire(5)
     try:
-        follow_up = asyncio.create_task(wechat.say("跟进 周杰 电话聊了报价", sender=REP_A))
-        await until(lambda: someone_waits(database))
-        assert "你可以发送以下命令" in await asyncio.wait_for(wechat.say("帮助", sender=REP_A), 3)
-        assert not follow_up.done()
+        follow_up = await waits_its_turn(wechat, database, "跟进 周杰 电话聊了报价")
     finally:
         other_process.close()
     assert "已记录跟进" in await asyncio.wait_for(follow_up, 3)
@@ -165,10 +172,7 @@ async def test_a_write_outside_a_transaction_takes_its_turn_and_reads_go_on(
     writing = sqlite3.connect(database, isolation_level=None, timeout=0)
     writing.execute("BEGIN IMMEDIATE")  # the other process's transaction, under way
     try:
-        card = asyncio.create_task(wechat.say("查 周杰", sender=REP_A))
-        await until(lambda: someone_waits(database))
-        assert "你可以发送以下命令" in await asyncio.wait_for(wechat.say("帮助", sender=REP_A), 3)
-        assert not card.done()
+        card = await waits_its_turn(wechat, database, "查 周杰")
     finally:
         writing.rollback()
         writing.close()
