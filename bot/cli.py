@@ -359,12 +359,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"wecrm: config error: {exc}", file=sys.stderr)
         return 2
-    from tortoise.exceptions import DBConnectionError, OperationalError
+    from tortoise.exceptions import (
+        DBConnectionError,
+        OperationalError,
+        TransactionManagementError,
+    )
 
     try:
         return _dispatch(cfg, args)
-    except (OperationalError, DBConnectionError, ConnectionError) as exc:
-        # An operator's mistake (no tables yet, server down), not a bug: one line.
+    except (
+        OperationalError,
+        TransactionManagementError,
+        DBConnectionError,
+        ConnectionError,
+    ) as exc:
+        # An operator's mistake (no tables yet, server down), or another process
+        # holding the SQLite file past the wait (a write takes its turn, as a
+        # transaction): not a bug, one line.
         hint = "" if args.command == "migrate" else " (run `wecrm migrate` first?)"
         print(f"wecrm: database error: {str(exc).splitlines()[0]}{hint}", file=sys.stderr)
         return 1
