@@ -196,9 +196,16 @@ async def file_complaint(msg: Incoming, ctx: Context) -> str:
     if (number is not None and not rest) or _ASKS_PROGRESS.match(content):
         # 「投诉 TS…」, 「投诉进度」, 「投诉处理得怎么样了」 ask about a ticket: no new one.
         return await progress(msg, ctx)
-    if msg.kind is Kind.VOICE and await RecentTicket().check(msg, ctx):
+    if (
+        msg.kind is Kind.VOICE
+        and number is None  # 「投诉 TS… 还没人联系」 is about that ticket, not the last one
+        and not _ANOTHER.match(content)
+        and (ctx.conversation is None or ctx.conversation.state != AWAIT_CONTENT)
+        and await RecentTicket().check(msg, ctx)
+    ):
         # The ticket's first reply promised that a voice message sent within minutes
-        # goes on it: one that begins 「投诉」 (the complaint said again, aloud) too.
+        # goes on it: one that begins 「投诉」 (the complaint said again, aloud) too —
+        # unless the customer asked for a new one first (「我要投诉」).
         return await attach(msg, ctx)
     return await _intake(msg, ctx, content)
 

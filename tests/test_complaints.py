@@ -528,3 +528,25 @@ async def test_a_voice_message_saying_the_complaint_again_goes_on_the_ticket(
     # Typed, 「投诉 …」 is still a complaint of its own, as the reply says.
     other = ticket_in(await wechat.say("投诉 送货师傅态度很差", sender=CUSTOMER))
     assert other != number
+
+
+async def test_a_new_complaint_said_by_voice_after_asking_for_one_is_its_own_ticket(
+    wechat: WeChatSender,
+) -> None:
+    """「我要投诉」 first, as the first reply says, then the new complaint by voice: a
+    ticket of its own, not a recording on the last one."""
+    rep, _, _ = await team()
+    await vip_customer(rep)
+    first = ticket_in(await wechat.say("投诉 快递三天了还没到，急用", sender=CUSTOMER))
+    await wechat.say("我要投诉", sender=CUSTOMER)
+    voice = message_xml(
+        "voice",
+        CUSTOMER,
+        MediaId="media-10",
+        Format="amr",
+        Recognition="投诉，送货师傅态度很差",
+        MsgId=next_msg_id(),
+    )
+    second = ticket_in((await wechat.send(voice))["Content"])  # type: ignore[arg-type]
+    assert second != first
+    assert await Complaint.filter(customer__name="张三").count() == 2
