@@ -56,7 +56,9 @@ class SignedUrl(Model):
     WeChat signs the URL but not the body in plain mode, so whoever saw one signed
     URL could post any body under it within the timestamp window. WeChat's own
     retries repeat the body; a different body is a forgery. Kept in the database so
-    the record survives restarts and is shared by every worker.
+    the record survives restarts and is shared by every worker. On PostgreSQL the
+    table is UNLOGGED (migration 0018): its commits do not wait for the disk, and a
+    crash of the database empties it.
     """
 
     _no_comments = True

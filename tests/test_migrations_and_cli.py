@@ -78,6 +78,33 @@ def test_migrate_twice_changes_nothing(db_url: str) -> None:
     assert "0001_initial" in names
 
 
+def test_replay_records_commit_without_waiting_for_the_disk(db_url: str) -> None:
+    """PostgreSQL: ``signed_url`` is UNLOGGED (migration 0018), so the commit of a
+    帮助, whose only write is its replay record, does not wait for the WAL's fsync; the
+    record still refuses a second body (tests/test_door_security.py)."""
+    if not dbmod.is_postgres(db_url):
+        pytest.skip("SQLite has no unlogged tables; its records are batched instead")
+
+    async def persistence() -> dict[str, str]:
+        ctx = await dbmod.connect(db_url)
+        try:
+            rows = await Tortoise.get_connection("default").execute_query_dict(
+                "SELECT relname, relpersistence::text AS relpersistence FROM pg_class "
+                "WHERE relname IN ('signed_url', 'processed_message', 'followup')"
+            )
+            return {r["relname"]: r["relpersistence"] for r in rows}
+        finally:
+            await dbmod.close(ctx)
+
+    # Unlogged: the replay guard only. A follow-up and its dedup record must survive
+    # a crash of the database.
+    assert asyncio.run(persistence()) == {
+        "signed_url": "u",
+        "processed_message": "p",
+        "followup": "p",
+    }
+
+
 def write_config(tmp_path: Path, db_url: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
