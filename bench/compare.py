@@ -270,6 +270,8 @@ async def main(args: argparse.Namespace) -> None:
     soak_server = next((s for s in servers if s.config and "SQLite" in s.name), None)
     results: dict[tuple[str, str, int], list[tuple[float, float, float, int]]] = {}
     limits: dict[tuple[str, int], list[float]] = {}
+    # What went wrong, by kind (a late reply, a refusal, a timeout): printed after the table.
+    error_kinds: dict[tuple[str, str, int, str], int] = {}
     try:
         for _ in range(args.rounds):
             for path in paths:
@@ -310,6 +312,10 @@ async def main(args: argparse.Namespace) -> None:
                             (rps, percentile(lat, 50) * 1000, percentile(lat, 99) * 1000,
                              level.error_count)
                         )  # fmt: skip
+                        for kind, n in level.errors.items():
+                            error_kinds[(s.name, path, c, kind)] = (
+                                error_kinds.get((s.name, path, c, kind), 0) + n
+                            )
                     # The ratio is taken in the same round: the machine's state then.
                     limits.setdefault((path, c), []).append(
                         results[(servers[0].name, path, c)][-1][0]
@@ -341,6 +347,8 @@ async def main(args: argparse.Namespace) -> None:
                     f"{errors} | {ratio:.3f} | {count} |"
                 )
     print()
+    for (name, path, c, kind), n in sorted(error_kinds.items()):
+        print(f"errors of {name} · {PATHS[path]} at c={c}: {n} × {kind}")
     for s in servers:
         idle = s.rss[0] if s.rss else 0
         after = s.rss[-1] if len(s.rss) > 1 else 0

@@ -17,8 +17,10 @@ What an unlogged table gives up is exactly what this record can spare:
 * a streaming replica holds none of it: after a failover the guard starts empty,
   likewise for at most ``timestamp_window`` seconds.
 
-No foreign key points at the table or from it, which UNLOGGED would forbid. SQLite
-has no such thing: nothing to do there.
+No foreign key points at the table or from it, which UNLOGGED would forbid. The ALTER
+rewrites the table — a day of records at most (the ``prune`` job) — under an exclusive
+lock, like any migration while the bot is stopped. SQLite has no such thing: nothing to
+do there.
 """
 
 from tortoise import migrations
