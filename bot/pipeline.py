@@ -6,12 +6,10 @@ writes, its dedup record, its reply and (when late) its outbox row commit togeth
 or not at all. A process killed mid-handler therefore leaves
 nothing half-done: the database rolls the transaction back and WeChat's retry runs
 the handler as if for the first time. A committed message is never run again: its
-retries read the stored reply (bot.dedup). The transaction begins with its first
-write: on PostgreSQL a message whose only write is its dedup record's statement (a
+retries read the stored reply (bot.dedup). On PostgreSQL the transaction begins with
+its first write, and a message whose only write is its dedup record's statement (a
 follow-up: every row of it goes there) sends that one statement and no BEGIN or
-COMMIT (bot.pg_engine); on SQLite the write lock, which other workers wait for, is
-held for the writes and not for the handler's reads and parsing before them
-(bot.sqlite_engine).
+COMMIT (bot.pg_engine); on SQLite it begins on entering, with the write lock.
 
 Few round trips: everything the pipeline itself needs to know about the sender
 comes from one statement (models.inbound), read before any transaction; the handler

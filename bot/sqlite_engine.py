@@ -27,8 +27,8 @@ The WAL is checkpointed on a thread of its own (:class:`Checkpointer`), not by t
 commit that crosses SQLite's 1 000-page mark: that commit would copy the pages into
 the database file and sync it on the loop (跟进 +10–15 % without it, A/B).
 
-Transactions (``bot.sqlite_transactions``) begin with their first write, with
-``BEGIN IMMEDIATE`` alone. Tortoise's SQLite client begins with ``commit()`` then
+Transactions (``bot.sqlite_transactions``) begin on entering, with ``BEGIN
+IMMEDIATE`` alone. Tortoise's SQLite client begins with ``commit()`` then
 ``BEGIN``: a hop for nothing in autocommit mode. IMMEDIATE takes the write lock before
 the transaction's first read of its own, which a single writer costs nothing: a
 transaction that must wait (another process writing, the checkpointer rewinding the

@@ -1,5 +1,7 @@
-"""SQLite transactions that begin with their first write, committed in groups
-(``bot.sqlite_group``), taking turns with other processes (``bot.sqlite_writers``)."""
+"""SQLite transactions, committed in groups (``bot.sqlite_group``), taking turns with
+other processes (``bot.sqlite_writers``). They begin on entering (``_TransactionContext``);
+the lazy machinery (``_Transaction.start``) stays so a begin can move later once a late
+message's first write and read-then-write intakes are safe with it."""
 
 from __future__ import annotations
 
@@ -134,18 +136,11 @@ class _Savepoint(NestedTransactionContext):
 
 
 class _TransactionContext(SqliteTransactionContext):
-    """A member of the connection's :class:`Group`, from its first write.
+    """A member of the connection's :class:`Group`.
 
-    Until then it holds nothing: its reads run as any read of the process, and other
-    messages' reads and writes go on. Its first write (:meth:`_Transaction.start`)
-    takes the connection's lock and the turn to write (another process's write
-    transactions first), BEGINs IMMEDIATE or joins the open group, and holds them to
-    the end. A message's transaction (``bot.pipeline``) reads the customer, parses,
-    builds its rows, and writes them at the end (``models.deferred``): it held the
-    lock — and with it, the other workers' writes — through all of that. Reads before
-    the first write see what any statement of the process sees, as on PostgreSQL,
-    whose READ COMMITTED gives every statement a snapshot of its own either way
-    (``bot.pg_engine`` begins with the first write too).
+    Entering takes the connection's lock and the turn to write (another process's
+    write transactions first) and BEGINs IMMEDIATE or joins the open group, through
+    :meth:`_Transaction.start`, and holds them to the end.
 
     Unlike Tortoise's, a BEGIN that fails (another process's write lock held past the
     wait, or the message cancelled at its deadline while waiting) lets go of the
@@ -156,6 +151,15 @@ class _TransactionContext(SqliteTransactionContext):
         await self.ensure_connection()
         self.token = get_connections().set(self.connection_name, self.connection)
         self.connection.context = self
+        # Begun at once, not with the first write: a message taken on at its deadline
+        # while its first write would still have to wait for another process's turn
+        # could then fail after being answered late, and a read-then-write (the same
+        # complaint twice: models.complaints.intake) would no longer be serialised.
+        try:
+            await self.connection.start()
+        except BaseException:
+            get_connections().reset(self.token)
+            raise
         return self.connection
 
     async def begin(self) -> None:
