@@ -9,7 +9,7 @@ the handler as if for the first time. A committed message is never run again: it
 retries read the stored reply (bot.dedup). On PostgreSQL the transaction begins with
 its first write, and a message whose only write is its dedup record's statement (a
 follow-up: every row of it goes there) sends that one statement and no BEGIN or
-COMMIT (bot.pg_engine); on SQLite it begins on entering, with the write lock.
+COMMIT (bot.pg_engine).
 
 Few round trips: everything the pipeline itself needs to know about the sender
 comes from one statement (models.inbound), read before any transaction; the handler
@@ -24,13 +24,13 @@ WeChat waits about 5 s for a passive reply and then retries. All database work r
 in a task raced against ``bot.reply_deadline``:
 
 * the task finishes in time: its reply is the answer;
-* the message is taken on — the database answered the sender read and, for a
-  message that writes, its transaction is open and not waiting for SQLite's write
-  lock — but the handler is slow: the request answers ``success``, the task carries
-  on and queues its reply in the outbox (same transaction);
-* not taken on yet (the database hangs, is gone, or another process holds SQLite's
-  write lock when the message would write): the task is cancelled, nothing of it is
-  written, and the user is asked to resend.
+* the message is claimed — the database answered the sender read and, for a
+  message that writes, its transaction is open (on SQLite: holds the write lock) —
+  but the handler is slow: the request answers ``success``, the task carries on and
+  queues its reply in the outbox (same transaction);
+* not claimed yet (the database hangs, is gone, or another process holds SQLite's
+  write lock): the task is cancelled, its transaction rolled back, and the user is
+  asked to resend.
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
-from bot.sqlite_transactions import waiting_to_write
 from models.deferred import collecting, flush
 from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused
@@ -84,7 +83,7 @@ class _HandlerFailed(Exception):
 class Flight:
     """One message being handled by this process; what its retries here wait on."""
 
-    __slots__ = ("claimed", "decided", "done", "late", "reply", "transaction")
+    __slots__ = ("claimed", "decided", "done", "late", "reply")
 
     def __init__(self) -> None:
         self.claimed = False  # the database answered: the message is under way
@@ -92,18 +91,6 @@ class Flight:
         self.late = False  # the request gave up waiting: the reply goes to the outbox
         self.done = asyncio.Event()
         self.reply: Reply | None = None
-        self.transaction: object = None  # the message's, once open
-
-    @property
-    def taken(self) -> bool:
-        """The database took the message on: its transaction is open and not waiting
-        for the write lock before its first write."""
-        return self.claimed and not waiting_to_write(self.transaction)
-
-    @property
-    def committing(self) -> bool:
-        """Handled in time, and taken: only the commit is still on its way."""
-        return self.decided and self.taken and not self.late
 
 
 class Pipeline:
@@ -143,7 +130,7 @@ class Pipeline:
         task.add_done_callback(lambda _: self._forget(key, flight))
         try:
             done = await _finished(task, self._left(started))
-            if not done and flight.committing:
+            if not done and flight.decided and not flight.late:
                 # Handled in time, only the commit is still on its way.
                 done = await _finished(task, COMMIT_GRACE)
         except asyncio.CancelledError:
@@ -151,12 +138,12 @@ class Pipeline:
             raise
         if done:
             return task.result()
-        if flight.committing:
+        if flight.decided and not flight.late:
             log.warning("reply committed after the deadline", extra={"key": key})
             self._track(task)
             return flight.reply or Reply.none()
         self._track(task)
-        if flight.taken:
+        if flight.claimed:
             flight.late = True
             self.metrics.late_replies.labels(channel=msg.channel).inc()
             log.warning("reply missed the deadline; it goes to the outbox", extra={"key": key})
@@ -245,12 +232,11 @@ class Pipeline:
             flight.claimed = True
             reply = await self.dispatcher.feed(msg, ctx, handler)
             return reply, await self._conclude(msg, flight, ctx, reply) or wake
-        async with in_transaction() as conn:
-            # Claimed once the transaction is open — but not while it waits for the write
-            # lock before its first write (SQLite: bot.sqlite_engine): a message that
-            # would have to wait for another process's lock past the deadline is not
-            # taken on.
-            flight.claimed, flight.transaction = True, conn
+        async with in_transaction():
+            # Claimed once the transaction is open: on SQLite that is once it holds
+            # the write lock (BEGIN IMMEDIATE), so a message that would have to wait
+            # for another process's lock past the deadline is not taken on.
+            flight.claimed = True
             reply = await self.dispatcher.feed(msg, ctx, handler)
             return reply, await self._conclude(msg, flight, ctx, reply) or wake
 
