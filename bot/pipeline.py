@@ -28,6 +28,9 @@ in a task raced against ``bot.reply_deadline``:
   message that writes, its transaction is open (on SQLite: holds the write lock) —
   but the handler is slow: the request answers ``success``, the task carries on and
   queues its reply in the outbox (same transaction);
+* the handler answered in time but its commit is still on its way ``COMMIT_GRACE``
+  later: the request answers ``success`` and the reply is pushed once committed —
+  never promised before it is durable — or, if the commit fails, an apology is;
 * not claimed yet (the database hangs, is gone, or another process holds SQLite's
   write lock): the task is cancelled, its transaction rolled back, and the user is
   asked to resend.
@@ -65,6 +68,8 @@ log = logging.getLogger("wecrm.pipeline")
 # WeChat's own "该公众号暂时无法提供服务", and WeChat does not retry a 200, so the
 # user is the one who resends.
 BUSY = "系统繁忙，请稍后再发一次。"
+# A message answered late whose commit then failed: nothing of it was kept.
+LOST = "抱歉，刚才那条消息没有保存成功，请再发一次。"
 
 # After the deadline, how long a reply whose handler already finished may still
 # take to commit before the request answers anyway (WeChat's limit is 5 s; the
@@ -83,12 +88,15 @@ class _HandlerFailed(Exception):
 class Flight:
     """One message being handled by this process; what its retries here wait on."""
 
-    __slots__ = ("claimed", "decided", "done", "late", "reply")
+    __slots__ = ("claimed", "decided", "done", "late", "pushed_once_committed", "reply")
 
     def __init__(self) -> None:
         self.claimed = False  # the database answered: the message is under way
         self.decided = False  # the handler returned; passive or late is settled
         self.late = False  # the request gave up waiting: the reply goes to the outbox
+        # The request gave up while the decided reply was still committing: the reply
+        # is pushed once it is committed (it could not join the transaction any more).
+        self.pushed_once_committed = False
         self.done = asyncio.Event()
         self.reply: Reply | None = None
 
@@ -139,9 +147,16 @@ class Pipeline:
         if done:
             return task.result()
         if flight.decided and not flight.late:
-            log.warning("reply committed after the deadline", extra={"key": key})
+            # The reply is known but not yet committed: answering it now could tell
+            # the user 「已记录」 of rows a failing COMMIT then loses. It goes out as a
+            # push once committed (or an apology if the commit fails).
+            flight.pushed_once_committed = True
+            self.metrics.late_replies.labels(channel=msg.channel).inc()
+            log.warning(
+                "reply still committing at the deadline; pushed once committed", extra={"key": key}
+            )
             self._track(task)
-            return flight.reply or Reply.none()
+            return Reply.none()
         self._track(task)
         if flight.claimed:
             flight.late = True
@@ -191,6 +206,14 @@ class Pipeline:
             reply, wake = failed.reply, False
             flight.decided = True
             if flight.late:
+                await self._enqueue_late(msg, reply)
+                wake = True
+        except Exception:
+            if flight.pushed_once_committed:
+                await self._apologise_late(msg)
+            raise
+        else:
+            if flight.pushed_once_committed and not reply.is_empty:
                 await self._enqueue_late(msg, reply)
                 wake = True
         if wake:
@@ -267,6 +290,16 @@ class Pipeline:
             recipient=msg.sender,
             payload={"reply": reply.to_dict(), "reason": "late"},
         )
+
+    async def _apologise_late(self, msg: Incoming) -> None:
+        """The user was answered nothing while the message committed, and the commit
+        failed: they are told to resend, if the database takes even that."""
+        try:
+            await self._enqueue_late(msg, Reply(text=LOST))
+        except Exception:
+            log.exception("could not queue the apology for a lost message")
+        else:
+            self.outbox_changed()
 
     def _track(self, task: asyncio.Task[Reply]) -> None:
         self._background.add(task)

@@ -17,6 +17,7 @@ from bot.channels.simulator import MAX_IMAGE_BYTES
 from bot.context import Context
 from bot.filters import Command
 from bot.incoming import Article, Incoming, Reply
+from bot.pipeline import LOST
 from bot.router import Router
 from handlers.fallback import UNSUPPORTED, WELCOME
 from models import Customer, Outbox, ProcessedMessage, Staff
@@ -286,6 +287,64 @@ async def test_a_late_reply_becomes_a_push(app_client: AppFactory) -> None:
 
     rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
     assert [r["reply"]["text"] for r in rows] == ["慢回复完成"]
+
+
+async def _slow_commit(sim: TestClient, fail: bool) -> tuple[asyncio.Event, dict[str, Any]]:
+    """A writing handler that answers in time and whose commit then takes past the
+    deadline and its grace (held at the dedup record, the transaction's last write),
+    succeeding or failing; returns the release and the passive reply."""
+    release = asyncio.Event()
+    router = Router("slow-commit")
+
+    @router.message(Command("记"))
+    async def note(msg: Incoming, ctx: Context) -> str:
+        await enqueue(f"mark:{msg.dedup_key}", channel="simulator", recipient="x", payload={})
+        return "已记录"
+
+    pipeline = sim.app[PIPELINE]
+    pipeline.dispatcher.include_router(router, first=True)
+    record = pipeline.dedup.record
+
+    async def slow_record(incoming: Incoming, reply: Reply, *, late: bool) -> None:
+        await release.wait()
+        if fail:
+            raise OSError("disk I/O error")
+        await record(incoming, reply, late=late)
+
+    pipeline.dedup.record = slow_record  # type: ignore[method-assign]
+    await say(sim, GUEST, "帮助")  # the first message opens the connection (see above)
+    return release, await say(sim, GUEST, "记")
+
+
+async def test_a_reply_still_committing_at_the_deadline_is_pushed_once_committed(
+    app_client: AppFactory,
+) -> None:
+    """「已记录」 is not answered before it is true: the request answers nothing, and the
+    reply follows as a push once its rows are committed."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    release, reply = await _slow_commit(sim, fail=False)
+    assert reply["kind"] == "none"
+    release.set()
+    await sim.app[PIPELINE].drain(wait=5)
+
+    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
+    assert [r["reply"]["text"] for r in rows] == ["已记录"]
+    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
+
+
+async def test_a_commit_failing_after_the_deadline_asks_the_user_to_resend(
+    app_client: AppFactory,
+) -> None:
+    """The user, answered nothing at the deadline, learns that the message was lost."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    release, reply = await _slow_commit(sim, fail=True)
+    assert reply["kind"] == "none"
+    release.set()
+    await sim.app[PIPELINE].drain(wait=5)
+
+    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
+    assert [r["reply"]["text"] for r in rows] == [LOST]
+    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 0
 
 
 # --- events, pictures and voice ---------------------------------------------------------
