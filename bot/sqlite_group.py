@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from tortoise.exceptions import TransactionManagementError
 
+from bot.sqlite_inline import to_the_end
+
 if TYPE_CHECKING:
     from bot.sqlite_engine import Client
 
@@ -52,11 +54,17 @@ class Group:
 
     async def commit_now(self) -> None:
         """COMMIT, by a caller holding the connection's lock: the group's task, or a
-        long transaction that must not make the members wait for it (``off_loop``)."""
+        long transaction that must not make the members wait for it (``off_loop``).
+        A caller cancelled meanwhile is so once the COMMIT is over and the members
+        told its outcome, which is theirs."""
         client = self.client
         if client._group is not self:
             return  # ended already (it failed, or the connection closed)
         client._group = None
+        await to_the_end(self._end())
+
+    async def _end(self) -> None:
+        client = self.client
         try:
             await client._connection.execute("COMMIT")  # type: ignore[union-attr]
         except BaseException as exc:

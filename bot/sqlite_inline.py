@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -79,6 +79,23 @@ def retryable(exc: sqlite3.OperationalError) -> bool:
     )
 
 
+async def to_the_end(work: Awaitable[T]) -> T:
+    """``work``, waited for to its end even when the caller is cancelled meanwhile: the
+    cancellation is raised after. A statement sent to aiosqlite's thread runs there
+    whatever becomes of its caller, so whoever handles the cancellation (a ROLLBACK, a
+    group's failure, the next BEGIN) must find the connection as the statement left
+    it, not as it was before."""
+    future = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if not future.done():
+            await asyncio.wait({future})
+        if not future.cancelled():
+            future.exception()  # retrieved: the cancellation is what the caller gets
+        raise
+
+
 # A read (the sender read is 3 KB of SQL: no copy of it upper-cased per message).
 SELECT = re.compile(r"\s*select\b", re.IGNORECASE)
 # A statement that writes rows (an INSERT … RETURNING too).
@@ -96,7 +113,7 @@ class InlineConnection(aiosqlite.Connection):
         while True:
             try:
                 if running_off_loop():
-                    return await super()._execute(fn, *args, **kwargs)
+                    return await to_the_end(super()._execute(fn, *args, **kwargs))
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as exc:
                 if not retryable(exc) or loop.time() >= deadline or must_not_wait():

@@ -45,6 +45,13 @@ class _Transaction(DictRows, SqliteTransactionWrapper):
                     client._awaiting_turn = False
             await self._connection.execute("BEGIN IMMEDIATE")
         except BaseException as exc:
+            raw = self._connection._conn
+            if raw is not None and raw.in_transaction:
+                # Cancelled while the BEGIN ran on aiosqlite's thread (off_loop): it
+                # went through, and a transaction nobody owns would make every later
+                # BEGIN of the process fail.
+                with contextlib.suppress(sqlite3.Error):
+                    raw.execute("ROLLBACK")
             client.writing_done()
             if isinstance(exc, sqlite3.OperationalError):
                 raise TransactionManagementError(exc) from exc
@@ -100,6 +107,10 @@ class _TransactionContext(SqliteTransactionContext):
             else:
                 # SQLite rolled the whole transaction back itself (a full disk).
                 group.fail(exc_val)
+        except asyncio.CancelledError:
+            # Off the loop, the statement ran to its end all the same (to_the_end):
+            # the other members' rows stand; this one's commit is not waited for.
+            raise
         except BaseException as exc:
             group.fail(exc)
             raise

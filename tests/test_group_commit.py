@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
@@ -210,3 +211,83 @@ async def test_a_cancelled_close_leaves_the_members_their_commit(sqlite_only: st
     await asyncio.gather(closing, return_exceptions=True)
     go.set()
     assert await asyncio.gather(first, second) == [1, 1]
+
+
+async def _held_thread() -> tuple[threading.Event, asyncio.Future[object]]:
+    """aiosqlite's thread kept busy until the event is set: what a long statement of
+    another job does, so the next statement sent there waits in its queue."""
+    conn = Tortoise.get_connection("default")._connection  # type: ignore[attr-defined]
+    gate = threading.Event()
+    with off_loop():
+        busy = asyncio.ensure_future(conn._execute(gate.wait, 10))
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if conn._tx.empty():
+            break
+    return gate, busy
+
+
+async def _cancelled_once_queued(work: asyncio.Task[object], gate: threading.Event) -> None:
+    """Cancel ``work`` while its statement waits on aiosqlite's thread, then let the
+    thread go on: the statement runs all the same."""
+    conn = Tortoise.get_connection("default")._connection  # type: ignore[attr-defined]
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if not conn._tx.empty():
+            break
+    assert not conn._tx.empty(), "the statement never reached aiosqlite's thread"
+    work.cancel()
+    gate.set()
+    await asyncio.gather(work, return_exceptions=True)
+
+
+async def test_a_job_cancelled_during_its_begin_leaves_the_connection_usable(
+    sqlite_only: str,
+) -> None:
+    """A job off the loop cancelled (at shutdown) while its BEGIN waits on aiosqlite's
+    thread: the BEGIN still runs there, and must not leave the connection inside a
+    transaction nobody owns — every later message would fail to begin its own."""
+    gate, busy = await _held_thread()
+
+    async def job() -> None:
+        with off_loop():
+            async with in_transaction():
+                await AuditLog.create(actor="job", actor_role="system", action="test")
+
+    await _cancelled_once_queued(asyncio.create_task(job()), gate)
+    await busy
+    assert await write(sqlite_only, "later") == 1
+    assert committed(sqlite_only, "job") == 0
+
+
+async def test_a_job_cancelled_during_the_groups_commit_leaves_the_members_committed(
+    sqlite_only: str,
+) -> None:
+    """A job off the loop commits the group before its own transaction; cancelled
+    while that COMMIT waits on aiosqlite's thread, the COMMIT still runs, and the
+    members are told what became of their rows: committed, not lost."""
+    gate, busy = await _held_thread()
+    hold, go = asyncio.Event(), asyncio.Event()
+
+    async def member() -> int:
+        async with in_transaction():
+            await AuditLog.create(actor="member", actor_role="rep", action="test")
+            hold.set()
+            await go.wait()
+        return committed(sqlite_only, "member")
+
+    async def job() -> None:
+        with off_loop():
+            async with in_transaction():
+                await AuditLog.create(actor="job", actor_role="system", action="test")
+
+    first = asyncio.create_task(member())
+    await hold.wait()
+    # The member lets go of the connection and waits for the group's COMMIT; the job
+    # takes the connection in the same turn and makes that COMMIT itself, off the loop.
+    go.set()
+    long_job = asyncio.create_task(job())
+    await _cancelled_once_queued(long_job, gate)
+    await busy
+    assert await first == 1
+    assert await write(sqlite_only, "later") == 1
