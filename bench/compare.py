@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database, machine_quiet  # noqa: E402
 from bench.load import Level, create_reps, percentile, run_level  # noqa: E402
 from bot import db  # noqa: E402
 
@@ -272,6 +272,7 @@ async def main(args: argparse.Namespace) -> None:
     limits: dict[tuple[str, int], list[float]] = {}
     # What went wrong, by kind (a late reply, a refusal, a timeout): printed after the table.
     error_kinds: dict[tuple[str, str, int, str], int] = {}
+    not_quiet = 0  # levels that began with the cores still busy after 15 s
     try:
         for _ in range(args.rounds):
             for path in paths:
@@ -294,6 +295,10 @@ async def main(args: argparse.Namespace) -> None:
                             s.reps += await create_reps(
                                 str(s.config), more, run_id + str(s.port) + secrets.token_hex(4)
                             )
+                        # What the previous server left running (PostgreSQL's checkpoint
+                        # after its writes) must not count against this one.
+                        if await machine_quiet() >= 0.1:
+                            not_quiet += 1
                         level = Level(concurrency=c, requests=min(per_level, len(s.reps)))
                         async with aiohttp.ClientSession(
                             connector=aiohttp.TCPConnector(limit=c)
@@ -347,6 +352,8 @@ async def main(args: argparse.Namespace) -> None:
                     f"{errors} | {ratio:.3f} | {count} |"
                 )
     print()
+    if not_quiet:
+        print(f"{not_quiet} levels began on a machine still busy (≥ 10 % of its cores) after 15 s")
     for (name, path, c, kind), n in sorted(error_kinds.items()):
         print(f"errors of {name} · {PATHS[path]} at c={c}: {n} × {kind}")
     for s in servers:

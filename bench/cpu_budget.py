@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import ensure_database, machine_quiet  # noqa: E402
 from bench.compare import BARE, FLOOR, PATHS, TOKEN, Server, write_config  # noqa: E402
 from bench.load import Level, create_reps, run_level  # noqa: E402
 from bot import db  # noqa: E402
@@ -105,6 +105,7 @@ async def measure(entry: Measured, path: str, c: int, seconds: float) -> Round:
     assert server.proc is not None
     requests = min(len(server.reps), 20000) if path == "followup" else 10**6
     level = Level(concurrency=c, requests=requests)
+    await machine_quiet()  # what the previous server left running is not this one's
     before = (cpu_seconds(server.proc.pid), postgres_cpu_seconds(), time.process_time())
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=c)) as session:
         await run_level(
