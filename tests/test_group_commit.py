@@ -49,6 +49,16 @@ async def write(url: str, actor: str) -> int:
     return committed(url, actor)
 
 
+async def held(url: str, actor: str, hold: asyncio.Event, go: asyncio.Event) -> int:
+    """A transaction that writes ``actor``'s row, says so (``hold``) and ends only on
+    ``go``; then what another process sees of it."""
+    async with in_transaction():
+        await AuditLog.create(actor=actor, actor_role="rep", action="test")
+        hold.set()
+        await go.wait()
+    return committed(url, actor)
+
+
 async def test_transactions_of_one_turn_share_one_commit_and_return_committed(
     sqlite_only: str,
 ) -> None:
@@ -194,16 +204,9 @@ async def test_a_long_job_off_the_loop_does_not_hold_back_the_groups_commit(
 async def test_a_cancelled_close_leaves_the_members_their_commit(sqlite_only: str) -> None:
     hold, go = asyncio.Event(), asyncio.Event()
 
-    async def holder() -> int:
-        async with in_transaction():
-            await AuditLog.create(actor="holder", actor_role="rep", action="test")
-            hold.set()
-            await go.wait()
-        return committed(sqlite_only, "holder")
-
     first = asyncio.create_task(write(sqlite_only, "first"))
     await asyncio.sleep(0)  # first's row waits in the group for its COMMIT
-    second = asyncio.create_task(holder())
+    second = asyncio.create_task(held(sqlite_only, "holder", hold, go))
     await hold.wait()
     closing = asyncio.create_task(Tortoise.get_connection("default").close())
     await asyncio.sleep(0)
@@ -269,19 +272,12 @@ async def test_a_job_cancelled_during_the_groups_commit_leaves_the_members_commi
     gate, busy = await _held_thread()
     hold, go = asyncio.Event(), asyncio.Event()
 
-    async def member() -> int:
-        async with in_transaction():
-            await AuditLog.create(actor="member", actor_role="rep", action="test")
-            hold.set()
-            await go.wait()
-        return committed(sqlite_only, "member")
-
     async def job() -> None:
         with off_loop():
             async with in_transaction():
                 await AuditLog.create(actor="job", actor_role="system", action="test")
 
-    first = asyncio.create_task(member())
+    first = asyncio.create_task(held(sqlite_only, "member", hold, go))
     await hold.wait()
     # The member lets go of the connection and waits for the group's COMMIT; the job
     # takes the connection in the same turn and makes that COMMIT itself, off the loop.

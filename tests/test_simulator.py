@@ -316,35 +316,28 @@ async def _slow_commit(sim: TestClient, fail: bool) -> tuple[asyncio.Event, dict
     return release, await say(sim, GUEST, "记")
 
 
-async def test_a_reply_still_committing_at_the_deadline_is_pushed_once_committed(
-    app_client: AppFactory,
+@pytest.mark.parametrize(
+    ("commit_fails", "pushed", "rows_kept"),
+    [
+        # 「已记录」 is not answered before it is true: it follows once committed.
+        (False, "已记录", 1),
+        # The user, answered nothing at the deadline, learns the message was lost.
+        (True, LOST, 0),
+    ],
+    ids=["committed", "commit-failed"],
+)
+async def test_a_reply_still_committing_at_the_deadline_is_pushed_once_its_fate_is_known(
+    app_client: AppFactory, commit_fails: bool, pushed: str, rows_kept: int
 ) -> None:
-    """「已记录」 is not answered before it is true: the request answers nothing, and the
-    reply follows as a push once its rows are committed."""
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
-    release, reply = await _slow_commit(sim, fail=False)
+    release, reply = await _slow_commit(sim, fail=commit_fails)
     assert reply["kind"] == "none"
     release.set()
     await sim.app[PIPELINE].drain(wait=5)
 
     rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
-    assert [r["reply"]["text"] for r in rows] == ["已记录"]
-    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
-
-
-async def test_a_commit_failing_after_the_deadline_asks_the_user_to_resend(
-    app_client: AppFactory,
-) -> None:
-    """The user, answered nothing at the deadline, learns that the message was lost."""
-    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
-    release, reply = await _slow_commit(sim, fail=True)
-    assert reply["kind"] == "none"
-    release.set()
-    await sim.app[PIPELINE].drain(wait=5)
-
-    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
-    assert [r["reply"]["text"] for r in rows] == [LOST]
-    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 0
+    assert [r["reply"]["text"] for r in rows] == [pushed]
+    assert await Outbox.filter(dedup_key__startswith="mark:").count() == rows_kept
 
 
 # --- events, pictures and voice ---------------------------------------------------------
