@@ -185,8 +185,8 @@ class Pipeline:
                 await asyncio.wait_for(first.done.wait(), self._left(started))
             except TimeoutError:
                 return Reply.none()
-        if first.late or first.reply is None:
-            return Reply.none()
+        if first.late or first.pushed_once_committed or first.reply is None:
+            return Reply.none()  # the reply is (or goes) out as a push: not twice
         return first.reply
 
     async def _handle(self, msg: Incoming, flight: Flight, rid: str) -> Reply:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.app import PIPELINE
+from bot.app import METRICS, PIPELINE
 from bot.channels.simulator import MAX_IMAGE_BYTES
 from bot.context import Context
 from bot.filters import Command
@@ -25,6 +25,7 @@ from models.enums import Role
 from models.outbox import enqueue
 from models.staff import create_invite
 from tests.conftest import AppFactory
+from tests.test_dedup_and_deadline import until
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 GUEST = "sim-guest-0123456789ab"
@@ -289,6 +290,9 @@ async def test_a_late_reply_becomes_a_push(app_client: AppFactory) -> None:
     assert [r["reply"]["text"] for r in rows] == ["慢回复完成"]
 
 
+SLOW_ID = "slow-commit-1"
+
+
 async def _slow_commit(sim: TestClient, fail: bool) -> tuple[asyncio.Event, dict[str, Any]]:
     """A writing handler that answers in time and whose commit then takes past the
     deadline and its grace (held at the dedup record, the transaction's last write),
@@ -313,7 +317,7 @@ async def _slow_commit(sim: TestClient, fail: bool) -> tuple[asyncio.Event, dict
 
     pipeline.dedup.record = slow_record  # type: ignore[method-assign]
     await say(sim, GUEST, "帮助")  # the first message opens the connection (see above)
-    return release, await say(sim, GUEST, "记")
+    return release, await say(sim, GUEST, "记", msg_id=SLOW_ID)
 
 
 @pytest.mark.parametrize(
@@ -338,6 +342,28 @@ async def test_a_reply_still_committing_at_the_deadline_is_pushed_once_its_fate_
     rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
     assert [r["reply"]["text"] for r in rows] == [pushed]
     assert await Outbox.filter(dedup_key__startswith="mark:").count() == rows_kept
+
+
+async def test_a_retry_while_the_reply_still_commits_answers_nothing(
+    app_client: AppFactory,
+) -> None:
+    """The reply goes out as a push: a retry of the message meanwhile (WeChat's, when
+    the first ``success`` was lost) answers nothing, not the same text a second time."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    release, reply = await _slow_commit(sim, fail=False)
+    assert reply["kind"] == "none"
+    registry = sim.app[METRICS].registry
+    retry = asyncio.create_task(say(sim, GUEST, "记", msg_id=SLOW_ID))
+    # The retry waits for the first request of its message, then the commit ends.
+    await until(
+        lambda: registry.get_sample_value("wecrm_dedup_hits_total", {"channel": "simulator"})
+    )
+    release.set()
+    assert (await retry)["kind"] == "none"
+    await sim.app[PIPELINE].drain(wait=5)
+
+    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
+    assert [r["reply"]["text"] for r in rows] == ["已记录"]
 
 
 # --- events, pictures and voice ---------------------------------------------------------
