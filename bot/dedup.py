@@ -62,6 +62,13 @@ class Deduplicator:
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 
+    async def mark_late(self, incoming: Incoming) -> None:
+        """The message's committed reply goes out as a push after all: its retries
+        answer ``success`` from now on."""
+        await ProcessedMessage.filter(key=incoming.dedup_key[:191]).update(
+            status=ProcessingStatus.LATE
+        )
+
     async def reply_of_first(self, duplicate: Duplicate) -> Reply | None:
         """The committed reply of the message; None when it was late or is unknown."""
         row = duplicate.first or await ProcessedMessage.get_or_none(key=str(duplicate)[:191])

@@ -214,7 +214,7 @@ class Pipeline:
             raise
         else:
             if flight.pushed_once_committed and not reply.is_empty:
-                await self._enqueue_late(msg, reply)
+                await self._push_committed(msg, reply)
                 wake = True
         if wake:
             self.outbox_changed()
@@ -290,6 +290,15 @@ class Pipeline:
             recipient=msg.sender,
             payload={"reply": reply.to_dict(), "reason": "late"},
         )
+
+    async def _push_committed(self, msg: Incoming, reply: Reply) -> None:
+        """The committed reply of a message answered nothing at the deadline, as a
+        push; its record, written as answered in time, now says late: a retry of the
+        message once it is over (WeChat's, when the first answer was lost on the way)
+        answers nothing rather than the same text a second time."""
+        async with in_transaction():
+            await self._enqueue_late(msg, reply)
+            await self.dedup.mark_late(msg)
 
     async def _apologise_late(self, msg: Incoming) -> None:
         """The user was answered nothing while the message committed, and the commit

@@ -344,11 +344,12 @@ async def test_a_reply_still_committing_at_the_deadline_is_pushed_once_its_fate_
     assert await Outbox.filter(dedup_key__startswith="mark:").count() == rows_kept
 
 
-async def test_a_retry_while_the_reply_still_commits_answers_nothing(
+async def test_a_retry_while_or_after_the_reply_commits_answers_nothing(
     app_client: AppFactory,
 ) -> None:
-    """The reply goes out as a push: a retry of the message meanwhile (WeChat's, when
-    the first ``success`` was lost) answers nothing, not the same text a second time."""
+    """The reply goes out as a push: a retry of the message (WeChat's, when the first
+    ``success`` was lost), meanwhile or once it is over, answers nothing, not the same
+    text a second time, and the handler is not run again."""
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
     release, reply = await _slow_commit(sim, fail=False)
     assert reply["kind"] == "none"
@@ -361,9 +362,12 @@ async def test_a_retry_while_the_reply_still_commits_answers_nothing(
     release.set()
     assert (await retry)["kind"] == "none"
     await sim.app[PIPELINE].drain(wait=5)
+    # And once it is all over: the stored outcome says the reply was pushed.
+    assert (await say(sim, GUEST, "记", msg_id=SLOW_ID))["kind"] == "none"
 
     rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
     assert [r["reply"]["text"] for r in rows] == ["已记录"]
+    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
 
 
 # --- events, pictures and voice ---------------------------------------------------------
