@@ -13,8 +13,10 @@ the database (``<database>-writer``). Free, it costs two system calls per group.
 process that finds it taken waits for it on a thread of its own, which the kernel
 wakes the moment the holder lets go — instead of sleeping on a schedule. And a
 holder that lets go while someone waits does not barge back in: its next
-transaction queues behind the waiter (:attr:`WriterLock.waiting`), so writers
-alternate group by group.
+transaction queues behind the waiter: its own wait begins once every process that
+waited when it let go has had the lock (a waiter holds the queue file shared until
+then), so writers alternate group by group — the kernel hands a freed ``flock`` to
+whoever asks first, and the holder's thread could otherwise ask before the waiter's.
 
 Writers that do not use the engine (another tool on the file) still meet SQLite's
 own lock, which the engine keeps waiting for as before.
@@ -47,6 +49,7 @@ class _Wait:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
     guard: threading.Lock = field(default_factory=threading.Lock)
+    behind: bool = False  # first let those who waited when this process let go have it
     acquired: bool = False  # the thread took the lock for this wait
     abandoned: bool = False  # the transaction gave up (deadline, cancelled)
 
@@ -62,6 +65,8 @@ class WriterLock:
         # a letting-go holder tests with (one description would convert its own lock).
         self._mark_fd = os.open(database + _QUEUE_SUFFIX, os.O_RDWR | os.O_CREAT, 0o600)
         self._probe_fd = os.open(database + _QUEUE_SUFFIX, os.O_RDWR)
+        # The waiting thread's own description, to queue behind those marked.
+        self._behind_fd = os.open(database + _QUEUE_SUFFIX, os.O_RDWR)
         self._held = False
         self._closed = False
         # The descriptors are closed on the waiting thread when it ends: a flock on one
@@ -93,9 +98,9 @@ class WriterLock:
                 return
             if patience <= 0:
                 raise sqlite3.OperationalError("database is locked: another process writes")
-        self._yield = False
         loop = asyncio.get_running_loop()
-        wait = _Wait(loop, loop.create_future())
+        wait = _Wait(loop, loop.create_future(), behind=self._yield)
+        self._yield = False
         self._outstanding += 1
         self._waiter().put(wait)
         try:
@@ -147,10 +152,10 @@ class WriterLock:
 
     def _close_files(self) -> None:
         with self._files:
-            for fd in (self._fd, self._mark_fd, self._probe_fd):
+            for fd in (self._fd, self._mark_fd, self._probe_fd, self._behind_fd):
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            self._fd = self._mark_fd = self._probe_fd = -1
+            self._fd = self._mark_fd = self._probe_fd = self._behind_fd = -1
 
     def _try(self) -> bool:
         try:
@@ -173,6 +178,10 @@ class WriterLock:
         while (wait := self._waits.get()) is not None:
             error: OSError | None = None
             try:
+                if wait.behind:
+                    # Those marked have the lock once the queue file is free of them.
+                    fcntl.flock(self._behind_fd, fcntl.LOCK_EX)
+                    fcntl.flock(self._behind_fd, fcntl.LOCK_UN)
                 fcntl.flock(self._mark_fd, fcntl.LOCK_SH)
                 try:
                     fcntl.flock(self._fd, fcntl.LOCK_EX)
