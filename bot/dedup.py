@@ -62,17 +62,30 @@ class Deduplicator:
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 
-    async def mark_late(self, incoming: Incoming) -> None:
-        """The message's committed reply goes out as a push after all: its retries
-        answer ``success`` from now on."""
-        await ProcessedMessage.filter(key=incoming.dedup_key[:191]).update(
-            status=ProcessingStatus.LATE
-        )
+    async def hand_over_to_push(self, incoming: Incoming) -> bool:
+        """The message's committed reply is to go out as a push after all (the request
+        answered nothing while it committed); False if a retry of the message was
+        answered it passively meanwhile (another worker's, between the commit and now).
+        From now on retries answer ``success``. Call it in the push's transaction."""
+        changed = await ProcessedMessage.filter(
+            key=incoming.dedup_key[:191], status=ProcessingStatus.DONE
+        ).update(status=ProcessingStatus.LATE)
+        return bool(changed)
 
     async def reply_of_first(self, duplicate: Duplicate) -> Reply | None:
-        """The committed reply of the message; None when it was late or is unknown."""
-        row = duplicate.first or await ProcessedMessage.get_or_none(key=str(duplicate)[:191])
-        if row is None or row.status != ProcessingStatus.DONE:
+        """The committed reply of the message, for a retry to answer passively; None
+        when it was late, is pushed or is unknown. A reply that may still be pushed
+        (:meth:`hand_over_to_push`) is taken from the push first: whoever changes the
+        record's status delivers it, never both."""
+        key = str(duplicate)[:191]
+        row = duplicate.first or await ProcessedMessage.get_or_none(key=key)
+        if row is not None and row.status == ProcessingStatus.DONE:
+            taken = await ProcessedMessage.filter(key=key, status=ProcessingStatus.DONE).update(
+                status=ProcessingStatus.ANSWERED
+            )
+            if not taken:
+                row = await ProcessedMessage.get_or_none(key=key)
+        if row is None or row.status not in {ProcessingStatus.DONE, ProcessingStatus.ANSWERED}:
             return None
         return self._open(row.reply or {})
 

@@ -75,6 +75,9 @@ LOST = "抱歉，刚才那条消息没有保存成功，请再发一次。"
 # take to commit before the request answers anyway (WeChat's limit is 5 s; the
 # default deadline is 4.5 s).
 COMMIT_GRACE = 0.3
+# Seconds before each new try to queue a committed reply whose push failed (times
+# the attempt's number).
+PUSH_RETRY_DELAYS = (0.5, 2.0)
 
 
 class _HandlerFailed(Exception):
@@ -200,6 +203,11 @@ class Pipeline:
         except Duplicate as duplicate:
             self.metrics.dedup_hits.labels(channel=msg.channel).inc()
             reply, wake = await self.dedup.reply_of_first(duplicate) or Reply.none(), False
+            if flight.late and not reply.is_empty:
+                # This retry took the reply from the push and was answered nothing
+                # itself meanwhile: it goes out as the push after all (once: same key).
+                await self._enqueue_late(msg, reply)
+                wake = True
         except _HandlerFailed as failed:
             # Nothing of the failed handler stays; no record either, so a retry may
             # succeed where this one failed. A late apology still reaches the user.
@@ -209,7 +217,8 @@ class Pipeline:
                 await self._enqueue_late(msg, reply)
                 wake = True
         except Exception:
-            if flight.pushed_once_committed:
+            if flight.pushed_once_committed or flight.late:
+                # Answered nothing, and nothing of the message was kept: not silence.
                 await self._apologise_late(msg)
             raise
         else:
@@ -283,9 +292,9 @@ class Pipeline:
         ctx.conversation = Conversation(msg.user_key, ttl)
         ctx.conversation.resume(inbound.dialog)
 
-    async def _enqueue_late(self, msg: Incoming, reply: Reply) -> None:
+    async def _enqueue_late(self, msg: Incoming, reply: Reply, prefix: str = "late") -> None:
         await enqueue(
-            f"late:{msg.dedup_key}",
+            f"{prefix}:{msg.dedup_key}",
             channel=msg.channel,
             recipient=msg.sender,
             payload={"reply": reply.to_dict(), "reason": "late"},
@@ -293,18 +302,30 @@ class Pipeline:
 
     async def _push_committed(self, msg: Incoming, reply: Reply) -> None:
         """The committed reply of a message answered nothing at the deadline, as a
-        push; its record, written as answered in time, now says late: a retry of the
-        message once it is over (WeChat's, when the first answer was lost on the way)
-        answers nothing rather than the same text a second time."""
-        async with in_transaction():
-            await self._enqueue_late(msg, reply)
-            await self.dedup.mark_late(msg)
+        push — unless a retry of the message was answered it passively meanwhile
+        (:meth:`Deduplicator.hand_over_to_push`). The rows are saved: a push that
+        fails (the database busy, say) is tried again rather than leave the user with
+        no answer."""
+        for attempt, delay in enumerate((*PUSH_RETRY_DELAYS, None)):
+            try:
+                async with in_transaction():
+                    if await self.dedup.hand_over_to_push(msg):
+                        await self._enqueue_late(msg, reply)
+                return
+            except Exception:
+                if delay is None:
+                    raise
+                log.warning("could not queue a committed reply; trying again", exc_info=True)
+                await asyncio.sleep(delay * (attempt + 1))
 
     async def _apologise_late(self, msg: Incoming) -> None:
-        """The user was answered nothing while the message committed, and the commit
-        failed: they are told to resend, if the database takes even that."""
+        """The user was answered nothing (late, or while the reply committed) and the
+        message failed, nothing of it kept: they are told to resend, if the database
+        takes even that."""
         try:
-            await self._enqueue_late(msg, Reply(text=LOST))
+            # A key of its own: a retry of the message that then goes late itself
+            # still has its reply pushed (``late:``).
+            await self._enqueue_late(msg, Reply(text=LOST), prefix="lost")
         except Exception:
             log.exception("could not queue the apology for a lost message")
         else:

@@ -12,6 +12,7 @@ aiosqlite's thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
@@ -89,8 +90,11 @@ async def to_the_end(work: Awaitable[T]) -> T:
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
-        if not future.done():
-            await asyncio.wait({future})
+        while not future.done():
+            # A second cancellation while waiting (shutdown after a deadline) must not
+            # let the caller go before the statement is over either.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({future})
         if not future.cancelled():
             future.exception()  # retrieved: the cancellation is what the caller gets
         raise

@@ -131,3 +131,6 @@ class ProcessingStatus(StrEnum):
     DONE = "done"
     # The handler missed the passive-reply deadline; its reply went to the outbox.
     LATE = "late"
+    # Answered in time but not delivered: a retry of the message (another worker's,
+    # before the push) was answered the reply passively, so it is pushed no more.
+    ANSWERED = "answered"

@@ -293,31 +293,50 @@ async def test_a_late_reply_becomes_a_push(app_client: AppFactory) -> None:
 SLOW_ID = "slow-commit-1"
 
 
-async def _slow_commit(sim: TestClient, fail: bool) -> tuple[asyncio.Event, dict[str, Any]]:
-    """A writing handler that answers in time and whose commit then takes past the
-    deadline and its grace (held at the dedup record, the transaction's last write),
-    succeeding or failing; returns the release and the passive reply."""
-    release = asyncio.Event()
-    router = Router("slow-commit")
+class SlowNote:
+    """「记」, a writing handler (one outbox row 「mark:」) that can be held before it
+    answers (``handler``) and at its commit (``commit``: held at the dedup record, the
+    transaction's last write), and whose commit can fail (``fail``)."""
 
-    @router.message(Command("记"))
-    async def note(msg: Incoming, ctx: Context) -> str:
-        await enqueue(f"mark:{msg.dedup_key}", channel="simulator", recipient="x", payload={})
-        return "已记录"
+    def __init__(self, sim: TestClient) -> None:
+        self.sim, self.fail = sim, False
+        self.handler, self.commit = asyncio.Event(), asyncio.Event()
+        self.handler.set()
+        router = Router("slow-commit")
 
-    pipeline = sim.app[PIPELINE]
-    pipeline.dispatcher.include_router(router, first=True)
-    record = pipeline.dedup.record
+        @router.message(Command("记"))
+        async def note(msg: Incoming, ctx: Context) -> str:
+            await enqueue(f"mark:{msg.dedup_key}", channel="simulator", recipient="x", payload={})
+            await self.handler.wait()
+            return "已记录"
 
-    async def slow_record(incoming: Incoming, reply: Reply, *, late: bool) -> None:
-        await release.wait()
-        if fail:
-            raise OSError("disk I/O error")
-        await record(incoming, reply, late=late)
+        self.pipeline = pipeline = sim.app[PIPELINE]
+        pipeline.dispatcher.include_router(router, first=True)
+        record = pipeline.dedup.record
 
-    pipeline.dedup.record = slow_record  # type: ignore[method-assign]
+        async def slow_record(incoming: Incoming, reply: Reply, *, late: bool) -> None:
+            await self.commit.wait()
+            if self.fail:
+                raise OSError("disk I/O error")
+            await record(incoming, reply, late=late)
+
+        pipeline.dedup.record = slow_record  # type: ignore[method-assign]
+
+    async def send(self) -> dict[str, Any]:
+        return await say(self.sim, GUEST, "记", msg_id=SLOW_ID)
+
+    async def pushes(self) -> list[str]:
+        rows = await (await self.sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
+        return [r["reply"]["text"] for r in rows]
+
+
+async def _slow_commit(sim: TestClient, fail: bool) -> SlowNote:
+    """A 「记」 whose commit is held past the deadline and its grace, answered nothing."""
+    note = SlowNote(sim)
+    note.fail = fail
     await say(sim, GUEST, "帮助")  # the first message opens the connection (see above)
-    return release, await say(sim, GUEST, "记", msg_id=SLOW_ID)
+    assert (await note.send())["kind"] == "none"
+    return note
 
 
 @pytest.mark.parametrize(
@@ -334,13 +353,11 @@ async def test_a_reply_still_committing_at_the_deadline_is_pushed_once_its_fate_
     app_client: AppFactory, commit_fails: bool, pushed: str, rows_kept: int
 ) -> None:
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
-    release, reply = await _slow_commit(sim, fail=commit_fails)
-    assert reply["kind"] == "none"
-    release.set()
-    await sim.app[PIPELINE].drain(wait=5)
+    note = await _slow_commit(sim, fail=commit_fails)
+    note.commit.set()
+    await note.pipeline.drain(wait=5)
 
-    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
-    assert [r["reply"]["text"] for r in rows] == [pushed]
+    assert await note.pushes() == [pushed]
     assert await Outbox.filter(dedup_key__startswith="mark:").count() == rows_kept
 
 
@@ -351,22 +368,96 @@ async def test_a_retry_while_or_after_the_reply_commits_answers_nothing(
     ``success`` was lost), meanwhile or once it is over, answers nothing, not the same
     text a second time, and the handler is not run again."""
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
-    release, reply = await _slow_commit(sim, fail=False)
-    assert reply["kind"] == "none"
+    note = await _slow_commit(sim, fail=False)
     registry = sim.app[METRICS].registry
-    retry = asyncio.create_task(say(sim, GUEST, "记", msg_id=SLOW_ID))
+    retry = asyncio.create_task(note.send())
     # The retry waits for the first request of its message, then the commit ends.
     await until(
         lambda: registry.get_sample_value("wecrm_dedup_hits_total", {"channel": "simulator"})
     )
-    release.set()
+    note.commit.set()
     assert (await retry)["kind"] == "none"
-    await sim.app[PIPELINE].drain(wait=5)
+    await note.pipeline.drain(wait=5)
     # And once it is all over: the stored outcome says the reply was pushed.
-    assert (await say(sim, GUEST, "记", msg_id=SLOW_ID))["kind"] == "none"
+    assert (await note.send())["kind"] == "none"
 
-    rows = await (await sim.get(f"/simulator/api/pushes?identity={GUEST}")).json()
-    assert [r["reply"]["text"] for r in rows] == ["已记录"]
+    assert await note.pushes() == ["已记录"]
+    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
+
+
+async def test_a_retry_another_worker_answers_before_the_push_takes_the_reply_from_it(
+    app_client: AppFactory,
+) -> None:
+    """Between the message's commit and its push, a retry that reaches another worker
+    (no flight of the message there) is answered the text: it is then not pushed too."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = await _slow_commit(sim, fail=False)
+    pipeline, pushing, go = note.pipeline, asyncio.Event(), asyncio.Event()
+    push = pipeline._push_committed
+
+    async def held_push(msg: Incoming, reply: Reply) -> None:
+        pushing.set()
+        await go.wait()
+        await push(msg, reply)
+
+    pipeline._push_committed = held_push  # type: ignore[method-assign]
+    note.commit.set()
+    await pushing.wait()
+    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
+    retry = await note.send()
+    pipeline._flights = flights
+    go.set()
+    await pipeline.drain(wait=5)
+
+    assert retry["text"] == "已记录"
+    assert await note.pushes() == []
+
+
+async def test_a_committed_reply_whose_push_fails_once_is_pushed_all_the_same(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    monkeypatch.setattr("bot.pipeline.PUSH_RETRY_DELAYS", (0.0, 0.0))
+    note = await _slow_commit(sim, fail=False)
+    hand_over, failures = note.pipeline.dedup.hand_over_to_push, [OSError("database is locked")]
+
+    async def busy_once(msg: Incoming) -> bool:
+        if failures:
+            raise failures.pop()
+        return await hand_over(msg)
+
+    note.pipeline.dedup.hand_over_to_push = busy_once  # type: ignore[method-assign]
+    note.commit.set()
+    await note.pipeline.drain(wait=5)
+
+    assert await note.pushes() == ["已记录"]
+    assert not failures
+
+
+async def test_a_late_message_whose_commit_fails_pushes_the_apology_and_its_retry_its_reply(
+    app_client: AppFactory,
+) -> None:
+    """Answered nothing at the deadline and then lost: the user is told to resend. A
+    retry of the message (WeChat's, the first answer lost) that goes late itself still
+    has its own reply pushed."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = SlowNote(sim)
+    note.commit.set()
+    note.handler.clear()  # slow to answer: late, the reply for the outbox
+    note.fail = True
+    await say(sim, GUEST, "帮助")
+    assert (await note.send())["kind"] == "none"
+    note.handler.set()
+    await note.pipeline.drain(wait=5)
+    assert await note.pushes() == [LOST]
+    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 0
+
+    note.fail = False
+    note.handler.clear()
+    assert (await note.send())["kind"] == "none"
+    note.handler.set()
+    await note.pipeline.drain(wait=5)
+    assert await note.pushes() == [LOST, "已记录"]
     assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
 
 
