@@ -134,3 +134,41 @@ def test_the_no_parallel_setting_is_no_startup_parameter() -> None:
     ]
     assert "max_parallel_workers_per_gather" not in credentials.get("server_settings", {})
     assert credentials["init"] is not None
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_a_connection_let_go_goes_to_who_waited_longest(postgres: None, turns: int) -> None:
+    """A message that asks for a connection just as one is let go — ``turns`` turns of
+    the loop later, to meet every step of the pool's release — queues behind whoever
+    waited. asyncpg's own pool gave it the connection, and under load waiting messages
+    went to the back again and again: p99 of 帮助 at c=256 345 ms against a p50 of 68."""
+    import asyncio
+
+    from tests.test_dedup_and_deadline import until
+
+    client = connections.get("default")
+    pool = client._pool  # type: ignore[attr-defined]
+    held = [await pool.acquire() for _ in range(client.pool_maxsize)]  # type: ignore[attr-defined]
+    order: list[str] = []
+
+    async def statement(name: str) -> None:
+        conn = await pool.acquire()
+        order.append(name)
+        await pool.release(conn)
+
+    waiting = asyncio.create_task(statement("waited"))
+    await until(lambda: bool(pool._gate._waiters))
+    loop, tasks = asyncio.get_running_loop(), [waiting]
+
+    def later(n: int) -> None:
+        if n:
+            loop.call_soon(later, n - 1)
+        else:
+            tasks.append(asyncio.ensure_future(statement("came later")))
+
+    tasks.append(asyncio.create_task(pool.release(held.pop())))
+    later(turns)
+    await asyncio.gather(*tasks)
+    for conn in held:
+        await pool.release(conn)
+    assert order == ["waited", "came later"]
