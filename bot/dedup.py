@@ -62,24 +62,28 @@ class Deduplicator:
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 
-    async def hand_over_to_push(self, incoming: Incoming) -> bool:
-        """The message's committed reply is to go out as a push after all (the request
+    async def hand_over_to_push(
+        self, incoming: Incoming, *, taken_from: ProcessingStatus = ProcessingStatus.DONE
+    ) -> bool:
+        """The message's committed reply is to go out as a push after all (a request
         answered nothing while it committed); False if a retry of the message was
         answered it passively meanwhile (another worker's, between the commit and now).
-        From now on retries answer ``success``. Call it in the push's transaction."""
+        ``taken_from``: the status the caller found (``answered``: it took the reply for
+        a passive answer, then answered nothing after all). From now on retries answer
+        ``success``. Call it in the push's transaction."""
         changed = await ProcessedMessage.filter(
-            key=incoming.dedup_key[:191], status=ProcessingStatus.DONE
+            key=incoming.dedup_key[:191], status=taken_from
         ).update(status=ProcessingStatus.LATE)
         return bool(changed)
 
-    async def reply_of_first(self, duplicate: Duplicate) -> Reply | None:
-        """The committed reply of the message, for a retry to answer passively; None
-        when it was late, is pushed or is unknown. A reply that may still be pushed
-        (:meth:`hand_over_to_push`) is taken from the push first: whoever changes the
-        record's status delivers it, never both."""
+    async def reply_of_first(self, duplicate: Duplicate, *, take: bool = True) -> Reply | None:
+        """The committed reply of the message, for a retry; None when it was late, is
+        pushed or is unknown. ``take``: to answer it passively — a reply that may still
+        be pushed (:meth:`hand_over_to_push`) is taken from the push first: whoever
+        changes the record's status delivers it, never both."""
         key = str(duplicate)[:191]
         row = duplicate.first or await ProcessedMessage.get_or_none(key=key)
-        if row is not None and row.status == ProcessingStatus.DONE:
+        if take and row is not None and row.status == ProcessingStatus.DONE:
             taken = await ProcessedMessage.filter(key=key, status=ProcessingStatus.DONE).update(
                 status=ProcessingStatus.ANSWERED
             )

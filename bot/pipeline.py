@@ -57,6 +57,7 @@ from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
 from models.deferred import collecting, flush
+from models.enums import ProcessingStatus
 from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused
 from models.outbox import enqueue, release_waiting
@@ -202,12 +203,7 @@ class Pipeline:
             raise DoorError(403, "signature already used for another message") from None
         except Duplicate as duplicate:
             self.metrics.dedup_hits.labels(channel=msg.channel).inc()
-            reply, wake = await self.dedup.reply_of_first(duplicate) or Reply.none(), False
-            if flight.late and not reply.is_empty:
-                # This retry took the reply from the push and was answered nothing
-                # itself meanwhile: it goes out as the push after all (once: same key).
-                await self._enqueue_late(msg, reply)
-                wake = True
+            reply, wake = await self._answer_retry(msg, flight, duplicate)
         except _HandlerFailed as failed:
             # Nothing of the failed handler stays; no record either, so a retry may
             # succeed where this one failed. A late apology still reaches the user.
@@ -223,7 +219,7 @@ class Pipeline:
             raise
         else:
             if flight.pushed_once_committed and not reply.is_empty:
-                await self._push_committed(msg, reply)
+                await self._push(msg, reply)
                 wake = True
         if wake:
             self.outbox_changed()
@@ -300,16 +296,41 @@ class Pipeline:
             payload={"reply": reply.to_dict(), "reason": "late"},
         )
 
-    async def _push_committed(self, msg: Incoming, reply: Reply) -> None:
-        """The committed reply of a message answered nothing at the deadline, as a
-        push — unless a retry of the message was answered it passively meanwhile
-        (:meth:`Deduplicator.hand_over_to_push`). The rows are saved: a push that
-        fails (the database busy, say) is tried again rather than leave the user with
-        no answer."""
+    async def _answer_retry(
+        self, msg: Incoming, flight: Flight, duplicate: Duplicate
+    ) -> tuple[Reply, bool]:
+        """A request of a message another one committed: its stored reply, passively —
+        or, if this request answered nothing meanwhile, as a push unless it went out
+        already. Whoever changes the record's status delivers it (``bot.dedup``).
+        (reply, whether the outbox has news)"""
+        # The database answered: a take that waits for the write lock past the deadline
+        # goes late and its reply is pushed, not 「系统繁忙」 for a message that was saved.
+        flight.claimed = True
+        taken_from = ProcessingStatus.DONE
+        if flight.late or flight.pushed_once_committed:
+            reply = await self.dedup.reply_of_first(duplicate, take=False)
+        else:
+            reply = await self.dedup.reply_of_first(duplicate)
+            if not flight.late or reply is None:
+                return reply or Reply.none(), False
+            taken_from = ProcessingStatus.ANSWERED  # taken, then answered nothing after all
+        if reply is None or reply.is_empty:
+            return Reply.none(), False
+        await self._push(msg, reply, taken_from)
+        return reply, True
+
+    async def _push(
+        self, msg: Incoming, reply: Reply, taken_from: ProcessingStatus = ProcessingStatus.DONE
+    ) -> None:
+        """The committed reply of a message whose request answered nothing, as a push —
+        unless a retry of the message was answered it passively meanwhile
+        (:meth:`Deduplicator.hand_over_to_push`). The rows are saved: a push that fails
+        (the database busy, say) is tried again rather than leave the user with no
+        answer."""
         for attempt, delay in enumerate((*PUSH_RETRY_DELAYS, None)):
             try:
                 async with in_transaction():
-                    if await self.dedup.hand_over_to_push(msg):
+                    if await self.dedup.hand_over_to_push(msg, taken_from=taken_from):
                         await self._enqueue_late(msg, reply)
                 return
             except Exception:

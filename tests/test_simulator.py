@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -393,14 +394,14 @@ async def test_a_retry_another_worker_answers_before_the_push_takes_the_reply_fr
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
     note = await _slow_commit(sim, fail=False)
     pipeline, pushing, go = note.pipeline, asyncio.Event(), asyncio.Event()
-    push = pipeline._push_committed
+    push = pipeline._push
 
     async def held_push(msg: Incoming, reply: Reply) -> None:
         pushing.set()
         await go.wait()
         await push(msg, reply)
 
-    pipeline._push_committed = held_push  # type: ignore[method-assign]
+    pipeline._push = held_push  # type: ignore[method-assign]
     note.commit.set()
     await pushing.wait()
     flights, pipeline._flights = pipeline._flights, {}  # as in another worker
@@ -421,10 +422,10 @@ async def test_a_committed_reply_whose_push_fails_once_is_pushed_all_the_same(
     note = await _slow_commit(sim, fail=False)
     hand_over, failures = note.pipeline.dedup.hand_over_to_push, [OSError("database is locked")]
 
-    async def busy_once(msg: Incoming) -> bool:
+    async def busy_once(msg: Incoming, **kw: Any) -> bool:
         if failures:
             raise failures.pop()
-        return await hand_over(msg)
+        return await hand_over(msg, **kw)
 
     note.pipeline.dedup.hand_over_to_push = busy_once  # type: ignore[method-assign]
     note.commit.set()
@@ -432,6 +433,77 @@ async def test_a_committed_reply_whose_push_fails_once_is_pushed_all_the_same(
 
     assert await note.pushes() == ["已记录"]
     assert not failures
+
+
+async def test_a_retry_that_answered_nothing_either_pushes_the_reply_it_found(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeChat's retry reaches another worker while the first request's commit is held:
+    it runs the handler too, its own commit waits past its deadline, and it answers
+    nothing as well; then it finds the first's record. One of the two pushes the
+    reply — not neither, not both. (On SQLite the retry cannot run its handler while
+    the first holds the write lock: it is answered 「系统繁忙」, unclaimed.)"""
+    from models.rawsql import dialect
+
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    if dialect() != "postgres":
+        pytest.skip("PostgreSQL: a retry's handler runs while the first one commits")
+    note = await _slow_commit(sim, fail=False)
+    pipeline, pushes_held, go = note.pipeline, [], asyncio.Event()
+    push = pipeline._push
+
+    async def held_push(msg: Incoming, reply: Reply, *args: Any) -> None:
+        pushes_held.append(msg)
+        await go.wait()
+        await push(msg, reply, *args)
+
+    pipeline._push = held_push  # type: ignore[method-assign]
+    real_enqueue = enqueue
+
+    async def own_row(key: str, **kw: Any) -> bool:  # the retry's own rows
+        return await real_enqueue(key + ":retry", **kw)
+
+    monkeypatch.setattr("tests.test_simulator.enqueue", own_row)
+    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
+    assert (await note.send())["kind"] == "none"
+    pipeline._flights = flights
+    note.commit.set()
+    await until(lambda: len(pushes_held) == 2)  # both know the reply is theirs to push
+    go.set()
+    await pipeline.drain(wait=5)
+
+    assert await note.pushes() == ["已记录"]
+    # The retry's own rows were rolled back with its record: the message counts once.
+    assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
+
+
+async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_push(
+    app_client: AppFactory,
+) -> None:
+    """A retry of a message answered in time (WeChat's, the answer lost on the way)
+    while another process holds SQLite's write lock past the retry's deadline: it is
+    not told 「系统繁忙」 for a message that was saved — the reply follows as a push."""
+    from tortoise import Tortoise
+
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    database = getattr(Tortoise.get_connection("default"), "filename", None)
+    if database is None:
+        pytest.skip("SQLite's write lock")
+    note = SlowNote(sim)
+    note.commit.set()
+    await say(sim, GUEST, "帮助")
+    assert (await note.send())["text"] == "已记录"
+    other = sqlite3.connect(database, isolation_level=None)  # another worker, a CLI import
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert (await note.send())["kind"] == "none"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await note.pipeline.drain(wait=5)
+
+    assert await note.pushes() == ["已记录"]
+    assert (await note.send())["kind"] == "none"  # and the record now says so
 
 
 async def test_a_late_message_whose_commit_fails_pushes_the_apology_and_its_retry_its_reply(

@@ -1,7 +1,9 @@
 """``ProcessedMessage.status`` gains ``answered``: a reply answered in time whose request
 gave up while it committed is pushed, unless a retry of the message was answered it
 passively first (``bot.dedup``). The column is unchanged (a VARCHAR(16)): only the
-field's description in the migrations' state lists the new value, as in 0017."""
+field's description in the migrations' state lists the new value, as in 0017. Workers
+of an older release cannot read a row marked ``answered``: restart them all together
+(``wecrm serve --workers N`` does)."""
 
 from importlib import import_module
 
