@@ -311,9 +311,12 @@ class Pipeline:
             reply = await self.dedup.reply_of_first(duplicate, take=False)
         else:
             reply = await self.dedup.reply_of_first(duplicate)
-            if not flight.late or reply is None:
+            if not (flight.late or flight.pushed_once_committed) or reply is None:
                 return reply or Reply.none(), False
-            taken_from = ProcessingStatus.ANSWERED  # taken, then answered nothing after all
+            # Taken, then answered nothing after all (late, or past the commit's grace).
+            # A retry elsewhere that read `answered` meanwhile may have answered it too:
+            # twice is the rarer harm than never.
+            taken_from = ProcessingStatus.ANSWERED
         if reply is None or reply.is_empty:
             return Reply.none(), False
         await self._push(msg, reply, taken_from)

@@ -506,6 +506,49 @@ async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_pu
     assert (await note.send())["kind"] == "none"  # and the record now says so
 
 
+async def test_a_retry_whose_take_outlasts_the_commit_grace_pushes_the_reply(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry that ran its handler (the first's record not yet visible) meets the first's
+    key at its own record, and taking the stored reply outlasts its deadline and the
+    commit's grace: its request answered nothing, so the reply it took is pushed."""
+    import bot.pipeline
+    from bot.dedup import Duplicate
+
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = SlowNote(sim)
+    note.commit.set()
+    await say(sim, GUEST, "帮助")
+    assert (await note.send())["text"] == "已记录"  # the answer lost on the way
+
+    pipeline, release = note.pipeline, asyncio.Event()
+    take = pipeline.dedup.reply_of_first
+
+    async def meets_the_first(incoming: Incoming, reply: Reply, *, late: bool) -> None:
+        raise Duplicate(incoming.dedup_key)
+
+    async def slow_take(duplicate: Duplicate, **kw: Any) -> Reply | None:
+        found = await take(duplicate, **kw)
+        await release.wait()
+        return found
+
+    load = bot.pipeline.load_inbound
+
+    async def first_unseen(**kw: Any) -> Any:
+        inbound = await load(**kw)
+        inbound.handled = None
+        return inbound
+
+    pipeline.dedup.record = meets_the_first  # type: ignore[method-assign]
+    pipeline.dedup.reply_of_first = slow_take  # type: ignore[method-assign]
+    monkeypatch.setattr(bot.pipeline, "load_inbound", first_unseen)
+    assert (await note.send())["kind"] == "none"
+    release.set()
+    await pipeline.drain(wait=5)
+
+    assert await note.pushes() == ["已记录"]
+
+
 async def test_a_late_message_whose_commit_fails_pushes_the_apology_and_its_retry_its_reply(
     app_client: AppFactory,
 ) -> None:
