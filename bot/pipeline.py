@@ -104,6 +104,11 @@ class Flight:
         self.done = asyncio.Event()
         self.reply: Reply | None = None
 
+    @property
+    def answered_nothing(self) -> bool:
+        """The request gave up waiting: whatever reply there is goes out as a push."""
+        return self.late or self.pushed_once_committed
+
 
 class Pipeline:
     def __init__(
@@ -189,7 +194,7 @@ class Pipeline:
                 await asyncio.wait_for(first.done.wait(), self._left(started))
             except TimeoutError:
                 return Reply.none()
-        if first.late or first.pushed_once_committed or first.reply is None:
+        if first.answered_nothing or first.reply is None:
             return Reply.none()  # the reply is (or goes) out as a push: not twice
         return first.reply
 
@@ -213,7 +218,7 @@ class Pipeline:
                 await self._enqueue_late(msg, reply)
                 wake = True
         except Exception:
-            if flight.pushed_once_committed or flight.late:
+            if flight.answered_nothing:
                 # Answered nothing, and nothing of the message was kept: not silence.
                 await self._apologise_late(msg)
             raise
@@ -307,11 +312,11 @@ class Pipeline:
         # goes late and its reply is pushed, not 「系统繁忙」 for a message that was saved.
         flight.claimed = True
         taken_from = ProcessingStatus.DONE
-        if flight.late or flight.pushed_once_committed:
+        if flight.answered_nothing:
             reply = await self.dedup.reply_of_first(duplicate, take=False)
         else:
             reply = await self.dedup.reply_of_first(duplicate)
-            if not (flight.late or flight.pushed_once_committed) or reply is None:
+            if not flight.answered_nothing or reply is None:
                 return reply or Reply.none(), False
             # Taken, then answered nothing after all (late, or past the commit's grace).
             # A retry elsewhere that read `answered` meanwhile may have answered it too:

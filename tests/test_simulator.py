@@ -331,6 +331,16 @@ class SlowNote:
         return [r["reply"]["text"] for r in rows]
 
 
+async def _answered_in_time(sim: TestClient) -> SlowNote:
+    """A 「记」 answered and committed in time, whose answer WeChat then lost: its retries
+    find the record."""
+    note = SlowNote(sim)
+    note.commit.set()
+    await say(sim, GUEST, "帮助")  # the first message opens the connection (see above)
+    assert (await note.send())["text"] == "已记录"
+    return note
+
+
 async def _slow_commit(sim: TestClient, fail: bool) -> SlowNote:
     """A 「记」 whose commit is held past the deadline and its grace, answered nothing."""
     note = SlowNote(sim)
@@ -489,10 +499,7 @@ async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_pu
     database = getattr(Tortoise.get_connection("default"), "filename", None)
     if database is None:
         pytest.skip("SQLite's write lock")
-    note = SlowNote(sim)
-    note.commit.set()
-    await say(sim, GUEST, "帮助")
-    assert (await note.send())["text"] == "已记录"
+    note = await _answered_in_time(sim)
     other = sqlite3.connect(database, isolation_level=None)  # another worker, a CLI import
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -516,10 +523,7 @@ async def test_a_retry_whose_take_outlasts_the_commit_grace_pushes_the_reply(
     from bot.dedup import Duplicate
 
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
-    note = SlowNote(sim)
-    note.commit.set()
-    await say(sim, GUEST, "帮助")
-    assert (await note.send())["text"] == "已记录"  # the answer lost on the way
+    note = await _answered_in_time(sim)
 
     pipeline, release = note.pipeline, asyncio.Event()
     take = pipeline.dedup.reply_of_first
