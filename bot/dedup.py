@@ -11,11 +11,18 @@ handler too, but only one of the two records commits: the other's insert fails o
 the unique key (PostgreSQL waits for the first to commit to know), its transaction
 rolls back with everything its handler wrote, and it answers with the first's reply.
 
+Who delivers a stored reply whose request answered nothing (the 5-second rule) is
+settled on the record, each change a compare-and-set from what the changer read: a
+push turns it ``late``, a retry answered passively ``answered`` under its own taker
+token, which a later retry may take over.
+
 A message whose handler changes nothing (``read_only``) is not recorded: answering
 a retry again gives the same text, and a write per 「帮助」 would be most of its cost.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
@@ -25,6 +32,9 @@ from models.deferred import flush, plain_row
 from models.enums import ProcessingStatus
 from models.messages import ProcessedMessage
 
+# A record whose reply a retry may still answer passively.
+_PASSIVE = frozenset({ProcessingStatus.DONE, ProcessingStatus.ANSWERED})
+
 
 class Duplicate(Exception):
     """Another request of the same message already committed its outcome."""
@@ -33,6 +43,15 @@ class Duplicate(Exception):
         super().__init__(key)
         # The committed record when the caller already read it (models.inbound).
         self.first = first
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A committed reply and its record's status and taker, as a retry read (or took) it."""
+
+    reply: Reply
+    status: ProcessingStatus
+    taker: str | None
 
 
 class Deduplicator:
@@ -62,36 +81,43 @@ class Deduplicator:
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 
-    async def hand_over_to_push(
-        self, incoming: Incoming, *, taken_from: ProcessingStatus = ProcessingStatus.DONE
-    ) -> bool:
+    async def hand_over_to_push(self, incoming: Incoming, seen: Stored | None = None) -> bool:
         """The message's committed reply is to go out as a push after all (a request
-        answered nothing while it committed); False if a retry of the message was
-        answered it passively meanwhile (another worker's, between the commit and now).
-        ``taken_from``: the status the caller found (``answered``: it took the reply for
-        a passive answer, then answered nothing after all). From now on retries answer
-        ``success``. Call it in the push's transaction."""
+        answered nothing); False if the record changed since the caller saw it (``seen``;
+        by default as its own commit left it, ``done``): a retry of the message took the
+        reply meanwhile, to answer it passively or push it itself. From now on retries
+        answer ``success``. Call it in the push's transaction."""
+        status, taker = (seen.status, seen.taker) if seen else (ProcessingStatus.DONE, None)
         changed = await ProcessedMessage.filter(
-            key=incoming.dedup_key[:191], status=taken_from
+            key=incoming.dedup_key[:191], status=status, taker=taker
         ).update(status=ProcessingStatus.LATE)
         return bool(changed)
 
-    async def reply_of_first(self, duplicate: Duplicate, *, take: bool = True) -> Reply | None:
-        """The committed reply of the message, for a retry; None when it was late, is
-        pushed or is unknown. ``take``: to answer it passively — a reply that may still
-        be pushed (:meth:`hand_over_to_push`) is taken from the push first: whoever
-        changes the record's status delivers it, never both."""
+    async def reply_of_first(
+        self, duplicate: Duplicate, *, taker: str | None = None
+    ) -> Stored | None:
+        """The committed reply of the message, for a retry, and the record as read; None
+        when it was late, is pushed, is unknown — or, for a ``taker``, changed before it
+        could be taken.
+
+        ``taker``: the caller's token, to answer the reply passively. The reply is taken
+        first — from the push of a first request that answered nothing, or from an
+        earlier retry that took it: WeChat retries only when it got no answer, so the
+        latest request is the one it listens to, and an earlier taker may push the reply
+        only while it still holds it (:meth:`hand_over_to_push`). Whoever changes the
+        record delivers; a take that finds it changed since it was read leaves the reply
+        to whoever changed it."""
         key = str(duplicate)[:191]
         row = duplicate.first or await ProcessedMessage.get_or_none(key=key)
-        if take and row is not None and row.status == ProcessingStatus.DONE:
-            taken = await ProcessedMessage.filter(key=key, status=ProcessingStatus.DONE).update(
-                status=ProcessingStatus.ANSWERED
-            )
-            if not taken:
-                row = await ProcessedMessage.get_or_none(key=key)
-        if row is None or row.status not in {ProcessingStatus.DONE, ProcessingStatus.ANSWERED}:
+        if row is None or row.status not in _PASSIVE:
             return None
-        return self._open(row.reply or {})
+        stored = Stored(self._open(row.reply or {}), row.status, row.taker)
+        if taker is None:
+            return stored
+        taken = await ProcessedMessage.filter(key=key, status=row.status, taker=row.taker).update(
+            status=ProcessingStatus.ANSWERED, taker=taker
+        )
+        return Stored(stored.reply, ProcessingStatus.ANSWERED, taker) if taken else None
 
     def _seal(self, reply: Reply) -> dict[str, object]:
         data = reply.to_dict()

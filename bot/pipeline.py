@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -51,13 +52,12 @@ from bot.config import Config
 from bot.context import Context
 from bot.conversation import Conversation
 from bot.crypto import cipher_for
-from bot.dedup import Deduplicator, Duplicate
+from bot.dedup import Deduplicator, Duplicate, Stored
 from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
 from models.deferred import collecting, flush
-from models.enums import ProcessingStatus
 from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused
 from models.outbox import enqueue, release_waiting
@@ -305,40 +305,34 @@ class Pipeline:
         self, msg: Incoming, flight: Flight, duplicate: Duplicate
     ) -> tuple[Reply, bool]:
         """A request of a message another one committed: its stored reply, passively —
-        or, if this request answered nothing meanwhile, as a push unless it went out
-        already. Whoever changes the record's status delivers it (``bot.dedup``).
+        or, if this request answered nothing meanwhile, as a push unless another request
+        took it. Whoever changes the record's status delivers it (``bot.dedup``).
         (reply, whether the outbox has news)"""
         # The database answered: a take that waits for the write lock past the deadline
         # goes late and its reply is pushed, not 「系统繁忙」 for a message that was saved.
         flight.claimed = True
-        taken_from = ProcessingStatus.DONE
-        if flight.answered_nothing:
-            reply = await self.dedup.reply_of_first(duplicate, take=False)
-        else:
-            reply = await self.dedup.reply_of_first(duplicate)
-            if not flight.answered_nothing or reply is None:
-                return reply or Reply.none(), False
-            # Taken, then answered nothing after all (late, or past the commit's grace).
-            # A retry elsewhere that read `answered` meanwhile may have answered it too:
-            # twice is the rarer harm than never.
-            taken_from = ProcessingStatus.ANSWERED
-        if reply is None or reply.is_empty:
+        taker = None if flight.answered_nothing else secrets.token_hex(8)
+        stored = await self.dedup.reply_of_first(duplicate, taker=taker)
+        if stored is None or stored.reply.is_empty:
             return Reply.none(), False
-        await self._push(msg, reply, taken_from)
-        return reply, True
+        if not flight.answered_nothing:
+            return stored.reply, False
+        # Answered nothing (before the read, or while taking it: late, or past the
+        # commit's grace): pushed, from the record as read or taken — unless a retry
+        # took it over meanwhile, which then delivers it.
+        await self._push(msg, stored.reply, stored)
+        return stored.reply, True
 
-    async def _push(
-        self, msg: Incoming, reply: Reply, taken_from: ProcessingStatus = ProcessingStatus.DONE
-    ) -> None:
+    async def _push(self, msg: Incoming, reply: Reply, seen: Stored | None = None) -> None:
         """The committed reply of a message whose request answered nothing, as a push —
-        unless a retry of the message was answered it passively meanwhile
+        unless a retry of the message took it since the record was ``seen``
         (:meth:`Deduplicator.hand_over_to_push`). The rows are saved: a push that fails
         (the database busy, say) is tried again rather than leave the user with no
         answer."""
         for attempt, delay in enumerate((*PUSH_RETRY_DELAYS, None)):
             try:
                 async with in_transaction():
-                    if await self.dedup.hand_over_to_push(msg, taken_from=taken_from):
+                    if await self.dedup.hand_over_to_push(msg, seen):
                         await self._enqueue_late(msg, reply)
                 return
             except Exception:

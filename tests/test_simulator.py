@@ -432,10 +432,10 @@ async def test_a_committed_reply_whose_push_fails_once_is_pushed_all_the_same(
     note = await _slow_commit(sim, fail=False)
     hand_over, failures = note.pipeline.dedup.hand_over_to_push, [OSError("database is locked")]
 
-    async def busy_once(msg: Incoming, **kw: Any) -> bool:
+    async def busy_once(msg: Incoming, *args: Any) -> bool:
         if failures:
             raise failures.pop()
-        return await hand_over(msg, **kw)
+        return await hand_over(msg, *args)
 
     note.pipeline.dedup.hand_over_to_push = busy_once  # type: ignore[method-assign]
     note.commit.set()
@@ -487,12 +487,15 @@ async def test_a_retry_that_answered_nothing_either_pushes_the_reply_it_found(
     assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
 
 
+@pytest.mark.parametrize("answered_before", [False, True], ids=["first-retry", "later-retry"])
 async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_push(
-    app_client: AppFactory,
+    app_client: AppFactory, answered_before: bool
 ) -> None:
     """A retry of a message answered in time (WeChat's, the answer lost on the way)
     while another process holds SQLite's write lock past the retry's deadline: it is
-    not told 「系统繁忙」 for a message that was saved — the reply follows as a push."""
+    not told 「系统繁忙」 for a message that was saved — the reply follows as a push. So
+    too when an earlier retry was answered the text: WeChat retried again, so that
+    answer was lost as well."""
     from tortoise import Tortoise
 
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
@@ -500,6 +503,8 @@ async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_pu
     if database is None:
         pytest.skip("SQLite's write lock")
     note = await _answered_in_time(sim)
+    if answered_before:
+        assert (await note.send())["text"] == "已记录"
     other = sqlite3.connect(database, isolation_level=None)  # another worker, a CLI import
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -513,27 +518,24 @@ async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_pu
     assert (await note.send())["kind"] == "none"  # and the record now says so
 
 
-async def test_a_retry_whose_take_outlasts_the_commit_grace_pushes_the_reply(
-    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A retry that ran its handler (the first's record not yet visible) meets the first's
-    key at its own record, and taking the stored reply outlasts its deadline and the
-    commit's grace: its request answered nothing, so the reply it took is pushed."""
+def _first_take_held(note: SlowNote, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Retries of ``note``'s message run the handler (the first's record not yet visible)
+    and meet the first's key at their own record; the first retry to take the stored
+    reply is then held until the event is set."""
     import bot.pipeline
     from bot.dedup import Duplicate
 
-    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
-    note = await _answered_in_time(sim)
-
     pipeline, release = note.pipeline, asyncio.Event()
-    take = pipeline.dedup.reply_of_first
+    take, takes = pipeline.dedup.reply_of_first, []
 
     async def meets_the_first(incoming: Incoming, reply: Reply, *, late: bool) -> None:
         raise Duplicate(incoming.dedup_key)
 
-    async def slow_take(duplicate: Duplicate, **kw: Any) -> Reply | None:
+    async def slow_take(duplicate: Duplicate, **kw: Any) -> Any:
         found = await take(duplicate, **kw)
-        await release.wait()
+        takes.append(found)
+        if len(takes) == 1:
+            await release.wait()
         return found
 
     load = bot.pipeline.load_inbound
@@ -546,11 +548,44 @@ async def test_a_retry_whose_take_outlasts_the_commit_grace_pushes_the_reply(
     pipeline.dedup.record = meets_the_first  # type: ignore[method-assign]
     pipeline.dedup.reply_of_first = slow_take  # type: ignore[method-assign]
     monkeypatch.setattr(bot.pipeline, "load_inbound", first_unseen)
+    return release
+
+
+async def test_a_retry_whose_take_outlasts_the_commit_grace_pushes_the_reply(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry's take of the stored reply outlasts its deadline and the commit's grace:
+    its request answered nothing, so the reply it took is pushed."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = await _answered_in_time(sim)
+    release = _first_take_held(note, monkeypatch)
     assert (await note.send())["kind"] == "none"
+    release.set()
+    await note.pipeline.drain(wait=5)
+
+    assert await note.pushes() == ["已记录"]
+
+
+async def test_a_later_retry_takes_the_reply_over_from_a_taker_that_answered_nothing(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a retry that took the stored reply answered nothing (its take outlasted its
+    deadline), WeChat's next retry reaches another worker: that one is answered the
+    text, and the first's push then finds the reply taken — the user gets it once, not
+    as an answer and a push."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = await _answered_in_time(sim)
+    release = _first_take_held(note, monkeypatch)
+    pipeline = note.pipeline
+    assert (await note.send())["kind"] == "none"
+    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
+    later = await note.send()
+    pipeline._flights = flights
     release.set()
     await pipeline.drain(wait=5)
 
-    assert await note.pushes() == ["已记录"]
+    assert later["text"] == "已记录"
+    assert await note.pushes() == []
 
 
 async def test_a_late_message_whose_commit_fails_pushes_the_apology_and_its_retry_its_reply(

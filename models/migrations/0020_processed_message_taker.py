@@ -1,0 +1,21 @@
+"""``ProcessedMessage.taker``: which request took a stored reply to answer it passively,
+so that of two retries of a message that both answer it, only the one that holds the
+take may push it after all (``bot.dedup``). A nullable column: added in place on both
+databases, no row rewritten."""
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0019_answered_status")]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name="ProcessedMessage",
+            name="taker",
+            field=fields.CharField(max_length=32, null=True),
+        ),
+    ]
