@@ -97,8 +97,8 @@ class Deduplicator:
         self, duplicate: Duplicate, *, taker: str | None = None
     ) -> Stored | None:
         """The committed reply of the message, for a retry, and the record as read; None
-        when it was late, is pushed, is unknown — or, for a ``taker``, changed before it
-        could be taken.
+        when it was late, is pushed, is unknown, is another request's to deliver — or,
+        for a ``taker``, changed before it could be taken.
 
         ``taker``: the caller's token, to answer the reply passively. The reply is taken
         first — from the push of a first request that answered nothing, or from an
@@ -106,14 +106,22 @@ class Deduplicator:
         latest request is the one it listens to, and an earlier taker may push the reply
         only while it still holds it (:meth:`hand_over_to_push`). Whoever changes the
         record delivers; a take that finds it changed since it was read leaves the reply
-        to whoever changed it."""
+        to whoever changed it.
+
+        Earlier is known, not guessed: a taker already on the record when this request
+        came (its sender read, ``duplicate.first``) came before it. A record this request
+        did not see then (it met the key at its own insert) and finds taken now was
+        taken after it came — by a later retry, which answers it, or by an earlier one
+        that then answers nothing and pushes it: either way not this request's."""
         key = str(duplicate)[:191]
         row = duplicate.first or await ProcessedMessage.get_or_none(key=key)
         if row is None or row.status not in _PASSIVE:
             return None
+        if row.status == ProcessingStatus.ANSWERED and duplicate.first is None:
+            return None
         stored = Stored(self._open(row.reply or {}), row.status, row.taker)
-        if taker is None:
-            return stored
+        if taker is None or stored.reply.is_empty:
+            return stored  # an empty reply is nobody's to deliver: nothing to take
         taken = await ProcessedMessage.filter(key=key, status=row.status, taker=row.taker).update(
             status=ProcessingStatus.ANSWERED, taker=taker
         )

@@ -487,6 +487,54 @@ async def test_a_retry_that_answered_nothing_either_pushes_the_reply_it_found(
     assert await Outbox.filter(dedup_key__startswith="mark:").count() == 1
 
 
+async def test_a_retry_that_answered_nothing_leaves_a_reply_a_later_retry_answered(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry on another worker runs the handler while the first request's commit is
+    held, and answers nothing; by the time it finds the first's record, WeChat's next
+    retry has been answered the text. The user has it: the earlier retry pushes nothing,
+    nor does the first request."""
+    from models.rawsql import dialect
+
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    if dialect() != "postgres":
+        pytest.skip("PostgreSQL: a retry's handler runs while the first one commits")
+    note = await _slow_commit(sim, fail=False)
+    pipeline, go, reads = note.pipeline, asyncio.Event(), []
+    push, read = pipeline._push, pipeline.dedup.reply_of_first
+
+    async def held_push(msg: Incoming, reply: Reply, *args: Any) -> None:
+        await go.wait()
+        await push(msg, reply, *args)
+
+    async def held_read(duplicate: Any, **kw: Any) -> Any:
+        if kw.get("taker") is None:  # the retry that answered nothing
+            reads.append(duplicate)
+            await go.wait()
+        return await read(duplicate, **kw)
+
+    pipeline._push = held_push  # type: ignore[method-assign]
+    pipeline.dedup.reply_of_first = held_read  # type: ignore[method-assign]
+    real_enqueue = enqueue
+
+    async def own_row(key: str, **kw: Any) -> bool:  # the retry's own rows
+        return await real_enqueue(key + ":retry", **kw)
+
+    monkeypatch.setattr("tests.test_simulator.enqueue", own_row)
+    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
+    assert (await note.send())["kind"] == "none"
+    note.commit.set()
+    await until(lambda: reads)  # it met the first's key, and is about to read the record
+    pipeline._flights = {}  # WeChat's next retry, on a third worker
+    later = await note.send()
+    pipeline._flights = flights
+    go.set()
+    await pipeline.drain(wait=5)
+
+    assert later["text"] == "已记录"
+    assert await note.pushes() == []
+
+
 @pytest.mark.parametrize("answered_before", [False, True], ids=["first-retry", "later-retry"])
 async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_push(
     app_client: AppFactory, answered_before: bool
@@ -519,9 +567,9 @@ async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_pu
 
 
 def _first_take_held(note: SlowNote, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
-    """Retries of ``note``'s message run the handler (the first's record not yet visible)
-    and meet the first's key at their own record; the first retry to take the stored
-    reply is then held until the event is set."""
+    """The next retry of ``note``'s message runs the handler (the first's record not yet
+    visible to its sender read) and meets the first's key at its own record; its take of
+    the stored reply is then held until the event is set. Later retries see the record."""
     import bot.pipeline
     from bot.dedup import Duplicate
 
@@ -538,11 +586,13 @@ def _first_take_held(note: SlowNote, monkeypatch: pytest.MonkeyPatch) -> asyncio
             await release.wait()
         return found
 
-    load = bot.pipeline.load_inbound
+    load, loads = bot.pipeline.load_inbound, []
 
     async def first_unseen(**kw: Any) -> Any:
         inbound = await load(**kw)
-        inbound.handled = None
+        loads.append(inbound)
+        if len(loads) == 1:
+            inbound.handled = None
         return inbound
 
     pipeline.dedup.record = meets_the_first  # type: ignore[method-assign]

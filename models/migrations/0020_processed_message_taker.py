@@ -1,7 +1,8 @@
 """``ProcessedMessage.taker``: which request took a stored reply to answer it passively,
 so that of two retries of a message that both answer it, only the one that holds the
 take may push it after all (``bot.dedup``). A nullable column: added in place on both
-databases, no row rewritten."""
+databases, no row rewritten. Workers of an older release neither set nor check it:
+restart them all together (``wecrm serve --workers N`` does)."""
 
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
