@@ -445,21 +445,19 @@ async def test_a_committed_reply_whose_push_fails_once_is_pushed_all_the_same(
     assert not failures
 
 
-async def test_a_retry_that_answered_nothing_either_pushes_the_reply_it_found(
+async def _retry_on_another_worker(
     app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """WeChat's retry reaches another worker while the first request's commit is held:
-    it runs the handler too, its own commit waits past its deadline, and it answers
-    nothing as well; then it finds the first's record. One of the two pushes the
-    reply — not neither, not both. (On SQLite the retry cannot run its handler while
-    the first holds the write lock: it is answered 「系统繁忙」, unclaimed.)"""
+) -> tuple[SlowNote, asyncio.Event, list[Incoming]]:
+    """PostgreSQL: a 「记」 answered nothing, its commit held; WeChat's retry reaches
+    another worker, runs the handler too (its rows under keys of their own) and answers
+    nothing as well. Pushes wait for the event; the list holds those asked for."""
     from models.rawsql import dialect
 
     sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
     if dialect() != "postgres":
         pytest.skip("PostgreSQL: a retry's handler runs while the first one commits")
     note = await _slow_commit(sim, fail=False)
-    pipeline, pushes_held, go = note.pipeline, [], asyncio.Event()
+    pipeline, go, pushes_held = note.pipeline, asyncio.Event(), []
     push = pipeline._push
 
     async def held_push(msg: Incoming, reply: Reply, *args: Any) -> None:
@@ -477,10 +475,22 @@ async def test_a_retry_that_answered_nothing_either_pushes_the_reply_it_found(
     flights, pipeline._flights = pipeline._flights, {}  # as in another worker
     assert (await note.send())["kind"] == "none"
     pipeline._flights = flights
+    return note, go, pushes_held
+
+
+async def test_a_retry_that_answered_nothing_either_pushes_the_reply_it_found(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeChat's retry reaches another worker while the first request's commit is held:
+    it runs the handler too, its own commit waits past its deadline, and it answers
+    nothing as well; then it finds the first's record. One of the two pushes the
+    reply — not neither, not both. (On SQLite the retry cannot run its handler while
+    the first holds the write lock: it is answered 「系统繁忙」, unclaimed.)"""
+    note, go, pushes_held = await _retry_on_another_worker(app_client, monkeypatch)
     note.commit.set()
     await until(lambda: len(pushes_held) == 2)  # both know the reply is theirs to push
     go.set()
-    await pipeline.drain(wait=5)
+    await note.pipeline.drain(wait=5)
 
     assert await note.pushes() == ["已记录"]
     # The retry's own rows were rolled back with its record: the message counts once.
@@ -494,18 +504,8 @@ async def test_a_retry_that_answered_nothing_leaves_a_reply_a_later_retry_answer
     held, and answers nothing; by the time it finds the first's record, WeChat's next
     retry has been answered the text. The user has it: the earlier retry pushes nothing,
     nor does the first request."""
-    from models.rawsql import dialect
-
-    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
-    if dialect() != "postgres":
-        pytest.skip("PostgreSQL: a retry's handler runs while the first one commits")
-    note = await _slow_commit(sim, fail=False)
-    pipeline, go, reads = note.pipeline, asyncio.Event(), []
-    push, read = pipeline._push, pipeline.dedup.reply_of_first
-
-    async def held_push(msg: Incoming, reply: Reply, *args: Any) -> None:
-        await go.wait()
-        await push(msg, reply, *args)
+    note, go, _ = await _retry_on_another_worker(app_client, monkeypatch)
+    pipeline, reads, read = note.pipeline, [], note.pipeline.dedup.reply_of_first
 
     async def held_read(duplicate: Any, **kw: Any) -> Any:
         if kw.get("taker") is None:  # the retry that answered nothing
@@ -513,19 +513,10 @@ async def test_a_retry_that_answered_nothing_leaves_a_reply_a_later_retry_answer
             await go.wait()
         return await read(duplicate, **kw)
 
-    pipeline._push = held_push  # type: ignore[method-assign]
     pipeline.dedup.reply_of_first = held_read  # type: ignore[method-assign]
-    real_enqueue = enqueue
-
-    async def own_row(key: str, **kw: Any) -> bool:  # the retry's own rows
-        return await real_enqueue(key + ":retry", **kw)
-
-    monkeypatch.setattr("tests.test_simulator.enqueue", own_row)
-    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
-    assert (await note.send())["kind"] == "none"
     note.commit.set()
     await until(lambda: reads)  # it met the first's key, and is about to read the record
-    pipeline._flights = {}  # WeChat's next retry, on a third worker
+    flights, pipeline._flights = pipeline._flights, {}  # WeChat's next retry, elsewhere
     later = await note.send()
     pipeline._flights = flights
     go.set()
