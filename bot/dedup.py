@@ -13,8 +13,8 @@ rolls back with everything its handler wrote, and it answers with the first's re
 
 Who delivers a stored reply whose request answered nothing (the 5-second rule) is
 settled on the record, each change a compare-and-set from what the changer read: a
-push turns it ``late``, a retry answered passively ``answered`` under its own taker
-token, which a later retry may take over.
+push turns it ``late``, a retry answered passively ``answered`` under its own token
+(:func:`arrival`), which a retry that arrived later takes over.
 
 A message whose handler changes nothing (``read_only``) is not recorded: answering
 a retry again gives the same text, and a write per 「帮助」 would be most of its cost.
@@ -22,6 +22,7 @@ a retry again gives the same text, and a write per 「帮助」 would be most of
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -34,6 +35,16 @@ from models.messages import ProcessedMessage
 
 # A record whose reply a retry may still answer passively.
 _PASSIVE = frozenset({ProcessingStatus.DONE, ProcessingStatus.ANSWERED})
+# Tries of a take whose record keeps changing under it (each change is another
+# request's take or push; WeChat sends a message three times at most).
+_TAKES = 4
+
+
+def arrival(ns: int) -> str:
+    """A request's token on the record: the time it arrived (``time.time_ns()``, in
+    fixed-width hex, so tokens compare as times across the workers of a host), then
+    random digits."""
+    return f"{ns:016x}{secrets.token_hex(4)}"
 
 
 class Duplicate(Exception):
@@ -94,38 +105,37 @@ class Deduplicator:
         return bool(changed)
 
     async def reply_of_first(
-        self, duplicate: Duplicate, *, taker: str | None = None
+        self, duplicate: Duplicate, *, arrived: str, take: bool
     ) -> Stored | None:
-        """The committed reply of the message, for a retry, and the record as read; None
-        when it was late, is pushed, is unknown, is another request's to deliver — or,
-        for a ``taker``, changed before it could be taken.
+        """The committed reply of the message, for a retry that ``arrived`` (its
+        :func:`arrival` token), and the record as read or taken; None when it was late,
+        is pushed, is unknown, or is another request's to deliver.
 
-        ``taker``: the caller's token, to answer the reply passively. The reply is taken
-        first — from the push of a first request that answered nothing, or from an
-        earlier retry that took it: WeChat retries only when it got no answer, so the
-        latest request is the one it listens to, and an earlier taker may push the reply
-        only while it still holds it (:meth:`hand_over_to_push`). Whoever changes the
-        record delivers; a take that finds it changed since it was read leaves the reply
-        to whoever changed it.
-
-        Earlier is known, not guessed: a taker already on the record when this request
-        came (its sender read, ``duplicate.first``) came before it. A record this request
-        did not see then (it met the key at its own insert) and finds taken now was
-        taken after it came — by a later retry, which answers it, or by an earlier one
-        that then answers nothing and pushes it: either way not this request's."""
+        WeChat retries only when it got no answer, so of the requests of a message the
+        one that arrived last is the one it listens to. A reply taken by a request that
+        arrived later is that one's; one taken by a request that arrived earlier is
+        taken over (an earlier taker may push it only while it still holds it,
+        :meth:`hand_over_to_push`). ``take``: to answer the reply passively — it is
+        taken first, from the push of a first request that answered nothing too. A take
+        that finds the record changed since it was read reads it again: whoever changes
+        the record delivers, never two of them."""
         key = str(duplicate)[:191]
         row = duplicate.first or await ProcessedMessage.get_or_none(key=key)
-        if row is None or row.status not in _PASSIVE:
-            return None
-        if row.status == ProcessingStatus.ANSWERED and duplicate.first is None:
-            return None
-        stored = Stored(self._open(row.reply or {}), row.status, row.taker)
-        if taker is None or stored.reply.is_empty:
-            return stored  # an empty reply is nobody's to deliver: nothing to take
-        taken = await ProcessedMessage.filter(key=key, status=row.status, taker=row.taker).update(
-            status=ProcessingStatus.ANSWERED, taker=taker
-        )
-        return Stored(stored.reply, ProcessingStatus.ANSWERED, taker) if taken else None
+        for _ in range(_TAKES):
+            if row is None or row.status not in _PASSIVE:
+                return None
+            if row.taker is not None and row.taker > arrived:
+                return None
+            stored = Stored(self._open(row.reply or {}), row.status, row.taker)
+            if not take or stored.reply.is_empty:
+                return stored  # an empty reply is nobody's to deliver: nothing to take
+            taken = await ProcessedMessage.filter(
+                key=key, status=row.status, taker=row.taker
+            ).update(status=ProcessingStatus.ANSWERED, taker=arrived)
+            if taken:
+                return Stored(stored.reply, ProcessingStatus.ANSWERED, arrived)
+            row = await ProcessedMessage.get_or_none(key=key)
+        return None  # taken in turn by ever later requests: the last of them answers
 
     def _seal(self, reply: Reply) -> dict[str, object]:
         data = reply.to_dict()

@@ -40,9 +40,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from tortoise.transactions import in_transaction
@@ -52,7 +51,7 @@ from bot.config import Config
 from bot.context import Context
 from bot.conversation import Conversation
 from bot.crypto import cipher_for
-from bot.dedup import Deduplicator, Duplicate, Stored
+from bot.dedup import Deduplicator, Duplicate, Stored, arrival
 from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
@@ -92,9 +91,14 @@ class _HandlerFailed(Exception):
 class Flight:
     """One message being handled by this process; what its retries here wait on."""
 
-    __slots__ = ("claimed", "decided", "done", "late", "pushed_once_committed", "reply")
+    __slots__ = (
+        "_token", "arrived_ns", "claimed", "decided", "done", "late", "pushed_once_committed",
+        "reply",
+    )  # fmt: skip
 
     def __init__(self) -> None:
+        self.arrived_ns = time.time_ns()
+        self._token: str | None = None
         self.claimed = False  # the database answered: the message is under way
         self.decided = False  # the handler returned; passive or late is settled
         self.late = False  # the request gave up waiting: the reply goes to the outbox
@@ -103,6 +107,14 @@ class Flight:
         self.pushed_once_committed = False
         self.done = asyncio.Event()
         self.reply: Reply | None = None
+
+    @property
+    def arrived(self) -> str:
+        """The request's token on the dedup record (bot.dedup.arrival), made when a
+        retry first needs it."""
+        if self._token is None:
+            self._token = arrival(self.arrived_ns)
+        return self._token
 
     @property
     def answered_nothing(self) -> bool:
@@ -306,40 +318,63 @@ class Pipeline:
     ) -> tuple[Reply, bool]:
         """A request of a message another one committed: its stored reply, passively —
         or, if this request answered nothing meanwhile, as a push unless another request
-        took it. Whoever changes the record's status delivers it (``bot.dedup``).
-        (reply, whether the outbox has news)"""
+        has it to deliver. Whoever changes the record's status delivers it
+        (``bot.dedup``). (reply, whether the outbox has news)"""
         # The database answered: a take that waits for the write lock past the deadline
         # goes late and its reply is pushed, not 「系统繁忙」 for a message that was saved.
         flight.claimed = True
-        taker = None if flight.answered_nothing else secrets.token_hex(8)
-        stored = await self.dedup.reply_of_first(duplicate, taker=taker)
+        try:
+            stored = await self.dedup.reply_of_first(
+                duplicate, arrived=flight.arrived, take=not flight.answered_nothing
+            )
+        except Exception:
+            if not flight.answered_nothing:
+                raise
+            # The take failed once the request had answered nothing (another process
+            # wrote past the wait, a connection lost): the record, read again, decides.
+            log.warning("could not take a stored reply; pushing it as found", exc_info=True)
+            return Reply.none(), await self._push_as_found(msg, flight)
         if stored is None or stored.reply.is_empty:
             return Reply.none(), False
         if not flight.answered_nothing:
             return stored.reply, False
         # Answered nothing (before the read, or while taking it: late, or past the
-        # commit's grace): pushed, from the record as read or taken — unless a retry
-        # took it over meanwhile, which then delivers it.
+        # commit's grace): pushed, from the record as read or taken — unless another
+        # request took it over meanwhile, which then delivers it.
         await self._push(msg, stored.reply, stored)
         return stored.reply, True
 
     async def _push(self, msg: Incoming, reply: Reply, seen: Stored | None = None) -> None:
         """The committed reply of a message whose request answered nothing, as a push —
         unless a retry of the message took it since the record was ``seen``
-        (:meth:`Deduplicator.hand_over_to_push`). The rows are saved: a push that fails
-        (the database busy, say) is tried again rather than leave the user with no
-        answer."""
-        for attempt, delay in enumerate((*PUSH_RETRY_DELAYS, None)):
-            try:
-                async with in_transaction():
-                    if await self.dedup.hand_over_to_push(msg, seen):
-                        await self._enqueue_late(msg, reply)
+        (:meth:`Deduplicator.hand_over_to_push`)."""
+
+        async def once() -> None:
+            async with in_transaction():
+                if await self.dedup.hand_over_to_push(msg, seen):
+                    await self._enqueue_late(msg, reply)
+
+        await _again_on_failure(once)
+
+    async def _push_as_found(self, msg: Incoming, flight: Flight) -> bool:
+        """:meth:`_push` of the stored reply as the record has it now, for a request that
+        answered nothing and could not take it; whether it was queued."""
+        pushed = False
+
+        async def once() -> None:
+            nonlocal pushed
+            found = await self.dedup.reply_of_first(
+                Duplicate(msg.dedup_key), arrived=flight.arrived, take=False
+            )
+            if found is None or found.reply.is_empty:
                 return
-            except Exception:
-                if delay is None:
-                    raise
-                log.warning("could not queue a committed reply; trying again", exc_info=True)
-                await asyncio.sleep(delay * (attempt + 1))
+            async with in_transaction():
+                if await self.dedup.hand_over_to_push(msg, found):
+                    await self._enqueue_late(msg, found.reply)
+                    pushed = True
+
+        await _again_on_failure(once)
+        return pushed
 
     async def _apologise_late(self, msg: Incoming) -> None:
         """The user was answered nothing (late, or while the reply committed) and the
@@ -369,6 +404,21 @@ class Pipeline:
             # against a closed database.
             log.error("late reply abandoned at shutdown", extra={"task": task.get_name()})
             task.cancel()
+
+
+async def _again_on_failure(attempt: Callable[[], Awaitable[None]]) -> None:
+    """``attempt`` — queueing a committed reply — tried again after each of
+    :data:`PUSH_RETRY_DELAYS` when it fails (the database busy, say): the rows are
+    saved, and the user is not to be left with no answer."""
+    for n, delay in enumerate((*PUSH_RETRY_DELAYS, None)):
+        try:
+            await attempt()
+            return
+        except Exception:
+            if delay is None:
+                raise
+            log.warning("could not queue a committed reply; trying again", exc_info=True)
+            await asyncio.sleep(delay * (n + 1))
 
 
 async def _finished(task: asyncio.Task[Reply], within: float) -> bool:

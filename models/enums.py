@@ -131,6 +131,7 @@ class ProcessingStatus(StrEnum):
     DONE = "done"
     # The handler missed the passive-reply deadline; its reply went to the outbox.
     LATE = "late"
-    # Answered in time but not delivered: a retry of the message (another worker's,
-    # before the push) was answered the reply passively, so it is pushed no more.
+    # Taken by a retry to answer it passively (``ProcessedMessage.taker``): pushed only
+    # by that retry if it then answers nothing, or by a retry that arrived later and
+    # answered nothing too (bot.dedup).
     ANSWERED = "answered"

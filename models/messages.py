@@ -29,9 +29,9 @@ class ProcessedMessage(Model):
     reply = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
-    # The request that took the reply to answer it passively (``answered``): if that
-    # request then answers nothing after all, its push stands only while it still
-    # holds the take; a later retry takes it over (bot.dedup).
+    # The request that took the reply to answer it passively (``answered``), by its
+    # arrival token: if it then answers nothing after all, its push stands only while
+    # it still holds the take; a retry that arrived later takes it over (bot.dedup).
     taker = fields.CharField(max_length=32, null=True)
 
     class Meta:

@@ -508,7 +508,7 @@ async def test_a_retry_that_answered_nothing_leaves_a_reply_a_later_retry_answer
     pipeline, reads, read = note.pipeline, [], note.pipeline.dedup.reply_of_first
 
     async def held_read(duplicate: Any, **kw: Any) -> Any:
-        if kw.get("taker") is None:  # the retry that answered nothing
+        if not kw["take"]:  # the retry that answered nothing
             reads.append(duplicate)
             await go.wait()
         return await read(duplicate, **kw)
@@ -557,10 +557,13 @@ async def test_a_retry_that_waits_for_another_process_to_write_is_answered_by_pu
     assert (await note.send())["kind"] == "none"  # and the record now says so
 
 
-def _first_take_held(note: SlowNote, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+def _first_take_held(
+    note: SlowNote, monkeypatch: pytest.MonkeyPatch, *, hold: bool = True
+) -> asyncio.Event:
     """The next retry of ``note``'s message runs the handler (the first's record not yet
     visible to its sender read) and meets the first's key at its own record; its take of
-    the stored reply is then held until the event is set. Later retries see the record."""
+    the stored reply is then held until the event is set (``hold``). Later retries see
+    the record."""
     import bot.pipeline
     from bot.dedup import Duplicate
 
@@ -573,7 +576,7 @@ def _first_take_held(note: SlowNote, monkeypatch: pytest.MonkeyPatch) -> asyncio
     async def slow_take(duplicate: Duplicate, **kw: Any) -> Any:
         found = await take(duplicate, **kw)
         takes.append(found)
-        if len(takes) == 1:
+        if hold and len(takes) == 1:
             await release.wait()
         return found
 
@@ -627,6 +630,52 @@ async def test_a_later_retry_takes_the_reply_over_from_a_taker_that_answered_not
 
     assert later["text"] == "已记录"
     assert await note.pushes() == []
+
+
+async def test_a_retry_that_met_the_key_takes_the_reply_over_from_one_that_arrived_before(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry took the stored reply and answered it; a retry that arrived after it (its
+    sender read still too early to see the record: the first's commit was slow) meets
+    the key at its own insert and finds the reply taken. WeChat retried, so the earlier
+    answer did not reach it, and it listens to the later request: that one is answered
+    the text, not 「success」 — whatever the delays on the way in made of the order."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = await _answered_in_time(sim)
+    assert (await note.send())["text"] == "已记录"  # the earlier retry, answered
+    _first_take_held(note, monkeypatch, hold=False)
+    later = await note.send()
+    await note.pipeline.drain(wait=5)
+
+    assert later["text"] == "已记录"
+    assert await note.pushes() == []
+
+
+async def test_a_retry_whose_take_fails_after_it_answered_nothing_pushes_the_reply(
+    app_client: AppFactory,
+) -> None:
+    """A retry's take of the stored reply waits past its deadline (it answers nothing)
+    and then fails — another process held the write lock past the wait: the reply, saved
+    all along, is pushed as the record has it, not lost with the take."""
+    from tortoise.exceptions import OperationalError
+
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = await _answered_in_time(sim)
+    pipeline, release = note.pipeline, asyncio.Event()
+    read = pipeline.dedup.reply_of_first
+
+    async def failing_take(duplicate: Any, **kw: Any) -> Any:
+        if kw["take"]:
+            await release.wait()
+            raise OperationalError("database is locked")
+        return await read(duplicate, **kw)
+
+    pipeline.dedup.reply_of_first = failing_take  # type: ignore[method-assign]
+    assert (await note.send())["kind"] == "none"
+    release.set()
+    await pipeline.drain(wait=5)
+
+    assert await note.pushes() == ["已记录"]
 
 
 async def test_a_late_message_whose_commit_fails_pushes_the_apology_and_its_retry_its_reply(
