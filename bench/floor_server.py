@@ -27,8 +27,10 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import sqlite3
 import sys
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +60,7 @@ WRITES = (
     'INSERT INTO "audit_log" ("actor","actor_role","action","target","detail","request_id",'
     '"created_at") VALUES ({})',
     'INSERT INTO "processed_message" ("key","channel","sender","status","reply","created_at",'
-    '"updated_at") VALUES ({})',
+    '"updated_at","taker") VALUES ({})',
 )
 
 
@@ -104,7 +106,8 @@ def _rows(
         ["followup", REF, before, f"跟进 {msg['name']}", None, now, staff_id],
         [f"staff:{staff_id}", "rep", "followups.followup", f"customer:{customer[0]}",
          json.dumps({"kind": "text", "message": key}), "0" * 12, now],
-        [key, "oa", msg["FromUserName"], "done", _seal(text), now, now],
+        [key, "oa", msg["FromUserName"], "done", _seal(text), now, now,
+         f"{time.time_ns():016x}{secrets.token_hex(4)}"],
     ]  # fmt: skip
 
 

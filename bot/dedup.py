@@ -63,6 +63,11 @@ class Stored:
     reply: Reply
     status: ProcessingStatus
     taker: str | None
+    # Committed or taken by a request that arrived after the reader: that one delivers
+    # it. The reader may still answer it passively (WeChat no longer listens to an
+    # earlier request, and a request it still listens to should have the text), never
+    # push it.
+    later: bool = False
 
 
 class Deduplicator:
@@ -71,18 +76,21 @@ class Deduplicator:
         # stored encrypted when a data key is configured.
         self.cipher = cipher
 
-    async def record(self, incoming: Incoming, reply: Reply, *, late: bool) -> None:
+    async def record(self, incoming: Incoming, reply: Reply, *, late: bool, arrived: str) -> None:
         """Record the message's outcome in the current transaction; :class:`Duplicate`
         if another request of it committed first (the caller's transaction is then
         unusable on PostgreSQL and must be left, which rolls back its writes). A
         ``late`` reply went (or goes) to the outbox, so retries answer ``success``
-        and do not repeat it."""
+        and do not repeat it. ``arrived``: the request's token (:func:`arrival`) — the
+        reply is its own to deliver, and a request that arrived before it and answered
+        nothing leaves it (:meth:`reply_of_first`)."""
         row = plain_row(
             ProcessedMessage,
             key=incoming.dedup_key[:191],
             channel=incoming.channel,
             sender=incoming.sender[:64],
             status=ProcessingStatus.LATE if late else ProcessingStatus.DONE,
+            taker=arrived,
             reply=self._seal(reply),
         )
         try:
@@ -92,15 +100,14 @@ class Deduplicator:
         except IntegrityError:
             raise Duplicate(incoming.dedup_key) from None
 
-    async def hand_over_to_push(self, incoming: Incoming, seen: Stored | None = None) -> bool:
+    async def hand_over_to_push(self, incoming: Incoming, seen: Stored) -> bool:
         """The message's committed reply is to go out as a push after all (a request
-        answered nothing); False if the record changed since the caller saw it (``seen``;
-        by default as its own commit left it, ``done``): a retry of the message took the
-        reply meanwhile, to answer it passively or push it itself. From now on retries
-        answer ``success``. Call it in the push's transaction."""
-        status, taker = (seen.status, seen.taker) if seen else (ProcessingStatus.DONE, None)
+        answered nothing); False if the record changed since the caller saw it
+        (``seen``): a retry of the message took the reply meanwhile, to answer it
+        passively or push it itself. From now on retries answer ``success``. Call it in
+        the push's transaction."""
         changed = await ProcessedMessage.filter(
-            key=incoming.dedup_key[:191], status=status, taker=taker
+            key=incoming.dedup_key[:191], status=seen.status, taker=seen.taker
         ).update(status=ProcessingStatus.LATE)
         return bool(changed)
 
@@ -109,25 +116,24 @@ class Deduplicator:
     ) -> Stored | None:
         """The committed reply of the message, for a retry that ``arrived`` (its
         :func:`arrival` token), and the record as read or taken; None when it was late,
-        is pushed, is unknown, or is another request's to deliver.
+        is pushed, or is unknown.
 
         WeChat retries only when it got no answer, so of the requests of a message the
-        one that arrived last is the one it listens to. A reply taken by a request that
-        arrived later is that one's; one taken by a request that arrived earlier is
-        taken over (an earlier taker may push it only while it still holds it,
-        :meth:`hand_over_to_push`). ``take``: to answer the reply passively — it is
-        taken first, from the push of a first request that answered nothing too. A take
-        that finds the record changed since it was read reads it again: whoever changes
-        the record delivers, never two of them."""
+        one that arrived last is the one it listens to. A reply committed or taken by a
+        request that arrived later is that one's to deliver (:attr:`Stored.later`); one
+        taken by a request that arrived earlier is taken over (an earlier taker may push
+        it only while it still holds it, :meth:`hand_over_to_push`). ``take``: to answer
+        the reply passively — it is taken first, from the push of a first request that
+        answered nothing too. A take that finds the record changed since it was read
+        reads it again: whoever changes the record delivers, never two of them."""
         key = str(duplicate)[:191]
         row = duplicate.first or await ProcessedMessage.get_or_none(key=key)
         for _ in range(_TAKES):
             if row is None or row.status not in _PASSIVE:
                 return None
-            if row.taker is not None and row.taker > arrived:
-                return None
-            stored = Stored(self._open(row.reply or {}), row.status, row.taker)
-            if not take or stored.reply.is_empty:
+            later = row.taker is not None and row.taker > arrived
+            stored = Stored(self._open(row.reply or {}), row.status, row.taker, later)
+            if not take or later or stored.reply.is_empty:
                 return stored  # an empty reply is nobody's to deliver: nothing to take
             taken = await ProcessedMessage.filter(
                 key=key, status=row.status, taker=row.taker

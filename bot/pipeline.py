@@ -57,6 +57,7 @@ from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
 from models.deferred import collecting, flush
+from models.enums import ProcessingStatus
 from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused
 from models.outbox import enqueue, release_waiting
@@ -236,7 +237,7 @@ class Pipeline:
             raise
         else:
             if flight.pushed_once_committed and not reply.is_empty:
-                await self._push(msg, reply)
+                await self._push(msg, reply, Stored(reply, ProcessingStatus.DONE, flight.arrived))
                 wake = True
         if wake:
             self.outbox_changed()
@@ -291,7 +292,7 @@ class Pipeline:
             raise _HandlerFailed(reply)
         flight.decided, late = True, flight.late
         if late or not ctx.read_only:
-            await self.dedup.record(msg, reply, late=late)
+            await self.dedup.record(msg, reply, late=late, arrived=flight.arrived)
         else:
             await flush()  # a read-only reply's audit entry (whose card was seen)
         if late and not reply.is_empty:
@@ -338,13 +339,15 @@ class Pipeline:
             return Reply.none(), False
         if not flight.answered_nothing:
             return stored.reply, False
+        if stored.later:
+            return Reply.none(), False  # a request that arrived after this one delivers it
         # Answered nothing (before the read, or while taking it: late, or past the
         # commit's grace): pushed, from the record as read or taken — unless another
         # request took it over meanwhile, which then delivers it.
         await self._push(msg, stored.reply, stored)
         return stored.reply, True
 
-    async def _push(self, msg: Incoming, reply: Reply, seen: Stored | None = None) -> None:
+    async def _push(self, msg: Incoming, reply: Reply, seen: Stored) -> None:
         """The committed reply of a message whose request answered nothing, as a push —
         unless a retry of the message took it since the record was ``seen``
         (:meth:`Deduplicator.hand_over_to_push`)."""
@@ -366,7 +369,7 @@ class Pipeline:
             found = await self.dedup.reply_of_first(
                 Duplicate(msg.dedup_key), arrived=flight.arrived, take=False
             )
-            if found is None or found.reply.is_empty:
+            if found is None or found.reply.is_empty or found.later:
                 return
             async with in_transaction():
                 if await self.dedup.hand_over_to_push(msg, found):

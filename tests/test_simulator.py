@@ -315,11 +315,11 @@ class SlowNote:
         pipeline.dispatcher.include_router(router, first=True)
         record = pipeline.dedup.record
 
-        async def slow_record(incoming: Incoming, reply: Reply, *, late: bool) -> None:
+        async def slow_record(incoming: Incoming, reply: Reply, **kw: Any) -> None:
             await self.commit.wait()
             if self.fail:
                 raise OSError("disk I/O error")
-            await record(incoming, reply, late=late)
+            await record(incoming, reply, **kw)
 
         pipeline.dedup.record = slow_record  # type: ignore[method-assign]
 
@@ -406,10 +406,10 @@ async def test_a_retry_another_worker_answers_before_the_push_takes_the_reply_fr
     pipeline, pushing, go = note.pipeline, asyncio.Event(), asyncio.Event()
     push = pipeline._push
 
-    async def held_push(msg: Incoming, reply: Reply) -> None:
+    async def held_push(msg: Incoming, reply: Reply, *args: Any) -> None:
         pushing.set()
         await go.wait()
-        await push(msg, reply)
+        await push(msg, reply, *args)
 
     pipeline._push = held_push  # type: ignore[method-assign]
     note.commit.set()
@@ -483,12 +483,16 @@ async def test_a_retry_that_answered_nothing_either_pushes_the_reply_it_found(
 ) -> None:
     """WeChat's retry reaches another worker while the first request's commit is held:
     it runs the handler too, its own commit waits past its deadline, and it answers
-    nothing as well; then it finds the first's record. One of the two pushes the
-    reply — not neither, not both. (On SQLite the retry cannot run its handler while
-    the first holds the write lock: it is answered 「系统繁忙」, unclaimed.)"""
+    nothing as well; whichever commits first, the other then finds its record. One of
+    the two pushes the reply — not neither, not both. (On SQLite the retry cannot run
+    its handler while the first holds the write lock: it is answered 「系统繁忙」,
+    unclaimed.)"""
     note, go, pushes_held = await _retry_on_another_worker(app_client, monkeypatch)
+    requests = set(note.pipeline._background)  # the two, both answered nothing
     note.commit.set()
-    await until(lambda: len(pushes_held) == 2)  # both know the reply is theirs to push
+    # Each is done or about to push: the first to commit pushes its reply, and the
+    # other asks to as well if it arrived later (one compare-and-set of the two wins).
+    await until(lambda: len(pushes_held) + sum(t.done() for t in requests) == 2)
     go.set()
     await note.pipeline.drain(wait=5)
 
@@ -570,7 +574,7 @@ def _first_take_held(
     pipeline, release = note.pipeline, asyncio.Event()
     take, takes = pipeline.dedup.reply_of_first, []
 
-    async def meets_the_first(incoming: Incoming, reply: Reply, *, late: bool) -> None:
+    async def meets_the_first(incoming: Incoming, reply: Reply, **kw: Any) -> None:
         raise Duplicate(incoming.dedup_key)
 
     async def slow_take(duplicate: Duplicate, **kw: Any) -> Any:
@@ -676,6 +680,78 @@ async def test_a_retry_whose_take_fails_after_it_answered_nothing_pushes_the_rep
     await pipeline.drain(wait=5)
 
     assert await note.pushes() == ["已记录"]
+
+
+async def test_an_earlier_retry_leaves_the_reply_a_later_one_took_before_it(
+    app_client: AppFactory,
+) -> None:
+    """Two retries of a message answered in time: the earlier one's take is slowed past
+    its deadline, and the later one, on another worker, takes the reply first and is
+    answered it. The earlier one then finds it taken by a request that arrived after it:
+    it pushes nothing (WeChat listens to the later one, which has the text)."""
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    note = await _answered_in_time(sim)
+    pipeline, release, calls = note.pipeline, asyncio.Event(), []
+    read = pipeline.dedup.reply_of_first
+
+    async def first_held(duplicate: Any, **kw: Any) -> Any:
+        calls.append(duplicate)
+        if len(calls) == 1:
+            await release.wait()
+        return await read(duplicate, **kw)
+
+    pipeline.dedup.reply_of_first = first_held  # type: ignore[method-assign]
+    assert (await note.send())["kind"] == "none"
+    flights, pipeline._flights = pipeline._flights, {}  # the next retry, elsewhere
+    later = await note.send()
+    pipeline._flights = flights
+    release.set()
+    await pipeline.drain(wait=5)
+
+    assert later["text"] == "已记录"
+    assert await note.pushes() == []
+
+
+async def test_a_first_request_that_answered_nothing_leaves_a_retry_that_committed_first(
+    app_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request of a message answers nothing while its record waits; WeChat's
+    retry, on another worker, runs the handler, commits first and is answered the text.
+    The first then meets the retry's key: the reply is the retry's, delivered — it is
+    not pushed as well. (On SQLite the first holds the write lock: the retry waits.)"""
+    from models.rawsql import dialect
+
+    sim = await app_client(simulator={"enabled": True}, bot={"reply_deadline": 0.2})
+    if dialect() != "postgres":
+        pytest.skip("PostgreSQL: a retry's handler runs while the first one commits")
+    note = SlowNote(sim)
+    note.commit.set()
+    pipeline, go, records = note.pipeline, asyncio.Event(), []
+    record = pipeline.dedup.record
+
+    async def first_held(incoming: Incoming, reply: Reply, **kw: Any) -> None:
+        records.append(incoming)
+        if len(records) == 1:
+            await go.wait()
+        await record(incoming, reply, **kw)
+
+    pipeline.dedup.record = first_held  # type: ignore[method-assign]
+    real_enqueue = enqueue
+
+    async def own_row(key: str, **kw: Any) -> bool:  # the retry's own rows
+        return await real_enqueue(key + ":retry", **kw)
+
+    await say(sim, GUEST, "帮助")  # the first message opens the connection
+    assert (await note.send())["kind"] == "none"
+    monkeypatch.setattr("tests.test_simulator.enqueue", own_row)
+    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
+    retry = await note.send()
+    pipeline._flights = flights
+    go.set()
+    await pipeline.drain(wait=5)
+
+    assert retry["text"] == "已记录"
+    assert await note.pushes() == []
 
 
 async def test_a_late_message_whose_commit_fails_pushes_the_apology_and_its_retry_its_reply(
