@@ -12,9 +12,10 @@ the unique key (PostgreSQL waits for the first to commit to know), its transacti
 rolls back with everything its handler wrote, and it answers with the first's reply.
 
 Who delivers a stored reply whose request answered nothing (the 5-second rule) is
-settled on the record, each change a compare-and-set from what the changer read: a
-push turns it ``late``, a retry answered passively ``answered`` under its own token
-(:func:`arrival`), which a retry that arrived later takes over.
+settled on the record, each change a compare-and-set from what the changer read. The
+request that commits the record writes its arrival token (:func:`arrival`) there; a
+push turns it ``late``; a retry answered passively turns it ``answered`` under its own
+token. A request that arrived later takes it over, one that arrived earlier leaves it.
 
 A message whose handler changes nothing (``read_only``) is not recorded: answering
 a retry again gives the same text, and a write per 「帮助」 would be most of its cost.

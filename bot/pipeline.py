@@ -93,12 +93,15 @@ class Flight:
     """One message being handled by this process; what its retries here wait on."""
 
     __slots__ = (
-        "_token", "arrived_ns", "claimed", "decided", "done", "late", "pushed_once_committed",
-        "reply",
+        "_token", "arrived_ns", "claimed", "decided", "done", "late", "latest_ns",
+        "pushed_once_committed", "reply",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.arrived_ns = time.time_ns()
+        # The latest request of the message this flight answers for: a retry on this
+        # worker waits on it, and gets its reply or nothing (the push is this flight's).
+        self.latest_ns = self.arrived_ns
         self._token: str | None = None
         self.claimed = False  # the database answered: the message is under way
         self.decided = False  # the handler returned; passive or late is settled
@@ -116,6 +119,11 @@ class Flight:
         if self._token is None:
             self._token = arrival(self.arrived_ns)
         return self._token
+
+    def answering_for(self) -> str:
+        """The token to read and take the dedup record with (bot.dedup.reply_of_first):
+        this request's own, or that of the latest retry it answers for."""
+        return self.arrived if self.latest_ns == self.arrived_ns else arrival(self.latest_ns)
 
     @property
     def answered_nothing(self) -> bool:
@@ -200,8 +208,11 @@ class Pipeline:
         flight.done.set()
 
     async def _await_first(self, msg: Incoming, first: Flight, started: float) -> Reply:
-        """A retry while this process still handles the message's first request."""
+        """A retry while this process still handles the message's first request: its
+        reply, or nothing when that goes out as a push — for this retry as well, the
+        latest request WeChat listens to (:meth:`Flight.answering_for`)."""
         self.metrics.dedup_hits.labels(channel=msg.channel).inc()
+        first.latest_ns = max(first.latest_ns, time.time_ns())
         if not first.late:
             try:
                 await asyncio.wait_for(first.done.wait(), self._left(started))
@@ -324,9 +335,10 @@ class Pipeline:
         # The database answered: a take that waits for the write lock past the deadline
         # goes late and its reply is pushed, not 「系统繁忙」 for a message that was saved.
         flight.claimed = True
+        arrived = flight.answering_for()
         try:
             stored = await self.dedup.reply_of_first(
-                duplicate, arrived=flight.arrived, take=not flight.answered_nothing
+                duplicate, arrived=arrived, take=not flight.answered_nothing
             )
         except Exception:
             if not flight.answered_nothing:
@@ -334,7 +346,7 @@ class Pipeline:
             # The take failed once the request had answered nothing (another process
             # wrote past the wait, a connection lost): the record, read again, decides.
             log.warning("could not take a stored reply; pushing it as found", exc_info=True)
-            return Reply.none(), await self._push_as_found(msg, flight)
+            return Reply.none(), await self._push_as_found(msg, arrived)
         if stored is None or stored.reply.is_empty:
             return Reply.none(), False
         if not flight.answered_nothing:
@@ -359,7 +371,7 @@ class Pipeline:
 
         await _again_on_failure(once)
 
-    async def _push_as_found(self, msg: Incoming, flight: Flight) -> bool:
+    async def _push_as_found(self, msg: Incoming, arrived: str) -> bool:
         """:meth:`_push` of the stored reply as the record has it now, for a request that
         answered nothing and could not take it; whether it was queued."""
         pushed = False
@@ -367,7 +379,7 @@ class Pipeline:
         async def once() -> None:
             nonlocal pushed
             found = await self.dedup.reply_of_first(
-                Duplicate(msg.dedup_key), arrived=flight.arrived, take=False
+                Duplicate(msg.dedup_key), arrived=arrived, take=False
             )
             if found is None or found.reply.is_empty or found.later:
                 return

@@ -29,9 +29,10 @@ class ProcessedMessage(Model):
     reply = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
-    # The request that took the reply to answer it passively (``answered``), by its
-    # arrival token: if it then answers nothing after all, its push stands only while
-    # it still holds the take; a retry that arrived later takes it over (bot.dedup).
+    # The arrival token (bot.dedup.arrival) of the request whose reply this is to
+    # deliver: the one that committed the record, then any retry that took the reply
+    # to answer it passively (``answered``). Its push stands only while it still holds
+    # the record; a request that arrived later takes it over (bot.dedup).
     taker = fields.CharField(max_length=32, null=True)
 
     class Meta:
