@@ -331,6 +331,16 @@ class SlowNote:
         return [r["reply"]["text"] for r in rows]
 
 
+async def _elsewhere(note: SlowNote) -> dict[str, Any]:
+    """``note``'s message sent again as to another worker: no flight of it there."""
+    pipeline = note.pipeline
+    flights, pipeline._flights = pipeline._flights, {}
+    try:
+        return await note.send()
+    finally:
+        pipeline._flights = flights
+
+
 async def _answered_in_time(sim: TestClient) -> SlowNote:
     """A 「记」 answered and committed in time, whose answer WeChat then lost: its retries
     find the record."""
@@ -414,9 +424,7 @@ async def test_a_retry_another_worker_answers_before_the_push_takes_the_reply_fr
     pipeline._push = held_push  # type: ignore[method-assign]
     note.commit.set()
     await pushing.wait()
-    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
-    retry = await note.send()
-    pipeline._flights = flights
+    retry = await _elsewhere(note)  # as in another worker
     go.set()
     await pipeline.drain(wait=5)
 
@@ -472,9 +480,7 @@ async def _retry_on_another_worker(
         return await real_enqueue(key + ":retry", **kw)
 
     monkeypatch.setattr("tests.test_simulator.enqueue", own_row)
-    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
-    assert (await note.send())["kind"] == "none"
-    pipeline._flights = flights
+    assert (await _elsewhere(note))["kind"] == "none"  # as in another worker
     return note, go, pushes_held
 
 
@@ -520,9 +526,7 @@ async def test_a_retry_that_answered_nothing_leaves_a_reply_a_later_retry_answer
     pipeline.dedup.reply_of_first = held_read  # type: ignore[method-assign]
     note.commit.set()
     await until(lambda: reads)  # it met the first's key, and is about to read the record
-    flights, pipeline._flights = pipeline._flights, {}  # WeChat's next retry, elsewhere
-    later = await note.send()
-    pipeline._flights = flights
+    later = await _elsewhere(note)  # WeChat's next retry, elsewhere
     go.set()
     await pipeline.drain(wait=5)
 
@@ -626,9 +630,7 @@ async def test_a_later_retry_takes_the_reply_over_from_a_taker_that_answered_not
     release = _first_take_held(note, monkeypatch)
     pipeline = note.pipeline
     assert (await note.send())["kind"] == "none"
-    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
-    later = await note.send()
-    pipeline._flights = flights
+    later = await _elsewhere(note)  # as in another worker
     release.set()
     await pipeline.drain(wait=5)
 
@@ -702,9 +704,7 @@ async def test_an_earlier_retry_leaves_the_reply_a_later_one_took_before_it(
 
     pipeline.dedup.reply_of_first = first_held  # type: ignore[method-assign]
     assert (await note.send())["kind"] == "none"
-    flights, pipeline._flights = pipeline._flights, {}  # the next retry, elsewhere
-    later = await note.send()
-    pipeline._flights = flights
+    later = await _elsewhere(note)  # the next retry, elsewhere
     release.set()
     await pipeline.drain(wait=5)
 
@@ -749,9 +749,7 @@ async def test_a_first_request_that_answered_nothing_leaves_a_retry_that_committ
     await say(sim, GUEST, "帮助")  # the first message opens the connection
     assert (await note.send())["kind"] == "none"
     monkeypatch.setattr("tests.test_simulator.enqueue", own_row)
-    flights, pipeline._flights = pipeline._flights, {}  # as in another worker
-    retry = await note.send()
-    pipeline._flights = flights
+    retry = await _elsewhere(note)  # as in another worker
     if third_here:
         assert (await note.send())["kind"] == "none"  # waits on the first, here
     go.set()
