@@ -361,15 +361,8 @@ class Pipeline:
 
     async def _push(self, msg: Incoming, reply: Reply, seen: Stored) -> None:
         """The committed reply of a message whose request answered nothing, as a push —
-        unless a retry of the message took it since the record was ``seen``
-        (:meth:`Deduplicator.hand_over_to_push`)."""
-
-        async def once() -> None:
-            async with in_transaction():
-                if await self.dedup.hand_over_to_push(msg, seen):
-                    await self._enqueue_late(msg, reply)
-
-        await _again_on_failure(once)
+        unless a retry of the message took it since the record was ``seen``."""
+        await _again_on_failure(lambda: self._hand_over(msg, reply, seen))
 
     async def _push_as_found(self, msg: Incoming, arrived: str) -> bool:
         """:meth:`_push` of the stored reply as the record has it now, for a request that
@@ -381,15 +374,21 @@ class Pipeline:
             found = await self.dedup.reply_of_first(
                 Duplicate(msg.dedup_key), arrived=arrived, take=False
             )
-            if found is None or found.reply.is_empty or found.later:
-                return
-            async with in_transaction():
-                if await self.dedup.hand_over_to_push(msg, found):
-                    await self._enqueue_late(msg, found.reply)
-                    pushed = True
+            if found is not None and not found.reply.is_empty and not found.later:
+                pushed = await self._hand_over(msg, found.reply, found)
 
         await _again_on_failure(once)
         return pushed
+
+    async def _hand_over(self, msg: Incoming, reply: Reply, seen: Stored) -> bool:
+        """In one transaction: the record turned ``late`` from ``seen``
+        (:meth:`Deduplicator.hand_over_to_push`) and ``reply`` queued; False, nothing
+        queued, if the record changed since."""
+        async with in_transaction():
+            if not await self.dedup.hand_over_to_push(msg, seen):
+                return False
+            await self._enqueue_late(msg, reply)
+            return True
 
     async def _apologise_late(self, msg: Incoming) -> None:
         """The user was answered nothing (late, or while the reply committed) and the
@@ -421,7 +420,7 @@ class Pipeline:
             task.cancel()
 
 
-async def _again_on_failure(attempt: Callable[[], Awaitable[None]]) -> None:
+async def _again_on_failure(attempt: Callable[[], Awaitable[object]]) -> None:
     """``attempt`` — queueing a committed reply — tried again after each of
     :data:`PUSH_RETRY_DELAYS` when it fails (the database busy, say): the rows are
     saved, and the user is not to be left with no answer."""

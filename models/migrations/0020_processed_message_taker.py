@@ -1,6 +1,7 @@
-"""``ProcessedMessage.taker``: which request took a stored reply to answer it passively,
-so that of two retries of a message that both answer it, only the one that holds the
-take may push it after all (``bot.dedup``). A nullable column: added in place on both
+"""``ProcessedMessage.taker``: the arrival token of the request whose stored reply it is
+to deliver — the one that committed the record, then a retry that took the reply to
+answer it passively — so that of the requests of a message only the one that holds
+it may push it after all (``bot.dedup``). A nullable column: added in place on both
 databases, no row rewritten. Workers of an older release neither set nor check it:
 restart them all together (``wecrm serve --workers N`` does)."""
 
