@@ -180,6 +180,7 @@ def create_app(
         )
         if config.database.url.startswith("sqlite"):
             pipeline.signed_urls.start()
+        pipeline.batched_rows.start()
         delivery.build()
         if run_worker:
             delivery.start()
@@ -195,6 +196,7 @@ def create_app(
             await pipeline.drain(wait=config.server.shutdown_timeout)
             await delivery.close()
         finally:
+            await pipeline.batched_rows.stop()
             await pipeline.signed_urls.stop()
             if connect_db:
                 await db.close(ctx)

@@ -14,11 +14,12 @@ COMMIT (bot.pg_engine).
 Few round trips: everything the pipeline itself needs to know about the sender
 comes from one statement (models.inbound), read before any transaction; the handler
 is then chosen, and a read-only one (bot.router ``read_only``) runs without a
-transaction — no BEGIN and COMMIT — and writes nothing more (no dedup record, no
-audit unless someone's card was seen). Waiting outbox rows are released only when
-the read said there are some. The replay record (plain mode) and that release stand
-on their own: they hold whatever becomes of the message (on SQLite the replay records
-of many messages are written together: ``models.signed_urls``).
+transaction — no BEGIN and COMMIT — and writes nothing more (no dedup record; the
+audit entry of a card seen goes in a batch after the reply, models.batched_rows).
+Waiting outbox rows are released only when the read said there are some. The replay
+record (plain mode) and that release stand on their own: they hold whatever becomes
+of the message (on SQLite the replay records of many messages are written together:
+``models.signed_urls``).
 
 WeChat waits about 5 s for a passive reply and then retries. All database work runs
 in a task raced against ``bot.reply_deadline``:
@@ -56,7 +57,8 @@ from bot.dispatcher import Dispatcher
 from bot.incoming import Incoming, Reply
 from bot.logs import new_request_id, request_id_var
 from bot.metrics import Metrics
-from models.deferred import collecting, flush
+from models.batched_rows import BatchedRows
+from models.deferred import collecting, flush, take_plain_rows
 from models.enums import ProcessingStatus
 from models.inbound import Inbound, load_inbound
 from models.messages import ReplayRefused
@@ -149,6 +151,8 @@ class Pipeline:
         # Plain-mode URLs against replays, written in batches on SQLite (started by
         # the app once the database is there).
         self.signed_urls = PendingUrls()
+        # A read-only reply's audit entries, written in batches (started by the app).
+        self.batched_rows = BatchedRows()
         self._flights: dict[str, Flight] = {}
         self._background: set[asyncio.Task[Reply]] = set()
 
@@ -304,8 +308,10 @@ class Pipeline:
         flight.decided, late = True, flight.late
         if late or not ctx.read_only:
             await self.dedup.record(msg, reply, late=late, arrived=flight.arrived)
+        elif self.batched_rows.running and (rows := take_plain_rows()) is not None:
+            self.batched_rows.add(rows)  # a read-only reply's audit entry (whose card was seen)
         else:
-            await flush()  # a read-only reply's audit entry (whose card was seen)
+            await flush()
         if late and not reply.is_empty:
             await self._enqueue_late(msg, reply)
             return True

@@ -17,7 +17,7 @@ Two things would block the loop inline, and are kept off it:
   that use this engine (the workers of ``wecrm serve --workers N``, the scheduler)
   first take turns on a file lock, waited for on a thread (``bot.sqlite_writers``):
   sleeping on a schedule, a worker lost every race to a busy one. A write outside a
-  transaction (查's audit entry, a background UPDATE) takes its turn the same way, as
+  transaction (a background UPDATE) takes its turn the same way, as
   a transaction of one statement: alone, it found the lock busy, slept holding the
   connection, and every read of the process waited behind it.
 * **Long statements** — the scheduler's jobs over the whole book (grading, the

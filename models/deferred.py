@@ -29,6 +29,8 @@ from tortoise import connections
 from tortoise.models import Model
 from tortoise.timezone import now
 
+from models.rawsql import execute_many
+
 
 @dataclass(frozen=True)
 class _Update:
@@ -149,6 +151,35 @@ async def update_later(row: Model, *fields: str) -> None:
         await row.save(update_fields=list(fields))
         return
     rows.append(_Update(row, fields))
+
+
+def take_plain_rows() -> list[PlainRow] | None:
+    """The rows collected so far if each is a :class:`PlainRow` (none to read back, none
+    to update), which the next :func:`flush` then leaves to the caller; else None, and
+    they stay."""
+    rows = _collected.get()
+    if rows is None or not all(isinstance(row, PlainRow) for row in rows):
+        return None
+    taken = [row for row in rows if isinstance(row, PlainRow)]
+    rows.clear()
+    return taken
+
+
+async def insert_rows(rows: list[PlainRow]) -> None:
+    """Insert ``rows`` (each of its model's) with one statement per model and set of
+    columns, prepared once whatever the number of rows: a batch written after the
+    messages that built them, whose ids nobody reads."""
+    conn = connections.get("default")
+    groups: dict[tuple[type[Model], tuple[str, ...]], list[list[Any]]] = {}
+    for row in rows:
+        columns, values = _plain_columns_and_values(row, conn)
+        groups.setdefault((row.model, tuple(columns)), []).append(values)
+    for (model, columns), values in groups.items():
+        names = ",".join(f'"{c}"' for c in columns)
+        marks = ",".join("?" * len(columns))
+        await execute_many(
+            f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({marks})', values
+        )
 
 
 async def flush(last: Model | PlainRow | None = None, *, final: bool = False) -> None:

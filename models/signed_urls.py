@@ -20,16 +20,11 @@ of this.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hmac
 import logging
 from datetime import UTC, datetime
 
-from tortoise.transactions import in_transaction
-
-from bot.background import BackgroundTask
-from bot.sqlite_engine import without_waiting
+from bot.background import Batches
 from models.messages import ReplayRefused
 from models.rawsql import execute_many
 
@@ -41,16 +36,14 @@ _INSERT = (
 )
 
 
-class PendingUrls(BackgroundTask):
-    delay = 0.01  # seconds a URL waits for others to be written with
-    retry = 0.05  # seconds between tries while another process holds the database
-
+class PendingUrls(Batches):
     task_name = "signed-urls"
+    what = "signed URLs"
+    log = log
 
     def __init__(self) -> None:
         super().__init__()
         self._waiting: dict[str, tuple[str, datetime]] = {}
-        self._wake = asyncio.Event()
 
     def hold(self, key: str, digest: str) -> None:
         """Take the URL on for this body; :class:`ReplayRefused` if this process took
@@ -58,7 +51,7 @@ class PendingUrls(BackgroundTask):
         waiting = self._waiting.get(key)
         if waiting is None:
             self._waiting[key] = (digest, datetime.now(UTC))
-            self._wake.set()
+            self._more()
         elif not hmac.compare_digest(waiting[0], digest):
             raise ReplayRefused(key)
 
@@ -70,50 +63,17 @@ class PendingUrls(BackgroundTask):
                 del self._waiting[key]
             raise ReplayRefused(key)
 
-    async def stop(self) -> None:
-        """Stop the batches and write what still waits (waiting for the lock, now)."""
-        await super().stop()
-        try:
-            await self.flush(wait=True)
-        except Exception:
-            log.error("%d signed URLs not written at shutdown", len(self), exc_info=True)
-
-    async def _run(self) -> None:
-        failing = False
-        while True:
-            await self._wake.wait()
-            await asyncio.sleep(self.retry if failing else self.delay)
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception as exc:
-                # Another process holds the database, or it is away: the URLs keep
-                # waiting (and being checked here) until a later batch gets through.
-                if not failing:
-                    log.warning("signed URLs not written yet (%s); trying again", exc)
-                failing = True
-                self._wake.set()
-            else:
-                failing = False
-
-    async def flush(self, *, wait: bool = False) -> None:
-        """Write the waiting URLs in one transaction. Unless ``wait``, another
-        process's write lock fails it at once: holding the connection while waiting
-        would hold every message's sender read behind it."""
+    async def _write(self, *, wait: bool) -> None:
+        """Write the waiting URLs in one transaction (:meth:`Batches.flush`)."""
         if not self._waiting:
             return
         batch = dict(self._waiting)
         rows: list[list[object]] = [[key, digest, at] for key, (digest, at) in batch.items()]
-        with without_waiting() if not wait else contextlib.nullcontext():
-            await self._write(rows)
+        async with self._transaction(wait=wait):
+            await execute_many(_INSERT, rows)
         for key, entry in batch.items():
             if self._waiting.get(key) == entry:
                 del self._waiting[key]
-
-    @staticmethod
-    async def _write(rows: list[list[object]]) -> None:
-        async with in_transaction():
-            await execute_many(_INSERT, rows)
 
     def __len__(self) -> int:
         return len(self._waiting)

@@ -36,6 +36,7 @@ async def test_card_by_name_shows_everything_to_the_owner(wechat: WeChatSender) 
     assert "VIP" in card and "李明" in card
     assert "聊了报价" in card and "价格偏高" in card
     assert "农历八月十五" in card and "2030年1月1日" in card
+    await wechat.audited()
     audit = await AuditLog.filter(target=f"customer:{c.id}").get()
     assert audit.action == "customers.show_card" and audit.actor == f"staff:{a.id}"
 
@@ -53,6 +54,7 @@ async def test_other_reps_customer_is_masked_without_history(wechat: WeChatSende
     assert "13912345678" in full and "秘密报价" in full
     # The follow-up names the rep who made it, not the manager reading it.
     assert "拜访（张伟）：秘密报价" in full
+    await wechat.audited()
     assert await AuditLog.filter(target=f"customer:{c.id}").count() == 2
 
 
@@ -109,6 +111,7 @@ async def test_several_matches_give_a_numbered_choice(wechat: WeChatSender) -> N
     card = await wechat.say("1", sender=REP_A)
     assert "华东精密" in card and "13800000001" in card
     assert await ConversationState.all().count() == 0
+    await wechat.audited()
     audit = await AuditLog.filter(target=f"customer:{first.id}").get()
     assert audit.action == "customers.card"
     # Outside the dialog a digit is not a choice.

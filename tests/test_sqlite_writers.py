@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tortoise.exceptions import TransactionManagementError
 
 from bot import db as dbmod
+from bot.app import PIPELINE
 from bot.sqlite_writers import WriterLock
 from models import AuditLog, FollowUp
 from tests.sales_helpers import REP_A, customer, team
@@ -103,7 +105,7 @@ async def test_a_follow_up_waits_its_turn_behind_another_process(
     """``wecrm scheduler`` beside ``serve``, or a second worker, holding the write lock
     for a while: a follow-up waits its turn, and an answer that writes nothing (帮助)
     does not wait with it — the wait held the connection, and every sender read queued
-    behind it. (查 writes its audit entry: it waits its turn too.)"""
+    behind it."""
     rep, _, _ = await team()
     await customer("周杰", rep)
     database = dbmod.sqlite_path(sqlite_only)
@@ -157,25 +159,31 @@ async def test_closing_while_a_write_waits_leaves_other_files_alone(
         os.close(fd)
 
 
-async def test_a_write_outside_a_transaction_takes_its_turn_and_reads_go_on(
+async def test_a_cards_audit_entry_waits_for_another_process_but_the_card_does_not(
     sqlite_only: str, wechat: WeChatSender
 ) -> None:
-    """查 writes an audit entry (whose card was seen) outside any transaction. Another
-    process in the middle of a write: the entry waits its turn like a transaction —
-    it slept on SQLite's busy lock holding the connection, and 帮助, a read, waited
-    behind it past the deadline."""
+    """查 writes nothing but its audit entry (whose card was seen), which goes in a
+    batch after the reply: with another process in the middle of a write, the card is
+    answered at once, the batch fails at once rather than holding the connection (帮助
+    is answered meanwhile), and the entry is written once the other process is done."""
     rep, _, _ = await team()
     seen = await customer("周杰", rep)
     database = dbmod.sqlite_path(sqlite_only)
+    batched = wechat.client.app[PIPELINE].batched_rows
     other_process = WriterLock(database)
     await other_process.acquire(5)
     writing = sqlite3.connect(database, isolation_level=None, timeout=0)
     writing.execute("BEGIN IMMEDIATE")  # the other process's transaction, under way
     try:
-        card = await waits_its_turn(wechat, database, "查 周杰")
+        card = await asyncio.wait_for(wechat.say("查 周杰", sender=REP_A), 3)
+        assert card.startswith("【周杰】")
+        with pytest.raises(TransactionManagementError):
+            await batched.flush()
+        assert len(batched) == 1
+        assert "你可以发送以下命令" in await asyncio.wait_for(wechat.say("帮助", sender=REP_A), 3)
     finally:
         writing.rollback()
         writing.close()
         other_process.close()
-    assert (await asyncio.wait_for(card, 3)).startswith("【周杰】")
+    await until(lambda: len(batched) == 0)  # the batch's own next try
     assert await AuditLog.filter(actor=f"staff:{rep.id}", target=f"customer:{seen.id}").count() == 1

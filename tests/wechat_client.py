@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from wechatpy.crypto import WeChatCrypto
 
+from bot.app import PIPELINE
 from bot.channels.security import parse_xml
 
 OPENID = "oUser0000000000000000000001"
@@ -110,6 +111,11 @@ class WeChatSender:
         reply = await self.send(text_xml(content, sender), aes=aes)
         assert reply is not None, f"no reply to {content!r}"
         return reply.get("Content", "")
+
+    async def audited(self) -> None:
+        """Write now the audit entries of read-only replies (a card seen), which the
+        app writes in batches a moment after them (``models.batched_rows``)."""
+        await self.client.app[PIPELINE].batched_rows.flush()
 
 
 # --- Helpers for the Official Account and door-security tests -----------------------
