@@ -178,8 +178,7 @@ def create_app(
             if connect_db
             else None
         )
-        if config.database.url.startswith("sqlite"):
-            pipeline.signed_urls.start()
+        pipeline.signed_urls.start()
         pipeline.batched_rows.start()
         delivery.build()
         if run_worker:
