@@ -178,7 +178,8 @@ def create_app(
             if connect_db
             else None
         )
-        pipeline.signed_urls.start()
+        if config.database.url.startswith("sqlite"):
+            pipeline.signed_urls.start()
         pipeline.batched_rows.start()
         delivery.build()
         if run_worker:

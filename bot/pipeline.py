@@ -18,7 +18,7 @@ transaction — no BEGIN and COMMIT — and writes nothing more (no dedup record
 audit entry of a card seen goes in a batch after the reply, models.batched_rows).
 Waiting outbox rows are released only when the read said there are some. The replay
 record (plain mode) and that release stand on their own: they hold whatever becomes
-of the message (the replay records of many messages are written together:
+of the message (on SQLite the replay records of many messages are written together:
 ``models.signed_urls``).
 
 WeChat waits about 5 s for a passive reply and then retries. All database work runs
@@ -148,7 +148,7 @@ class Pipeline:
         self.outbox_changed = outbox_changed
         cipher = cipher_for(config.data_key_bytes) if config.security.data_key else None
         self.dedup = Deduplicator(cipher)
-        # Plain-mode URLs against replays, written in batches (started by
+        # Plain-mode URLs against replays, written in batches on SQLite (started by
         # the app once the database is there).
         self.signed_urls = PendingUrls()
         # A read-only reply's audit entries, written in batches (started by the app).

@@ -7,10 +7,12 @@ message already handled (a retry). Asked one by one that is five round trips on
 PostgreSQL for every message; joined onto a single row it is one, and it reads the
 same data on every worker, so no cache has to be kept in step across processes.
 
-The same statement reads the body digest stored before under a plain-mode callback's
-signed URL (``models.messages.SignedUrl``): the replay check costs no round trip of its
-own. The URL itself is written with others in a batch (``models.signed_urls``); without
-a batch to join (a caller outside the web server), it is an INSERT of its own, first.
+On PostgreSQL the same statement also records a plain-mode callback's signed URL (an
+``INSERT … ON CONFLICT DO NOTHING`` in a CTE, see ``models.messages.SignedUrl``) and
+reads the body digest stored under it before: the replay check costs no round trip of
+its own. SQLite has no INSERT inside WITH: there the statement reads the digest only,
+and the URL is written with others in a batch (``models.signed_urls``); without a
+batch to join (a caller outside the web server), it is an INSERT of its own, first.
 """
 
 from __future__ import annotations
@@ -24,8 +26,14 @@ from tortoise.models import Model
 
 from models.customers import Customer
 from models.enums import OutboxStatus
-from models.messages import ConversationState, ProcessedMessage, remember_signed_url
-from models.rawsql import fetch, from_row
+from models.messages import (
+    REMEMBER_SIGNED_URL,
+    ConversationState,
+    ProcessedMessage,
+    check_signed_url,
+    remember_signed_url,
+)
+from models.rawsql import dialect, fetch, from_row
 from models.signed_urls import PendingUrls
 from models.staff import CHANNEL_ID_FIELD, Staff
 
@@ -61,17 +69,23 @@ _URL_SEEN = ', (SELECT "digest" FROM "signed_url" WHERE "key" = ?) AS "url_seen"
 
 
 @cache
-def _sql(staff_column: str | None, customer_side: bool, url: bool) -> str:
-    """``url``: read the digest stored under a signed URL."""
+def _sql(staff_column: str | None, customer_side: bool, url: str | None) -> str:
+    """``url``: "record" the signed URL and read what was there (PostgreSQL), only
+    "read" it (SQLite, which batches the writes), or None."""
     # A sender who cannot be staff or customer on this channel joins on a false
     # condition: the row still comes back, with NULLs for that table.
     staff_on = f's."{staff_column}" = ? AND s."active" = ?' if staff_column else "1 = 0"
     customer_on = 'c."openid" = ?' if customer_side else "1 = 0"
+    # The CTE's insert is not visible to the statement's own reads: "seen" is the
+    # digest of an earlier request under the same URL.
+    record = url == "record"
     return (
-        "SELECT "
+        (f"WITH r AS ({REMEMBER_SIGNED_URL}) " if record else "")
+        + "SELECT "
         + ",".join(_columns(alias, model) for alias, model in _JOINED)
         + ', EXISTS (SELECT 1 FROM "outbox" o WHERE o."channel" = ? AND o."recipient" = ?'
         ' AND o."status" = ?) AS "waiting"'
+        + (', (SELECT count(*) FROM r) AS "url_new"' if record else "")
         + (_URL_SEEN if url else "")
         + ' FROM (SELECT 1 AS "one") AS "one_row"'
         f' LEFT JOIN "staff" s ON {staff_on}'
@@ -113,28 +127,35 @@ async def load_inbound(
     ``customer_side``: the sender may be a customer on this channel (the Official
     Account, or a simulator persona); staff are looked up on every channel they bind.
     ``signed_url``: (key, body digest) of a plain-mode callback, recorded and checked
-    (:class:`~models.messages.ReplayRefused` when forged); through ``pending``, the web
-    server's batch, when there is one.
+    (:class:`~models.messages.ReplayRefused` when forged); on SQLite through
+    ``pending``, the web server's batch, when there is one.
     """
     staff_column = CHANNEL_ID_FIELD.get(channel) if sender else None
-    read_url = False
+    url_mode: str | None = None
     key, digest = signed_url or ("", "")
     if signed_url:
-        if pending is not None:
+        if dialect() == "postgres":
+            url_mode = "record"
+        elif pending is not None:
             pending.hold(key, digest)  # refused here if this process holds another body
-            read_url = True
+            url_mode = "read"
         else:
             await remember_signed_url(key, digest)
-    params: list[Any] = [channel, sender, OutboxStatus.WAITING_FOR_USER.value]
-    if read_url:
+    params: list[Any] = []
+    if url_mode == "record":
+        params += [key, digest, now or datetime.now(UTC)]
+    params += [channel, sender, OutboxStatus.WAITING_FOR_USER.value]
+    if url_mode:
         params.append(key)
     if staff_column:
         params += [sender, True]
     if customer_side:
         params.append(sender)
     params += [user_key[:191], message_key[:191]]
-    (row,) = await fetch(_sql(staff_column, customer_side, read_url), *params)
-    if pending is not None and read_url:
+    (row,) = await fetch(_sql(staff_column, customer_side, url_mode), *params)
+    if url_mode == "record":
+        await check_signed_url(key, digest, bool(row["url_new"]), row["url_seen"])
+    elif pending is not None and url_mode == "read":
         pending.check(key, digest, row["url_seen"])
     staff: Staff | None = _instance(Staff, "s", row)
     dialog: ConversationState | None = _instance(ConversationState, "d", row)

@@ -1,10 +1,8 @@
-"""Plain-mode signed URLs taken on by this process, committed in batches.
+"""Plain-mode signed URLs taken on by this process, committed in batches (SQLite).
 
 The replay record (``models.messages.SignedUrl``) was an INSERT of its own for every
 plain-mode callback: on SQLite a commit of its own, a fifth of 帮助's CPU (py-spy,
-``docs/benchmarks.md``); on PostgreSQL a CTE of the sender read, which made that read
-a write to commit — PostgreSQL spent 150 µs of CPU a 帮助 with it, 110 without (A/B,
-one worker, c=32). Here the check is split from the write:
+``docs/benchmarks.md``). Here the check is split from the write:
 
 * the URLs this process took on wait in memory, where the check looks first — a
   second body under a URL still waiting is refused at once;
@@ -15,8 +13,9 @@ one worker, c=32). Here the check is split from the write:
 
 What a crash loses is the last batch: a URL in it could be posted again with another
 body — by someone who saw that URL go by in those milliseconds — until its timestamp
-leaves the freshness window. Several workers likewise see each other's URLs a batch
-late.
+leaves the freshness window. Several SQLite workers likewise see each other's URLs a
+batch late. PostgreSQL records the URL inside the sender read itself and needs none
+of this.
 """
 
 from __future__ import annotations
