@@ -190,8 +190,14 @@ def create_app(
         yield
         if scheduler is not None:
             await scheduler.stop()
-        # In-flight requests are done (aiohttp waited for them); late replies may
-        # still be computing: give them the shutdown budget, then stop delivery.
+        # In-flight requests are done (aiohttp waited for them): their audit entries
+        # are written before anything else may take the rest of the grace period.
+        try:
+            await pipeline.batched_rows.flush(wait=True)
+        except Exception:
+            log.error("audit entries not written at shutdown; trying again later", exc_info=True)
+        # Late replies may still be computing: give them the shutdown budget, then
+        # stop delivery.
         try:
             await pipeline.drain(wait=config.server.shutdown_timeout)
             await delivery.close()

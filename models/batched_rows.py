@@ -13,7 +13,7 @@ worker, c=32).
 What a crash loses is the last batch: the entries of the replies of the last
 :attr:`Batches.delay` seconds (more while the database refuses writes). What this
 process holds is capped (:attr:`BatchedRows.limit`); past it the oldest are dropped,
-and said so in the log.
+said in the log when it starts and, with their number, once writing works again.
 """
 
 from __future__ import annotations
@@ -37,15 +37,22 @@ class BatchedRows(Batches):
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[PlainRow] = []
+        # Dropped since writing last worked: said once when it starts, counted after.
+        self._dropped = 0
 
     def add(self, rows: list[PlainRow]) -> None:
         if not rows:
             return
         self._rows.extend(rows)
         if len(self._rows) > self.limit:
-            dropped = len(self._rows) - self.limit
-            del self._rows[:dropped]
-            log.error("%d audit entries dropped: the database has refused them too long", dropped)
+            if not self._dropped:
+                log.error(
+                    "audit entries dropped, oldest first: the database refused them too long"
+                    " (%d kept)",
+                    self.limit,
+                )
+            self._dropped += len(self._rows) - self.limit
+            del self._rows[: len(self._rows) - self.limit]
         self._more()
 
     async def _write(self, *, wait: bool) -> None:
@@ -59,6 +66,11 @@ class BatchedRows(Batches):
         except BaseException:
             self._rows[:0] = batch  # before what came meanwhile: kept in order
             raise
+        if self._dropped:
+            log.error(
+                "%d audit entries were dropped while the database refused them", self._dropped
+            )
+            self._dropped = 0
 
     def __len__(self) -> int:
         return len(self._rows)

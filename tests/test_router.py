@@ -158,6 +158,7 @@ async def test_handler_error_becomes_an_apology_with_request_id(
 async def test_audit_records_who_did_what(wechat: WeChatSender) -> None:
     await wechat.say("帮助")
     # 帮助 changes nothing and shows nobody's data: not worth an audit row.
+    await wechat.audited()
     assert await AuditLog.all().count() == 0
     await wechat.say("投诉 快递三天了还没到")
     entry = await AuditLog.get()

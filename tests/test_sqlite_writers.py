@@ -185,5 +185,6 @@ async def test_a_cards_audit_entry_waits_for_another_process_but_the_card_does_n
         writing.rollback()
         writing.close()
         other_process.close()
-    await until(lambda: len(batched) == 0)  # the batch's own next try
+    await until(lambda: len(batched) == 0)  # the batch's own next try took it
+    await batched.flush()  # and wrote it: a flush waits for a write under way
     assert await AuditLog.filter(actor=f"staff:{rep.id}", target=f"customer:{seen.id}").count() == 1
