@@ -6,9 +6,9 @@ A reply that changes nothing needs no transaction, and its audit entry alone mad
 a 查 on PostgreSQL was four statements and a commit (the WAL flushed) for a row nobody
 reads while the bot answers, on SQLite a write transaction of one statement. Here the
 entries of many replies go in one transaction, one prepared statement for them all
-(``models.deferred.insert_rows``): measured without the entry, 查 went from 880–920 to
-1 130–1 160 req/s on PostgreSQL and from 1 590–1 620 to 1 780–1 860 on SQLite (one
-worker, c=32).
+(``models.deferred.insert_rows``): 查 went from 758–871 to 834–1 033 req/s on
+PostgreSQL and from 1 291–1 562 to 1 554–1 697 on SQLite (one worker, c=32, A/B in
+turns; ``docs/benchmarks.md``).
 
 What a crash loses is the last batch: the entries of the replies of the last
 :attr:`Batches.delay` seconds (more while the database refuses writes). What this
