@@ -13,14 +13,14 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
-from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 
 def atomic() -> AbstractAsyncContextManager[Any]:
     """The current transaction if there is one, else a new one."""
-    conn = connections.get("default")
+    conn = get_connection("default")
     if isinstance(conn, TransactionalDBClient):
         return nullcontext(conn)
     return in_transaction()

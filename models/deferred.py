@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise import connections
+from tortoise.connection import get_connection
 from tortoise.models import Model
 from tortoise.timezone import now
 
@@ -169,7 +169,7 @@ async def insert_rows(rows: list[PlainRow]) -> None:
     """Insert ``rows`` (each of its model's) with one statement per model and set of
     columns, prepared once whatever the number of rows: a batch written after the
     messages that built them, whose ids nobody reads."""
-    conn = connections.get("default")
+    conn = get_connection("default")
     groups: dict[tuple[type[Model], tuple[str, ...]], list[list[Any]]] = {}
     for row in rows:
         columns, values = _plain_columns_and_values(row, conn)
@@ -194,7 +194,7 @@ async def flush(last: Model | PlainRow | None = None, *, final: bool = False) ->
         rows.clear()
     if not pending:
         return
-    conn = connections.get("default")
+    conn = get_connection("default")
     # Each row's values converted once (sealing encrypts): the statements are built from them.
     converted = [(item, *_columns_and_values(item, conn)) for item in pending]
     if conn.capabilities.dialect != "postgres":

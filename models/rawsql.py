@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from tortoise import connections
+from tortoise.connection import get_connection
 from tortoise.fields import DatetimeField
 from tortoise.models import Model
 
@@ -33,11 +33,11 @@ _MARK = re.compile(r"\?")
 
 def dialect() -> str:
     """``postgres`` or ``sqlite``: for the rare statement written differently on each."""
-    return str(connections.get("default").capabilities.dialect)
+    return str(get_connection("default").capabilities.dialect)
 
 
 def _prepare(sql: str, params: list[Any]) -> tuple[Any, str, list[Any]]:
-    conn = connections.get("default")
+    conn = get_connection("default")
     if conn.capabilities.dialect == "postgres":
         return conn, _numbered(sql), params
     return conn, sql, [_sqlite_value(p) for p in params]
