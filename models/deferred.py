@@ -158,9 +158,13 @@ def take_plain_rows() -> list[PlainRow] | None:
     to update), which the next :func:`flush` then leaves to the caller; else None, and
     they stay."""
     rows = _collected.get()
-    if rows is None or not all(isinstance(row, PlainRow) for row in rows):
+    if rows is None:
         return None
-    taken = [row for row in rows if isinstance(row, PlainRow)]
+    taken: list[PlainRow] = []
+    for row in rows:
+        if not isinstance(row, PlainRow):
+            return None
+        taken.append(row)
     rows.clear()
     return taken
 
