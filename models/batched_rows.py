@@ -14,11 +14,20 @@ What a crash loses is the last batch: the entries of the replies of the last
 :attr:`Batches.delay` seconds (more while the database refuses writes). What this
 process holds is capped (:attr:`BatchedRows.limit`); past it the oldest are dropped,
 said in the log when it starts and, with their number, once writing works again.
+
+A batch the database refuses for what a row holds (a constraint, a value a column
+cannot take) would be refused again on every try, and the entries after it with it:
+then the rows are written one a transaction, and the one refused is logged and
+dropped. A refusal of the write itself (another process's lock, a lost connection)
+keeps them all waiting.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+
+from tortoise.exceptions import IntegrityError, OperationalError, ValidationError
 
 from bot.background import Batches
 from models.deferred import PlainRow, insert_rows
@@ -61,8 +70,13 @@ class BatchedRows(Batches):
             return
         batch, self._rows = self._rows, []
         try:
-            async with self._transaction(wait=wait):
-                await insert_rows(batch)
+            try:
+                async with self._transaction(wait=wait):
+                    await insert_rows(batch)
+            except Exception as exc:
+                if not refused_rows(exc):
+                    raise
+                await self._write_each(batch, wait=wait)
         except BaseException:
             self._rows[:0] = batch  # before what came meanwhile: kept in order
             raise
@@ -72,5 +86,38 @@ class BatchedRows(Batches):
             )
             self._dropped = 0
 
+    async def _write_each(self, batch: list[PlainRow], *, wait: bool) -> None:
+        """One row a transaction, taken off ``batch`` once written or refused: what is
+        left when the write itself fails waits for the next try."""
+        while batch:
+            row = batch[0]
+            try:
+                async with self._transaction(wait=wait):
+                    await insert_rows([row])
+            except Exception as exc:
+                if not refused_rows(exc):
+                    raise
+                log.error(
+                    "an audit entry (%s by %s) was dropped: the database refused it: %s",
+                    row.values.get("action"),
+                    row.values.get("actor"),
+                    exc,
+                )
+            del batch[0]
+
     def __len__(self) -> int:
         return len(self._rows)
+
+
+def refused_rows(exc: BaseException) -> bool:
+    """Whether ``exc`` refuses what the rows hold — a constraint, a value its column
+    cannot take or that does not convert — so that the same rows would fail again,
+    rather than the write itself (a lock, a lost connection)."""
+    if isinstance(
+        exc, IntegrityError | ValidationError | sqlite3.DataError | ValueError | TypeError
+    ):
+        return True
+    # PostgreSQL's classes 22 (data exception) and 23 (integrity constraint), from
+    # asyncpg under Tortoise's OperationalError.
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return isinstance(exc, OperationalError) and sqlstate[:2] in {"22", "23"}

@@ -57,6 +57,30 @@ async def test_entries_held_past_the_limit_drop_the_oldest_and_say_so(
     assert "2 audit entries were dropped while the database refused them" in caplog.text
 
 
+async def test_an_entry_the_database_refuses_is_dropped_alone_and_said(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row that will never be written (one without its actor; on PostgreSQL also a
+    NUL character, which its text cannot hold) must not hold back the entries written
+    with it and after it: tried again, it would fail again."""
+    batched = BatchedRows()
+    actors = ["a", None, "c"] + (["x\x00y", "e"] if db.startswith("postgres") else [])
+    batched.add(
+        [
+            plain_row(AuditLog, actor=actor, actor_role="rep", action="customers.show_card")
+            for actor in actors
+        ]
+    )
+    await batched.flush()
+    kept = ["a", "c"] + (["e"] if db.startswith("postgres") else [])
+    assert [e.actor for e in await AuditLog.all().order_by("id")] == kept
+    assert len(batched) == 0
+    assert "an audit entry (customers.show_card by None) was dropped" in caplog.text
+    batched.add([plain_row(AuditLog, actor="d", actor_role="rep", action="customers.show_card")])
+    await batched.flush()
+    assert [e.actor for e in await AuditLog.all().order_by("id")] == [*kept, "d"]
+
+
 async def test_a_flush_returns_once_a_write_under_way_is_done(
     db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
